@@ -1,0 +1,57 @@
+#pragma once
+// The device's own configuration file (e.g. /etc/assure-edge/device.toml).
+
+#include <chrono>
+#include <expected>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "assure/config/schema.hpp"
+
+namespace assure::config {
+
+// Where the camera's frames come from. The board gives the default; a device may override it.
+struct CameraSettings {
+  std::string source;    // file, test, libcamera, v4l2, rtsp
+  std::string location;  // file path, /dev/videoN, rtsp:// URL or libcamera camera name
+  bool loop = false;     // file source: start again at the end (a camera stand-in)
+  int width = 0;         // 0: as the source gives
+  int height = 0;
+  int framerate = 0;
+};
+
+struct DeviceConfig {
+  std::filesystem::path file;  // the file it was read from
+  std::string device_id;
+  std::string site;
+  std::string board;
+  std::string camera_id;
+
+  struct Mqtt {
+    std::vector<std::string> brokers;
+    std::string client_id;
+    std::string topic_prefix;
+    std::chrono::seconds keepalive{0};
+    std::chrono::seconds connect_timeout{0};
+    std::chrono::milliseconds reconnect_min{0};
+    std::chrono::milliseconds reconnect_max{0};
+  } mqtt;
+
+  std::chrono::seconds heartbeat_interval{0};
+  std::chrono::seconds watchdog_timeout{0};  // 0: watchdog not used
+
+  // camera.source "board" leaves these to the board file.
+  bool camera_from_board = true;
+  CameraSettings camera;
+
+  std::string log_level;
+  std::filesystem::path sim_scenario;  // empty: none
+};
+
+const Schema& device_schema();
+std::expected<DeviceConfig, Diagnostics> load_device_config(const std::filesystem::path& file);
+std::expected<DeviceConfig, Diagnostics> parse_device_config(std::string_view text, std::string_view name,
+                                                             const std::filesystem::path& base_dir);
+
+}  // namespace assure::config

@@ -1,0 +1,111 @@
+#include "assure/config/device_config.hpp"
+
+#include "camera_keys.hpp"
+
+namespace assure::config {
+namespace {
+
+Schema make_device_schema() {
+  Schema s;
+  s.add({.path = "device.id", .type = Type::string, .required = true, .format = Format::identifier,
+         .help = "this device's id, unique in the fleet; a level of every MQTT topic it uses"});
+  s.add({.path = "device.site", .type = Type::string, .required = true, .format = Format::identifier,
+         .help = "the estate or home the device protects; a level of every MQTT topic it uses"});
+  s.add({.path = "device.board", .type = Type::string, .fallback = std::string{"sim"},
+         .format = Format::identifier, .help = "the board it runs on: a folder of the board directory"});
+  s.add({.path = "device.camera", .type = Type::string, .fallback = std::string{"cam0"},
+         .format = Format::identifier, .help = "id of the camera, named in clips and events"});
+
+  s.add({.path = "mqtt.brokers", .type = Type::string_list,
+         .fallback = std::vector<std::string>{"tcp://127.0.0.1:1883"}, .min = 1,
+         .format = Format::broker_uri, .help = "broker URIs, tried in turn when one cannot be reached"});
+  s.add({.path = "mqtt.client_id", .type = Type::string, .fallback = std::string{},
+         .help = "MQTT client id; empty uses <site>-<device id>"});
+  s.add({.path = "mqtt.topic_prefix", .type = Type::string, .fallback = std::string{"assure/v1"},
+         .help = "topics are <prefix>/<site>/<device id>/..."});
+  s.add({.path = "mqtt.keepalive", .type = Type::integer, .fallback = std::int64_t{30}, .min = 2,
+         .max = 600, .unit = "s", .help = "MQTT keepalive: how soon a hung link is noticed, both ends"});
+  s.add({.path = "mqtt.connect_timeout", .type = Type::integer, .fallback = std::int64_t{10}, .min = 1,
+         .max = 120, .unit = "s", .help = "how long one connection attempt may take"});
+  s.add({.path = "mqtt.reconnect_min", .type = Type::integer, .fallback = std::int64_t{500}, .min = 50,
+         .max = 60000, .unit = "ms", .help = "first delay before trying the broker again"});
+  s.add({.path = "mqtt.reconnect_max", .type = Type::integer, .fallback = std::int64_t{30000},
+         .min = 100, .max = 600000, .unit = "ms", .help = "longest delay between connection attempts"});
+
+  s.add({.path = "heartbeat.interval", .type = Type::integer, .fallback = std::int64_t{60}, .min = 1,
+         .max = 3600, .unit = "s", .help = "how often a heartbeat with health figures is sent"});
+  s.add({.path = "watchdog.timeout", .type = Type::integer, .fallback = std::int64_t{15}, .min = 0,
+         .max = 600, .unit = "s", .help = "board watchdog timeout; 0 leaves the watchdog off"});
+
+  std::vector<std::string> sources{"board"};
+  for (const auto& source : detail::camera_sources()) sources.push_back(source);
+  detail::add_camera_keys(s, std::move(sources), "board",
+                          "where frames come from; \"board\" takes the board file's camera");
+
+  s.add({.path = "log.level", .type = Type::string, .fallback = std::string{"info"},
+         .choices = {"trace", "debug", "info", "warn", "error"}, .help = "least severe log lines kept"});
+  s.add({.path = "sim.scenario", .type = Type::string, .fallback = std::string{}, .format = Format::path,
+         .help = "sim board only: a scenario file of timed input changes played from start"});
+
+  s.rule([](const Values& v, Diagnostics& out) {
+    if (v.integer("mqtt.reconnect_max") < v.integer("mqtt.reconnect_min")) {
+      out.push_back({v.where("mqtt.reconnect_max"), "mqtt.reconnect_max",
+                     "must not be below mqtt.reconnect_min"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
+    const std::string& source = v.string("camera.source");
+    if ((source == "file" || source == "v4l2" || source == "rtsp") && v.string("camera.location").empty()) {
+      out.push_back({v.where("camera.source"), "camera.location",
+                     "camera.source \"" + source + "\" needs camera.location"});
+    }
+  });
+  return s;
+}
+
+DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std::filesystem::path& base_dir) {
+  DeviceConfig c;
+  c.file = file;
+  c.device_id = v.string("device.id");
+  c.site = v.string("device.site");
+  c.board = v.string("device.board");
+  c.camera_id = v.string("device.camera");
+  c.mqtt.brokers = v.strings("mqtt.brokers");
+  c.mqtt.client_id = v.string("mqtt.client_id");
+  if (c.mqtt.client_id.empty()) c.mqtt.client_id = c.site + "-" + c.device_id;
+  c.mqtt.topic_prefix = v.string("mqtt.topic_prefix");
+  c.mqtt.keepalive = std::chrono::seconds{v.integer("mqtt.keepalive")};
+  c.mqtt.connect_timeout = std::chrono::seconds{v.integer("mqtt.connect_timeout")};
+  c.mqtt.reconnect_min = std::chrono::milliseconds{v.integer("mqtt.reconnect_min")};
+  c.mqtt.reconnect_max = std::chrono::milliseconds{v.integer("mqtt.reconnect_max")};
+  c.heartbeat_interval = std::chrono::seconds{v.integer("heartbeat.interval")};
+  c.watchdog_timeout = std::chrono::seconds{v.integer("watchdog.timeout")};
+  c.camera_from_board = v.string("camera.source") == "board";
+  c.camera = detail::read_camera(v);
+  if (c.camera.source == "file") c.camera.location = detail::resolve(base_dir, c.camera.location).string();
+  c.log_level = v.string("log.level");
+  c.sim_scenario = detail::resolve(base_dir, v.string("sim.scenario"));
+  return c;
+}
+
+}  // namespace
+
+const Schema& device_schema() {
+  static const Schema schema = make_device_schema();
+  return schema;
+}
+
+std::expected<DeviceConfig, Diagnostics> parse_device_config(std::string_view text, std::string_view name,
+                                                             const std::filesystem::path& base_dir) {
+  auto values = device_schema().load_string(text, name);
+  if (!values) return std::unexpected(values.error());
+  return bind(*values, std::filesystem::path(name), base_dir);
+}
+
+std::expected<DeviceConfig, Diagnostics> load_device_config(const std::filesystem::path& file) {
+  auto values = device_schema().load_file(file);
+  if (!values) return std::unexpected(values.error());
+  return bind(*values, file, file.parent_path());
+}
+
+}  // namespace assure::config

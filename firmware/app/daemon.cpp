@@ -1,0 +1,193 @@
+#include "app/daemon.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "uplink/messages.hpp"
+#include "assure/drivers/open_board.hpp"
+#include "assure/drivers/system_clock.hpp"
+#include "assure/firmware/version.hpp"
+
+namespace assure::app {
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+pipelines::SourceSpec to_source(const config::CameraSettings& camera) {
+  return pipelines::SourceSpec{camera.source, camera.location, camera.loop,
+                               camera.width,  camera.height,   camera.framerate};
+}
+
+}  // namespace
+
+std::string Daemon::new_boot_id() {
+  std::random_device random;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
+  drivers::BoardOptions options;
+  options.sim_scenario = config.sim_scenario;
+  auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
+  if (!opened) return std::unexpected(opened.error());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(board), std::move(*opened)));
+}
+
+Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened)
+    : config_(std::move(config)),
+      board_file_(std::move(board)),
+      board_(std::move(opened)),
+      source_(to_source(config_.camera_from_board ? board_file_.camera : config_.camera)),
+      topics_(config_.mqtt.topic_prefix, config_.site, config_.device_id),
+      boot_id_(new_boot_id()) {}
+
+Daemon::~Daemon() {
+  request_stop();
+  if (input_thread_.joinable()) input_thread_.join();
+}
+
+void Daemon::request_stop() {
+  if (stopping_.exchange(true)) return;
+  events_.push(StopRequest{});
+  if (board_.inputs) board_.inputs->interrupt();
+}
+
+void Daemon::read_inputs() {
+  while (!stopping_) {
+    auto edges = board_.inputs->wait(std::chrono::milliseconds{500});
+    if (!edges) {
+      spdlog::error("inputs: {}", edges.error().message);
+      std::this_thread::sleep_for(std::chrono::milliseconds{500});
+      continue;
+    }
+    for (auto& edge : *edges) events_.push(std::move(edge));
+  }
+}
+
+int Daemon::run() {
+  started_ = std::chrono::steady_clock::now();
+  last_heartbeat_ = started_;
+  spdlog::info("assure-edged {} starting: device {}/{}, board {}, camera {}", kFirmwareVersion, config_.site,
+               config_.device_id, board_.name, pipelines::describe(source_));
+
+  const bool use_watchdog = config_.watchdog_timeout.count() > 0;
+  if (use_watchdog) {
+    if (auto started = board_.watchdog->start(config_.watchdog_timeout); !started) {
+      spdlog::error("watchdog: {}", started.error().message);
+    } else {
+      spdlog::info("watchdog: {} armed, {} s", board_.watchdog->describe(), config_.watchdog_timeout.count());
+    }
+  }
+
+  uplink::Online online{kFirmwareVersion, boot_id_, board_.name, pipelines::describe(source_),
+                        board_.clock->utc()};
+  uplink::LinkOptions link;
+  link.brokers = config_.mqtt.brokers;
+  link.client_id = config_.mqtt.client_id;
+  link.keepalive = config_.mqtt.keepalive;
+  link.connect_timeout = config_.mqtt.connect_timeout;
+  link.reconnect_min = config_.mqtt.reconnect_min;
+  link.reconnect_max = config_.mqtt.reconnect_max;
+  link.will_topic = topics_.status();
+  link.will_payload = uplink::offline_payload("connection lost");
+  link_ = std::make_unique<uplink::MqttLink>(link, [this, online](const std::string&) {
+    if (auto sent = link_->publish({topics_.status(), uplink::online_payload(online), 1, true}); !sent) {
+      spdlog::warn("{}", sent.error().message);
+    }
+  });
+  link_->start();
+
+  pipelines::CaptureOptions capture;
+  capture.source = source_;
+  capture_ = std::make_unique<pipelines::VideoCapture>(
+      capture, [this](const pipelines::VideoEvent& event) { events_.push(event); });
+  capture_->start();
+
+  input_thread_ = std::thread([this] { read_inputs(); });
+
+  // The main loop: wake for an event, a heartbeat or a watchdog kick, whichever is first.
+  const auto kick_every = std::max(std::chrono::milliseconds{100},
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(config_.watchdog_timeout) / 3);
+  auto next_kick = std::chrono::steady_clock::now();
+  bool running = true;
+  while (running) {
+    const auto next_heartbeat = last_heartbeat_ + config_.heartbeat_interval;
+    const auto deadline = use_watchdog ? std::min(next_heartbeat, next_kick) : next_heartbeat;
+    if (auto event = events_.pop_until(deadline)) {
+      if (std::holds_alternative<StopRequest>(*event)) running = false;
+      else handle(*event);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= last_heartbeat_ + config_.heartbeat_interval) send_heartbeat();
+    if (use_watchdog && now >= next_kick) {
+      if (auto kicked = board_.watchdog->kick(); !kicked) spdlog::error("watchdog: {}", kicked.error().message);
+      next_kick = now + kick_every;
+    }
+  }
+
+  spdlog::info("stopping");
+  capture_->stop();
+  board_.inputs->interrupt();
+  if (input_thread_.joinable()) input_thread_.join();
+  link_->stop(uplink::Outgoing{topics_.status(), uplink::offline_payload("shutdown"), 1, true},
+              std::chrono::milliseconds{2000});
+  if (use_watchdog) (void)board_.watchdog->stop();
+  spdlog::info("stopped after {} frames", capture_->frames());
+  return 0;
+}
+
+void Daemon::handle(const DaemonEvent& event) {
+  std::visit(overloaded{
+                 [&](const pipelines::VideoEvent& video) {
+                   std::visit(overloaded{
+                                  [&](const pipelines::VideoStarted& s) {
+                                    video_state_ = "running";
+                                    spdlog::info("video: {} {}x{} at {:.1f} fps from {}",
+                                                 s.restored ? "restored," : "running,", s.width, s.height,
+                                                 s.framerate, pipelines::describe(source_));
+                                  },
+                                  [&](const pipelines::VideoLost& l) {
+                                    if (l.attempt == 1) ++video_losses_;
+                                    video_state_ = "lost";
+                                    spdlog::error("video lost: {}; retrying in {:.1f} s", l.reason,
+                                                  static_cast<double>(l.retry_in.count()) / 1000.0);
+                                  },
+                              },
+                              video);
+                 },
+                 [&](const hal::InputEvent& edge) {
+                   ++input_edges_;
+                   spdlog::info("input {} {}", edge.name, edge.active ? "active" : "inactive");
+                 },
+                 [](const StopRequest&) {},
+             },
+             event);
+}
+
+void Daemon::send_heartbeat() {
+  const auto now = std::chrono::steady_clock::now();
+  const std::uint64_t frames = capture_->frames();
+  const double seconds = std::chrono::duration<double>(now - last_heartbeat_).count();
+  uplink::Heartbeat heartbeat;
+  heartbeat.time = board_.clock->utc();
+  heartbeat.uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started_);
+  heartbeat.frames = frames;
+  heartbeat.fps = seconds > 0 ? static_cast<double>(frames - frames_at_last_heartbeat_) / seconds : 0;
+  heartbeat.video = video_state_;
+  heartbeat.video_losses = video_losses_;
+  heartbeat.input_edges = input_edges_;
+  heartbeat.boot_id = boot_id_;
+  frames_at_last_heartbeat_ = frames;
+  last_heartbeat_ = now;
+  // A heartbeat is a state report, not an event: one missed while offline is superseded by the next.
+  if (auto sent = link_->publish({topics_.heartbeat(), uplink::heartbeat_payload(heartbeat), 0, false}); !sent) {
+    spdlog::debug("heartbeat not sent: {}", sent.error().message);
+  }
+}
+
+}  // namespace assure::app

@@ -1,0 +1,63 @@
+#pragma once
+// assure-edged: wires the board, the video capture and the uplink, and runs the main loop.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "assure/config/board_file.hpp"
+#include "assure/config/device_config.hpp"
+#include "assure/hal/board.hpp"
+#include "assure/pipelines/capture.hpp"
+#include "app/event_queue.hpp"
+#include "uplink/mqtt_link.hpp"
+#include "uplink/topics.hpp"
+
+namespace assure::app {
+
+struct StopRequest {};
+using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, StopRequest>;
+
+class Daemon {
+ public:
+  // Opens the board and prepares every part; nothing runs until run(). Errors say what and where.
+  static Result<std::unique_ptr<Daemon>> create(config::DeviceConfig config, config::BoardFile board);
+  ~Daemon();
+
+  // Runs until request_stop(); returns the process exit code.
+  int run();
+  void request_stop();  // any thread; async-signal-unsafe, call it from a signal-waiting thread
+
+  static std::string new_boot_id();
+
+ private:
+  Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened);
+  void read_inputs();
+  void handle(const DaemonEvent& event);
+  void send_heartbeat();
+
+  config::DeviceConfig config_;
+  config::BoardFile board_file_;
+  hal::Board board_;
+  pipelines::SourceSpec source_;
+  uplink::Topics topics_;
+  std::string boot_id_;
+  std::chrono::steady_clock::time_point started_;
+
+  EventQueue<DaemonEvent> events_;
+  std::unique_ptr<pipelines::VideoCapture> capture_;
+  std::unique_ptr<uplink::MqttLink> link_;
+  std::thread input_thread_;
+  std::atomic<bool> stopping_{false};
+
+  std::string video_state_ = "starting";
+  std::uint64_t video_losses_ = 0;
+  std::uint64_t input_edges_ = 0;
+  std::uint64_t frames_at_last_heartbeat_ = 0;
+  std::chrono::steady_clock::time_point last_heartbeat_;
+};
+
+}  // namespace assure::app

@@ -1,0 +1,105 @@
+// assure-edged: the appliance daemon.
+//   assure-edged --config FILE [--board-dir DIR] [--check]
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "app/daemon.hpp"
+#include "app/signals.hpp"
+#include "assure/firmware/version.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: assure-edged --config FILE [--board-dir DIR] [--check]
+
+  --config FILE     the device configuration (TOML); see config/REFERENCE.md
+  --board-dir DIR   the folder holding one folder per board (default: the built-in one)
+  --check           validate the configuration and the board file, then exit
+  --version         print the firmware version
+)";
+
+struct Args {
+  std::string config;
+  std::string board_dir = assure::kDefaultBoardDir;
+  bool check = false;
+};
+
+int usage_error(std::string_view message) {
+  std::cerr << "assure-edged: " << message << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--config") {
+      const char* v = value();
+      if (v == nullptr) return usage_error("--config needs a file");
+      args.config = v;
+    } else if (arg == "--board-dir") {
+      const char* v = value();
+      if (v == nullptr) return usage_error("--board-dir needs a folder");
+      args.board_dir = v;
+    } else if (arg == "--check") {
+      args.check = true;
+    } else if (arg == "--version") {
+      std::cout << assure::kFirmwareVersion << "\n";
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      return usage_error("unknown argument '" + std::string(arg) + "'");
+    }
+  }
+  if (args.config.empty()) return usage_error("--config is required");
+
+  auto config = assure::config::load_device_config(args.config);
+  if (!config) {
+    std::cerr << assure::config::to_string(config.error());
+    return 2;
+  }
+  auto board = assure::config::load_board(args.board_dir, config->board);
+  if (!board) {
+    std::cerr << assure::config::to_string(board.error());
+    return 2;
+  }
+  if (args.check) {
+    std::cout << args.config << ": ok (board " << board->spec.name << ", " << board->spec.inputs.size()
+              << " inputs, " << board->spec.outputs.size() << " outputs)\n";
+    return 0;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+
+  std::unique_ptr<assure::app::Daemon> daemon;  // outlives the signal thread below
+  std::atomic<bool> stop_early{false};
+  std::atomic<assure::app::Daemon*> running{nullptr};
+  assure::app::StopSignals signals([&](int signal_number) {
+    spdlog::info("received {}", strsignal(signal_number));
+    stop_early = true;
+    if (auto* d = running.load()) d->request_stop();
+  });
+  auto created = assure::app::Daemon::create(std::move(*config), std::move(*board));
+  if (!created) {
+    spdlog::critical("{}", created.error().message);
+    return 1;
+  }
+  daemon = std::move(*created);
+  running = daemon.get();
+  if (stop_early) daemon->request_stop();
+  const int code = daemon->run();
+  running = nullptr;
+  return code;
+} catch (const std::exception& e) {
+  spdlog::critical("assure-edged: {}", e.what());
+  return 1;
+}

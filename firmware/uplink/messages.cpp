@@ -1,0 +1,39 @@
+#include "uplink/messages.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace assure::uplink {
+
+std::string utc_iso8601(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(t), ms);
+}
+
+std::string online_payload(const Online& online) {
+  return nlohmann::json{{"state", "online"},
+                        {"firmware", online.firmware},
+                        {"boot_id", online.boot_id},
+                        {"board", online.board},
+                        {"camera", online.camera},
+                        {"since", utc_iso8601(online.since)}}
+      .dump();
+}
+
+std::string offline_payload(std::string_view reason) {
+  return nlohmann::json{{"state", "offline"}, {"reason", reason}}.dump();
+}
+
+std::string heartbeat_payload(const Heartbeat& h) {
+  return nlohmann::json{{"time", utc_iso8601(h.time)},
+                        {"uptime_s", h.uptime.count()},
+                        {"frames", h.frames},
+                        {"fps", std::round(h.fps * 10) / 10},
+                        {"video", h.video},
+                        {"video_losses", h.video_losses},
+                        {"input_edges", h.input_edges},
+                        {"boot_id", h.boot_id}}
+      .dump();
+}
+
+}  // namespace assure::uplink

@@ -1,0 +1,39 @@
+#pragma once
+// JSON payloads of the uplink, built and read in one place. See firmware/uplink/PROTOCOL.md.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace assure::uplink {
+
+// "2026-11-23T01:02:03.456Z"
+std::string utc_iso8601(std::chrono::system_clock::time_point t);
+
+struct Online {
+  std::string firmware;
+  std::string boot_id;
+  std::string board;
+  std::string camera;  // describes the video source
+  std::chrono::system_clock::time_point since;
+};
+std::string online_payload(const Online& online);
+
+// reason: "connection lost" (the will, published by the broker) or "shutdown" (said by the device)
+std::string offline_payload(std::string_view reason);
+
+struct Heartbeat {
+  std::chrono::system_clock::time_point time;
+  std::chrono::seconds uptime{0};
+  std::uint64_t frames = 0;       // analysed since start
+  double fps = 0;                 // over the last interval
+  std::string video;              // "running", "lost" or "starting"
+  std::uint64_t video_losses = 0; // outages since start
+  std::uint64_t input_edges = 0;  // input changes since start
+  std::string boot_id;
+};
+std::string heartbeat_payload(const Heartbeat& heartbeat);
+
+}  // namespace assure::uplink

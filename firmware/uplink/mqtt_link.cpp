@@ -1,0 +1,152 @@
+#include "uplink/mqtt_link.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
+
+#include "assure/base/backoff.hpp"
+
+namespace assure::uplink {
+
+MqttLink::MqttLink(LinkOptions options, OnConnected on_connected)
+    : options_(std::move(options)), on_connected_(std::move(on_connected)) {
+  // Paho takes the first URI at construction; connect options list them all for fail-over.
+  client_ = std::make_unique<mqtt::async_client>(options_.brokers.at(0), options_.client_id,
+                                                 mqtt::create_options(MQTTVERSION_5));
+  client_->set_connection_lost_handler([this](const std::string& cause) {
+    spdlog::warn("mqtt: connection lost{}", cause.empty() ? "" : ": " + cause);
+    {
+      std::lock_guard lock(mutex_);
+      connected_ = false;
+    }
+    wake_.notify_all();
+  });
+  client_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
+    spdlog::warn("mqtt: the broker closed the connection (reason code {})", static_cast<int>(reason));
+    {
+      std::lock_guard lock(mutex_);
+      connected_ = false;
+    }
+    wake_.notify_all();
+  });
+}
+
+MqttLink::~MqttLink() { stop(std::nullopt, std::chrono::milliseconds{0}); }
+
+void MqttLink::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { supervise(); });
+}
+
+bool MqttLink::connected() const {
+  std::lock_guard lock(mutex_);
+  return connected_;
+}
+
+bool MqttLink::connect_once(std::string& server, std::string& failure) {
+  auto servers = std::make_shared<mqtt::string_collection>(options_.brokers);
+  auto builder = mqtt::connect_options_builder();
+  builder.mqtt_version(MQTTVERSION_5)
+      .clean_start(true)
+      .servers(servers)
+      .keep_alive_interval(options_.keepalive)
+      .connect_timeout(options_.connect_timeout);
+  if (!options_.will_topic.empty()) {
+    builder.will(mqtt::message(options_.will_topic, options_.will_payload, 1, true));
+  }
+  auto options = builder.finalize();
+  try {
+    mqtt::token_ptr token = client_->connect(options);
+    // Poll so that stop() is not held up by a connection attempt in progress.
+    while (!token->wait_for(std::chrono::milliseconds{100})) {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+    }
+    server = token->get_connect_response().get_server_uri();
+    return true;
+  } catch (const mqtt::exception& e) {
+    failure = e.what();
+    return false;
+  }
+}
+
+void MqttLink::supervise() {
+  Backoff backoff(options_.reconnect_min, options_.reconnect_max);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (connected_) {
+      wake_.wait(lock, [&] { return stopping_ || !connected_; });
+      continue;
+    }
+    lock.unlock();
+    std::string server, failure;
+    const bool ok = connect_once(server, failure);
+    lock.lock();
+    if (stopping_) break;
+    if (ok) {
+      connected_ = true;
+      backoff.reset();
+      lock.unlock();
+      spdlog::info("mqtt: connected to {} as '{}'", server, options_.client_id);
+      if (on_connected_) on_connected_(server);
+      lock.lock();
+      continue;
+    }
+    const auto delay = backoff.next();
+    spdlog::error("mqtt: cannot connect to {}: {}; retrying in {:.1f} s", fmt::join(options_.brokers, ", "),
+                  failure.empty() ? "no answer" : failure, static_cast<double>(delay.count()) / 1000.0);
+    wake_.wait_for(lock, delay, [&] { return stopping_; });
+  }
+}
+
+Result<void> MqttLink::publish(const Outgoing& message) {
+  if (!connected()) return fail(Errc::unavailable, "mqtt: not connected");
+  try {
+    client_->publish(message.topic, message.payload.data(), message.payload.size(), message.qos,
+                     message.retained);
+    return {};
+  } catch (const mqtt::exception& e) {
+    return fail(Errc::unavailable, fmt::format("mqtt: cannot publish to {}: {}", message.topic, e.what()));
+  }
+}
+
+Result<void> MqttLink::subscribe(const std::string& filter, int qos) {
+  try {
+    client_->subscribe(filter, qos);
+    return {};
+  } catch (const mqtt::exception& e) {
+    return fail(Errc::unavailable, fmt::format("mqtt: cannot subscribe to {}: {}", filter, e.what()));
+  }
+}
+
+void MqttLink::on_message(OnMessage handler) {
+  client_->set_message_callback([handler = std::move(handler)](mqtt::const_message_ptr message) {
+    handler(message->get_topic(), message->get_payload_str(), message->is_retained());
+  });
+}
+
+void MqttLink::stop(const std::optional<Outgoing>& last, std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  try {
+    if (client_->is_connected()) {
+      if (last) {
+        auto token = client_->publish(last->topic, last->payload.data(), last->payload.size(), last->qos,
+                                      last->retained);
+        if (!token->wait_for(timeout)) spdlog::warn("mqtt: the last message was not acknowledged in time");
+      }
+      client_->disconnect()->wait_for(timeout);
+    }
+  } catch (const mqtt::exception& e) {
+    spdlog::warn("mqtt: while disconnecting: {}", e.what());
+  }
+  std::lock_guard lock(mutex_);
+  connected_ = false;
+}
+
+}  // namespace assure::uplink

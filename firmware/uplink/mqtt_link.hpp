@@ -1,0 +1,79 @@
+#pragma once
+// The device's MQTT connection (Paho MQTT C++, async client, MQTT 5). It connects, keeps the
+// retained last-will "offline" registered, and reconnects after any loss with capped exponential
+// backoff and jitter, forever: an unreachable broker is logged and retried, never fatal.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "assure/base/error.hpp"
+
+namespace mqtt {
+class async_client;
+}
+
+namespace assure::uplink {
+
+struct LinkOptions {
+  std::vector<std::string> brokers;  // tried in turn
+  std::string client_id;
+  std::chrono::seconds keepalive{30};
+  std::chrono::seconds connect_timeout{10};
+  std::chrono::milliseconds reconnect_min{500};
+  std::chrono::milliseconds reconnect_max{30000};
+  std::string will_topic;  // published retained by the broker if the device vanishes; empty: none
+  std::string will_payload;
+};
+
+struct Outgoing {
+  std::string topic;
+  std::string payload;
+  int qos = 1;
+  bool retained = false;
+};
+
+class MqttLink {
+ public:
+  // Called on the link's thread after every successful (re)connection: publish the birth here.
+  using OnConnected = std::function<void(const std::string& server)>;
+
+  MqttLink(LinkOptions options, OnConnected on_connected);
+  ~MqttLink();
+  MqttLink(const MqttLink&) = delete;
+  MqttLink& operator=(const MqttLink&) = delete;
+
+  void start();
+  // Sends `last` if connected (waiting up to `timeout` for the broker to take it), then
+  // disconnects cleanly, which withdraws the will. Idempotent.
+  void stop(const std::optional<Outgoing>& last, std::chrono::milliseconds timeout);
+
+  // Hands a message to the client; fails at once when not connected.
+  Result<void> publish(const Outgoing& message);
+  // Subscriptions do not outlive a connection (clean start): make them in OnConnected.
+  Result<void> subscribe(const std::string& filter, int qos);
+  using OnMessage = std::function<void(const std::string& topic, const std::string& payload, bool retained)>;
+  void on_message(OnMessage handler);  // before start()
+  bool connected() const;
+
+ private:
+  void supervise();
+  bool connect_once(std::string& server, std::string& failure);
+
+  LinkOptions options_;
+  OnConnected on_connected_;
+  std::unique_ptr<mqtt::async_client> client_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool connected_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace assure::uplink

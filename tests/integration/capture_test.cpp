@@ -1,0 +1,138 @@
+// The capture on real video through real GStreamer: frames flow, sources that fail or end raise
+// video-loss and are retried, and frames coming back raise a restore.
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "assure/pipelines/capture.hpp"
+#include "support.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+using pipelines::VideoLost;
+using pipelines::VideoStarted;
+
+namespace {
+
+struct Recorder {
+  std::mutex mutex;
+  std::vector<pipelines::VideoEvent> events;
+  void operator()(const pipelines::VideoEvent& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  }
+  template <class T>
+  std::vector<T> of() {
+    std::lock_guard lock(mutex);
+    std::vector<T> out;
+    for (auto& e : events) {
+      if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
+    }
+    return out;
+  }
+};
+
+pipelines::CaptureOptions fast(pipelines::SourceSpec source) {
+  pipelines::CaptureOptions o;
+  o.source = std::move(source);
+  o.realtime = false;
+  o.retry_min = 50ms;
+  o.retry_max = 200ms;
+  return o;
+}
+
+}  // namespace
+
+TEST(Capture, VtestDecodesEveryFrameThenEndsAndIsRetried) {
+  Recorder recorder;
+  pipelines::VideoCapture capture(fast({.kind = "file", .location = test::vtest_avi().string()}),
+                                  std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return !recorder.of<VideoLost>().empty(); }, 60s));
+  auto started = recorder.of<VideoStarted>();
+  ASSERT_FALSE(started.empty());
+  EXPECT_EQ(started[0].width, 768);
+  EXPECT_EQ(started[0].height, 576);
+  EXPECT_DOUBLE_EQ(started[0].framerate, 10.0);
+  EXPECT_FALSE(started[0].restored);
+  EXPECT_EQ(capture.frames(), 795u);  // every frame of the clip, none dropped
+  auto lost = recorder.of<VideoLost>();
+  EXPECT_NE(lost[0].reason.find("end of stream"), std::string::npos) << lost[0].reason;
+  EXPECT_EQ(lost[0].attempt, 1u);
+  // It is tried again, and the frames come back as a restore.
+  ASSERT_TRUE(test::eventually([&] { return recorder.of<VideoStarted>().size() >= 2; }, 30s));
+  EXPECT_TRUE(recorder.of<VideoStarted>()[1].restored);
+  capture.stop();
+}
+
+TEST(Capture, ALoopedFileRunsOnWithoutALoss) {
+  Recorder recorder;
+  auto options = fast({.kind = "file", .location = test::vtest_avi().string(), .loop = true});
+  pipelines::VideoCapture capture(options, std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return capture.frames() > 1000; }, 60s));
+  capture.stop();
+  EXPECT_TRUE(recorder.of<VideoLost>().empty());
+  EXPECT_EQ(recorder.of<VideoStarted>().size(), 1u);
+}
+
+TEST(Capture, AMissingFileIsRetriedWithBackoffAndRestoredWhenItAppears) {
+  test::TempDir dir;
+  const auto file = dir.path() / "camera.avi";
+  Recorder recorder;
+  pipelines::VideoCapture capture(fast({.kind = "file", .location = file.string()}), std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return recorder.of<VideoLost>().size() >= 3; }, 20s));
+  auto lost = recorder.of<VideoLost>();
+  EXPECT_EQ(lost[0].reason, "file source: no video file at '" + file.string() + "'");
+  EXPECT_EQ(lost[0].attempt, 1u);
+  EXPECT_EQ(lost[2].attempt, 3u);
+  EXPECT_LE(lost[2].retry_in, 200ms);
+  std::filesystem::copy_file(test::vtest_avi(), file);
+  ASSERT_TRUE(test::eventually([&] { return !recorder.of<VideoStarted>().empty(); }, 30s));
+  EXPECT_TRUE(recorder.of<VideoStarted>()[0].restored);
+  capture.stop();
+}
+
+TEST(Capture, AFileThatIsNotVideoIsALossNamingTheElementNotACrash) {
+  test::TempDir dir;
+  std::string junk(64 * 1024, '\0');
+  for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 7919) % 251);
+  auto file = dir.write("junk.avi", "RIFF" + junk);
+  Recorder recorder;
+  pipelines::VideoCapture capture(fast({.kind = "file", .location = file.string()}), std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return recorder.of<VideoLost>().size() >= 2; }, 30s));
+  capture.stop();
+  EXPECT_EQ(capture.frames(), 0u);
+  EXPECT_TRUE(recorder.of<VideoStarted>().empty());
+  EXPECT_FALSE(recorder.of<VideoLost>()[0].reason.empty());
+}
+
+TEST(Capture, TheTestSourceRunsLive) {
+  Recorder recorder;
+  pipelines::CaptureOptions options;
+  options.source = {.kind = "test", .width = 320, .height = 240, .framerate = 25};
+  pipelines::VideoCapture capture(options, std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return capture.frames() >= 10; }, 20s));
+  capture.stop();
+  auto started = recorder.of<VideoStarted>();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].width, 320);
+  EXPECT_DOUBLE_EQ(started[0].framerate, 25.0);
+}
+
+TEST(Capture, StopIsPromptEvenWhileWaitingToRetry) {
+  Recorder recorder;
+  auto options = fast({.kind = "file", .location = "/nonexistent/camera.avi"});
+  options.retry_min = 60s;
+  options.retry_max = 60s;
+  pipelines::VideoCapture capture(options, std::ref(recorder));
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return !recorder.of<VideoLost>().empty(); }, 10s));
+  const auto start = std::chrono::steady_clock::now();
+  capture.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}

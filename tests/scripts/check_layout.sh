@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The dependency direction, checked in the code and in the targets:
+#   hal <- drivers, pipelines <- firmware <- tools; config reads hal only.
+# hal makes no Linux calls; pipelines knows nothing of MQTT; nothing below firmware includes it.
+set -u
+root="$1"
+cd "$root" || exit 2
+failures=0
+check() {  # check "what" command...; the command prints offending lines
+  local what="$1"; shift
+  local found
+  found="$("$@" 2>/dev/null)"
+  if [ -n "$found" ]; then
+    echo "FAIL: $what"; echo "$found" | sed 's/^/    /'
+    failures=$((failures + 1))
+  else
+    echo "ok:   $what"
+  fi
+}
+
+check "hal includes no system or third-party header (no Linux calls)" \
+  grep -rnE '#include <(unistd|fcntl|poll|pthread|signal|sys/|linux/|gpiod|gst/|mqtt/|opencv|spdlog|fmt/|toml|nlohmann)' hal
+check "hal includes nothing of the layers above it" \
+  grep -rnE '#include "assure/(drivers|pipelines|config|firmware)/' hal
+check "drivers include neither pipelines, config nor firmware" \
+  grep -rnE '#include "(assure/(pipelines|config|firmware)/|uplink/|app/)' drivers
+check "pipelines include neither drivers, config, firmware nor MQTT" \
+  grep -rnE '#include ("assure/(drivers|config|firmware)/|"uplink/|"app/|<mqtt/|<MQTT)|mqtt::|MQTTAsync' pipelines
+check "config includes neither drivers, pipelines nor firmware" \
+  grep -rnE '#include "(assure/(drivers|pipelines|firmware)/|uplink/|app/)' config
+check "no library below tools includes a tool" \
+  grep -rnE '#include "(format\.hpp|receiver/)' hal drivers pipelines config firmware
+
+# The targets: each library links only the project libraries below it.
+links_of() {  # the assure_* names in target_link_libraries(<target> ...) of a CMakeLists.txt
+  awk -v t="$2" '$0 ~ "target_link_libraries\\(" t "[ \\n]" {grab=1} grab {print} grab && /\)/ {grab=0}' "$1" |
+    grep -oE 'assure_[a-z_]+' | grep -vx "$2" | sort -u | tr '\n' ' '
+}
+expect_links() {  # file target allowed...
+  local file="$1" target="$2"; shift 2
+  local link bad=""
+  for link in $(links_of "$file" "$target"); do
+    case " $* " in *" $link "*) ;; *) bad="$bad $link" ;; esac
+  done
+  check "target $target links only: ${*:-nothing of ours}" echo -n "${bad:+$target links$bad}"
+}
+expect_links hal/CMakeLists.txt assure_hal
+expect_links drivers/CMakeLists.txt assure_drivers assure_hal
+expect_links pipelines/CMakeLists.txt assure_pipelines assure_hal
+expect_links config/CMakeLists.txt assure_config assure_hal
+expect_links firmware/CMakeLists.txt assure_firmware assure_hal assure_drivers assure_pipelines assure_config
+
+for dir in CMakeLists.txt firmware hal drivers pipelines config board tests tools README.md; do
+  check "top level has $dir" bash -c "[ -e '$dir' ] || echo missing"
+done
+
+if [ "$failures" -gt 0 ]; then echo "$failures layout check(s) failed"; exit 1; fi
+echo "layout: all checks passed"

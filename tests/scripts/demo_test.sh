@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# tools/dev demo, as a newcomer runs it (without the build step, which ctest has done): the device
+# comes online, heartbeats flow, a power cut shows the offline will, the device comes back, and at
+# the end nothing is left running.
+set -u
+root="$1" build="$2"
+out="$(mktemp)"
+trap 'rm -f "$out"' EXIT
+ASSURE_BUILD_DIR="$build" timeout 90 "$root/tools/dev" demo --no-build --seconds 16 --power-cut-after 8 > "$out" 2>&1
+code=$?
+cat "$out"
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$code" -eq 0 ] || fail "demo exited with $code"
+run_dir="$(grep -oE '/tmp/assure-demo\.[A-Za-z0-9]+' "$out" | head -1)"
+[ -n "$run_dir" ] || fail "demo did not name its run folder"
+[ "$(grep -c 'status     ONLINE' "$out")" -ge 2 ] || fail "the device was not seen online twice (before and after the power cut)"
+grep -q 'heartbeat  up ' "$out" || fail "no heartbeat reached the receiver"
+grep -q 'OFFLINE  (connection lost)' "$out" || fail "the offline will did not reach the receiver"
+grep -q 'OFFLINE  (shutdown)' "$out" || fail "the clean shutdown was not announced"
+grep -q 'input panic active' "$out" || fail "the sim scenario's panic press did not reach the device"
+if pgrep -f "$run_dir" >/dev/null; then pgrep -af "$run_dir"; fail "processes left behind"; fi
+rm -rf "$run_dir"
+echo "demo: all checks passed"

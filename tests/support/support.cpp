@@ -1,0 +1,246 @@
+#include "support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <mqtt/async_client.h>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace assure::test {
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "assure-test.XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path TempDir::write(const std::string& name, const std::string& text) const {
+  const auto file = path_ / name;
+  std::filesystem::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << text;
+  return file;
+}
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+namespace {
+
+std::pair<int, std::uint16_t> bind_loopback() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  return {fd, ntohs(address.sin_port)};
+}
+
+bool port_accepts(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  auto [fd, port] = bind_loopback();
+  ::close(fd);
+  return port;
+}
+
+DeadPort::DeadPort() { std::tie(fd_, port_) = bind_loopback(); }
+DeadPort::~DeadPort() { release(); }
+void DeadPort::release() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Process::Process(std::vector<std::string> argv, std::filesystem::path log) : log_(std::move(log)) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // Children must not inherit the test's blocked signals (the daemon handles SIGTERM itself).
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const int rc = posix_spawnp(&pid_, args[0], &actions, &attributes, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+}
+
+Process::~Process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    wait(5s);
+  }
+}
+
+void Process::signal(int signal_number) const { ::kill(pid_, signal_number); }
+
+bool Process::running() {
+  if (status_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    status_ = status;
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  eventually([&] { return !running(); }, timeout, 10ms);
+  return status_;
+}
+
+std::string Process::log() const { return read_file(log_); }
+bool Process::log_contains(const std::string& text) const { return log().find(text) != std::string::npos; }
+
+Broker::Broker(std::uint16_t port) : port_(port == 0 ? free_port() : port) { start(); }
+Broker::~Broker() { process_.reset(); }
+
+std::string Broker::uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+void Broker::start() {
+  const auto conf = dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
+                                                     " 127.0.0.1\nallow_anonymous true\npersistence false\n");
+  const std::string binary = std::filesystem::exists("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  process_ = std::make_unique<Process>(std::vector<std::string>{binary, "-c", conf.string()},
+                                       dir_.path() / "mosquitto.log");
+  if (!eventually([&] { return port_accepts(port_); }, 10s)) {
+    throw std::runtime_error("mosquitto did not start on port " + std::to_string(port_) + ": " + process_->log());
+  }
+}
+
+void Broker::kill() {
+  process_->signal(SIGKILL);
+  process_->wait(5s);
+}
+
+void Broker::restart() {
+  if (process_->running()) kill();
+  // The port may linger briefly in the kernel; mosquitto sets SO_REUSEADDR, so a retry suffices.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error&) {
+      if (attempt == 20) throw;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+}
+
+void Broker::freeze() { process_->signal(SIGSTOP); }
+void Broker::thaw() { process_->signal(SIGCONT); }
+
+struct Probe::Impl {
+  explicit Impl(const std::string& uri)
+      : client(uri, "probe-" + std::to_string(std::random_device{}()), mqtt::create_options(MQTTVERSION_5)) {}
+  mqtt::async_client client;
+  mutable std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<Received> messages;
+};
+
+Probe::Probe(const std::string& uri, const std::string& filter) : impl_(std::make_unique<Impl>(uri)) {
+  impl_->client.set_message_callback([this](mqtt::const_message_ptr m) {
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->messages.push_back({m->get_topic(), m->get_payload_str(), m->is_retained()});
+    }
+    impl_->arrived.notify_all();
+  });
+  auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize();
+  impl_->client.connect(options)->wait();
+  impl_->client.subscribe(filter, 1)->wait();
+}
+
+Probe::~Probe() {
+  try {
+    if (impl_->client.is_connected()) impl_->client.disconnect()->wait_for(2s);
+  } catch (const mqtt::exception&) {
+  }
+}
+
+std::vector<Received> Probe::all() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->messages;
+}
+
+std::optional<Received> Probe::wait_for(const std::function<bool(const Received&)>& match,
+                                        std::chrono::milliseconds timeout) {
+  std::unique_lock lock(impl_->mutex);
+  std::optional<Received> found;
+  impl_->arrived.wait_for(lock, timeout, [&] {
+    for (const auto& m : impl_->messages) {
+      if (match(m)) {
+        found = m;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+void Probe::publish(const std::string& topic, const std::string& payload, bool retained) {
+  impl_->client.publish(topic, payload.data(), payload.size(), 1, retained)->wait();
+}
+
+std::filesystem::path source_dir() { return ASSURE_SOURCE_DIR; }
+std::filesystem::path binary(const std::string& name) { return std::filesystem::path(ASSURE_BINARY_DIR) / name; }
+std::filesystem::path vtest_avi() { return "/usr/share/doc/opencv-doc/examples/data/vtest.avi"; }
+
+}  // namespace assure::test

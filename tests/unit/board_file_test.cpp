@@ -1,0 +1,104 @@
+#include <gtest/gtest.h>
+
+#include "assure/config/board_file.hpp"
+#include "support.hpp"
+
+using namespace assure::config;
+using assure::test::TempDir;
+
+TEST(BoardFile, TheSimBoardLoadsWithItsLinesCameraAndEncoder) {
+  auto board = load_board(std::filesystem::path(ASSURE_SOURCE_DIR) / "board", "sim");
+  ASSERT_TRUE(board.has_value()) << to_string(board.error());
+  EXPECT_EQ(board->spec.name, "sim");
+  EXPECT_EQ(board->spec.driver, "sim");
+  ASSERT_GE(board->spec.inputs.size(), 4u);
+  const auto& panic = board->spec.inputs[0];
+  EXPECT_EQ(panic.name, "panic");
+  EXPECT_EQ(panic.chip, "sim0");
+  EXPECT_EQ(panic.offset, 0u);
+  EXPECT_TRUE(panic.active_low);
+  EXPECT_EQ(panic.bias, assure::hal::Bias::pull_up);
+  EXPECT_EQ(panic.debounce, std::chrono::milliseconds{20});
+  ASSERT_GE(board->spec.outputs.size(), 2u);
+  EXPECT_EQ(board->spec.outputs[0].name, "light_porch");
+  EXPECT_EQ(board->camera.source, "file");
+  EXPECT_TRUE(board->camera.loop);
+  EXPECT_EQ(board->encoder, "x264enc");
+}
+
+TEST(BoardFile, ErrorsInsideLineTablesCarryTheItemPath) {
+  TempDir dir;
+  auto file = dir.write("b/board.toml", R"(name = "b"
+driver = "sim"
+[[input]]
+name = "panic"
+chip = "sim0"
+line = 0
+[[input]]
+name = "pir"
+chip = "sim0"
+line = 1
+colour = "red"
+)");
+  auto board = load_board_file(file);
+  ASSERT_FALSE(board.has_value());
+  ASSERT_EQ(board.error().size(), 1u);
+  EXPECT_EQ(board.error()[0].path, "input[1].colour");
+  EXPECT_EQ(board.error()[0].where.line, 11);
+}
+
+TEST(BoardFile, ALineNeedsExactlyOneOfOffsetAndName) {
+  TempDir dir;
+  auto file = dir.write("b/board.toml", R"(name = "b"
+driver = "sim"
+[[output]]
+name = "light"
+chip = "sim0"
+[[output]]
+name = "sounder"
+chip = "sim0"
+line = 3
+line_name = "GPIO3"
+)");
+  auto board = load_board_file(file);
+  ASSERT_FALSE(board.has_value());
+  ASSERT_EQ(board.error().size(), 2u);
+  EXPECT_EQ(board.error()[0].path, "output[0].line");
+  EXPECT_EQ(board.error()[0].where.line, 3);
+  EXPECT_EQ(board.error()[1].path, "output[1].line");
+  EXPECT_NE(board.error()[1].message.find("not both"), std::string::npos);
+}
+
+TEST(BoardFile, LogicalNamesAreUniqueAcrossInputsAndOutputs) {
+  TempDir dir;
+  auto file = dir.write("b/board.toml", R"(name = "b"
+driver = "sim"
+[[input]]
+name = "porch"
+chip = "sim0"
+line = 0
+[[output]]
+name = "porch"
+chip = "sim0"
+line = 1
+)");
+  auto board = load_board_file(file);
+  ASSERT_FALSE(board.has_value());
+  EXPECT_EQ(board.error()[0].path, "output[0].name");
+  EXPECT_EQ(board.error()[0].where.line, 8);
+}
+
+TEST(BoardFile, TheFolderAndTheNameMustAgree) {
+  TempDir dir;
+  dir.write("pole/board.toml", "name = \"kit\"\ndriver = \"sim\"\n");
+  auto board = load_board(dir.path(), "pole");
+  ASSERT_FALSE(board.has_value());
+  EXPECT_NE(board.error()[0].message.find("sits in folder 'pole'"), std::string::npos);
+}
+
+TEST(BoardFile, AnUnknownBoardNamesTheFileItLookedFor) {
+  TempDir dir;
+  auto board = load_board(dir.path(), "nowhere");
+  ASSERT_FALSE(board.has_value());
+  EXPECT_EQ(board.error()[0].where.file, (dir.path() / "nowhere/board.toml").string());
+}

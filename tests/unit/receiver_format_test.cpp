@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "format.hpp"
+
+using namespace assure::receiver;
+using nlohmann::json;
+
+namespace {
+Arrival arrival(std::string topic, std::string payload, bool retained = false) {
+  return Arrival{std::move(topic), std::move(payload), retained,
+                 std::chrono::system_clock::time_point{std::chrono::milliseconds{1795395723456}}};
+}
+}  // namespace
+
+TEST(ReceiverFormat, StatusLinesSayOnlineAndOfflineWithTheirReason) {
+  auto online = human_line("assure/v1", arrival("assure/v1/estate-a/cam-01/status",
+                                                R"({"state":"online","firmware":"0.1.0","board":"sim","camera":"test","boot_id":"b1"})",
+                                                true));
+  EXPECT_EQ(online.substr(0, 12), "01:02:03.456");
+  EXPECT_NE(online.find("estate-a/cam-01"), std::string::npos);
+  EXPECT_NE(online.find("ONLINE   firmware 0.1.0"), std::string::npos);
+  EXPECT_NE(online.find("(retained)"), std::string::npos);
+  auto offline = human_line("assure/v1", arrival("assure/v1/estate-a/cam-01/status",
+                                                 R"({"state":"offline","reason":"connection lost"})"));
+  EXPECT_NE(offline.find("OFFLINE  (connection lost)"), std::string::npos);
+}
+
+TEST(ReceiverFormat, HeartbeatShowsHealthFigures) {
+  auto line = human_line("assure/v1", arrival("assure/v1/s/d/heartbeat",
+                                              R"({"uptime_s":12,"frames":120,"fps":10.0,"video":"running"})"));
+  EXPECT_NE(line.find("up 12 s  frames 120 (10.0 fps)  video running"), std::string::npos);
+}
+
+TEST(ReceiverFormat, UnreadablePayloadsAreShownNotDroppedAndNotFatal) {
+  auto binary = human_line("assure/v1", arrival("assure/v1/s/d/heartbeat", std::string("\x00\xff{", 3)));
+  EXPECT_NE(binary.find("UNREADABLE payload: \\x00\\xff{"), std::string::npos);
+  auto array = human_line("assure/v1", arrival("assure/v1/s/d/status", "[1,2]"));
+  EXPECT_NE(array.find("UNREADABLE"), std::string::npos);
+  // Fields of the wrong type fall back rather than throw.
+  auto odd = human_line("assure/v1", arrival("assure/v1/s/d/heartbeat", R"({"uptime_s":"soon","frames":-1})"));
+  EXPECT_NE(odd.find("up -1 s"), std::string::npos);
+  auto stranger = human_line("assure/v1", arrival("other/topic", "hi"));
+  EXPECT_NE(stranger.find("(not an assure topic)"), std::string::npos);
+}
+
+TEST(ReceiverFormat, JsonLinesAreOneObjectEachEvenForBadPayloads) {
+  auto good = json::parse(json_line("assure/v1", arrival("assure/v1/s/d/status", R"({"state":"online"})", true)));
+  EXPECT_EQ(good["site"], "s");
+  EXPECT_EQ(good["device"], "d");
+  EXPECT_EQ(good["kind"], "status");
+  EXPECT_EQ(good["retained"], true);
+  EXPECT_EQ(good["payload"]["state"], "online");
+  auto bad = json::parse(json_line("assure/v1", arrival("assure/v1/s/d/heartbeat", "\x01garbage")));
+  EXPECT_TRUE(bad["payload"].is_null());
+  EXPECT_EQ(bad["error"], "payload is not JSON");
+  EXPECT_EQ(bad["raw"], "\\x01garbage");
+}

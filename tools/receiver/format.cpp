@@ -1,0 +1,94 @@
+#include "format.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "uplink/messages.hpp"
+#include "uplink/topics.hpp"
+
+namespace assure::receiver {
+namespace {
+
+using nlohmann::json;
+
+std::string printable(std::string_view bytes, std::size_t limit = 120) {
+  std::string out;
+  for (char c : bytes.substr(0, limit)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? std::string(1, c) : fmt::format("\\x{:02x}", u);
+  }
+  if (bytes.size() > limit) out += fmt::format("... ({} bytes)", bytes.size());
+  return out;
+}
+
+template <class T>
+T field(const json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    return fallback;
+  }
+}
+
+std::string describe_status(const json& p) {
+  const auto state = field<std::string>(p, "state", "?");
+  if (state == "online") {
+    return fmt::format("ONLINE   firmware {}  board {}  camera {}  boot {}", field<std::string>(p, "firmware", "?"),
+                       field<std::string>(p, "board", "?"), field<std::string>(p, "camera", "?"),
+                       field<std::string>(p, "boot_id", "?"));
+  }
+  if (state == "offline") return fmt::format("OFFLINE  ({})", field<std::string>(p, "reason", "no reason given"));
+  return fmt::format("status '{}'", state);
+}
+
+std::string describe_heartbeat(const json& p) {
+  return fmt::format("up {} s  frames {} ({:.1f} fps)  video {}  losses {}  input edges {}",
+                     field<std::int64_t>(p, "uptime_s", -1), field<std::uint64_t>(p, "frames", 0),
+                     field<double>(p, "fps", 0.0), field<std::string>(p, "video", "?"),
+                     field<std::uint64_t>(p, "video_losses", 0), field<std::uint64_t>(p, "input_edges", 0));
+}
+
+}  // namespace
+
+std::string human_line(std::string_view prefix, const Arrival& a) {
+  const std::string when = uplink::utc_iso8601(a.received).substr(11, 12);
+  const auto parsed = uplink::parse_topic(prefix, a.topic);
+  const std::string retained = a.retained ? "  (retained)" : "";
+  if (!parsed) return fmt::format("{}  {}  (not an assure topic)  {}", when, a.topic, printable(a.payload));
+  const std::string who = parsed->site + "/" + parsed->device;
+  const std::string kind = parsed->rest.empty() ? parsed->kind : parsed->kind + "/" + parsed->rest;
+  json payload = json::parse(a.payload, nullptr, /*allow_exceptions=*/false);
+  if (payload.is_discarded() || !payload.is_object()) {
+    return fmt::format("{}  {:<24} {:<10} UNREADABLE payload: {}{}", when, who, kind, printable(a.payload), retained);
+  }
+  std::string text;
+  if (parsed->kind == "status") text = describe_status(payload);
+  else if (parsed->kind == "heartbeat") text = describe_heartbeat(payload);
+  else text = printable(payload.dump(), 200);
+  return fmt::format("{}  {:<24} {:<10} {}{}", when, who, kind, text, retained);
+}
+
+std::string json_line(std::string_view prefix, const Arrival& a) {
+  json out{{"received", uplink::utc_iso8601(a.received)}, {"topic", a.topic}, {"retained", a.retained}};
+  if (const auto parsed = uplink::parse_topic(prefix, a.topic)) {
+    out["site"] = parsed->site;
+    out["device"] = parsed->device;
+    out["kind"] = parsed->kind;
+    if (!parsed->rest.empty()) out["rest"] = parsed->rest;
+  }
+  json payload = json::parse(a.payload, nullptr, false);
+  if (payload.is_discarded()) {
+    out["payload"] = nullptr;
+    out["error"] = "payload is not JSON";
+    out["raw"] = printable(a.payload, 4096);
+  } else {
+    out["payload"] = std::move(payload);
+  }
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace assure::receiver
