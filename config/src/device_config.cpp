@@ -42,6 +42,18 @@ Schema make_device_schema() {
   detail::add_camera_keys(s, std::move(sources), "board",
                           "where frames come from; \"board\" takes the board file's camera");
 
+  s.add({.path = "motion.enabled", .type = Type::boolean, .fallback = true,
+         .help = "look for motion in the camera's frames"});
+  s.add({.path = "motion.sensitivity", .type = Type::integer, .fallback = std::int64_t{5}, .min = 1, .max = 10,
+         .help = "1 takes only strong contrast as motion, 10 faint changes; noise at night raises the bar by itself"});
+  s.add({.path = "motion.min_area", .type = Type::number, .fallback = 0.002, .min = 0.0001, .max = 0.5,
+         .unit = "of frame", .help = "smallest moving object that counts, as a fraction of the picture"});
+  s.add({.path = "motion.min_duration", .type = Type::integer, .fallback = std::int64_t{300}, .min = 0,
+         .max = 10000, .unit = "ms", .help = "motion must last this long before an event is raised"});
+  s.add({.path = "motion.event_gap", .type = Type::integer, .fallback = std::int64_t{5000}, .min = 500,
+         .max = 600000, .unit = "ms", .help = "motion again within this time is the same event"});
+  s.add({.path = "motion.max_event", .type = Type::integer, .fallback = std::int64_t{300}, .min = 10,
+         .max = 3600, .unit = "s", .help = "a longer event is split in two"});
   s.add({.path = "log.level", .type = Type::string, .fallback = std::string{"info"},
          .choices = {"trace", "debug", "info", "warn", "error"}, .help = "least severe log lines kept"});
   s.add({.path = "sim.scenario", .type = Type::string, .fallback = std::string{}, .format = Format::path,
@@ -83,6 +95,12 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.camera_from_board = v.string("camera.source") == "board";
   c.camera = detail::read_camera(v);
   if (c.camera.source == "file") c.camera.location = detail::resolve(base_dir, c.camera.location).string();
+  c.motion.enabled = v.boolean("motion.enabled");
+  c.motion.sensitivity = static_cast<int>(v.integer("motion.sensitivity"));
+  c.motion.min_area = v.number("motion.min_area");
+  c.motion.min_duration = std::chrono::milliseconds{v.integer("motion.min_duration")};
+  c.motion.event_gap = std::chrono::milliseconds{v.integer("motion.event_gap")};
+  c.motion.max_event = std::chrono::seconds{v.integer("motion.max_event")};
   c.log_level = v.string("log.level");
   c.sim_scenario = detail::resolve(base_dir, v.string("sim.scenario"));
   return c;

@@ -25,6 +25,17 @@ pipelines::SourceSpec to_source(const config::CameraSettings& camera) {
 
 }  // namespace
 
+std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion) {
+  if (!motion.enabled) return std::nullopt;
+  pipelines::MotionSettings s;
+  s.sensitivity = motion.sensitivity;
+  s.min_area = motion.min_area;
+  s.min_duration = motion.min_duration;
+  s.event_gap = motion.event_gap;
+  s.max_event = motion.max_event;
+  return s;
+}
+
 std::string Daemon::new_boot_id() {
   std::random_device random;
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
@@ -104,6 +115,7 @@ int Daemon::run() {
 
   pipelines::CaptureOptions capture;
   capture.source = source_;
+  capture.motion = motion_settings(config_.motion);
   capture_ = std::make_unique<pipelines::VideoCapture>(
       capture, [this](const pipelines::VideoEvent& event) { events_.push(event); });
   capture_->start();
@@ -157,6 +169,18 @@ void Daemon::handle(const DaemonEvent& event) {
                                     spdlog::error("video lost: {}; retrying in {:.1f} s", l.reason,
                                                   static_cast<double>(l.retry_in.count()) / 1000.0);
                                   },
+                                  [&](const pipelines::VideoEnded&) {},
+                                  [&](const pipelines::MotionStart& m) {
+                                    ++motion_events_;
+                                    spdlog::info("motion: started at frame {} (box {:.2f},{:.2f} {:.2f}x{:.2f})",
+                                                 m.start_frame, m.box.x, m.box.y, m.box.w, m.box.h);
+                                  },
+                                  [&](const pipelines::MotionUpdate&) {},
+                                  [&](const pipelines::MotionEnd& m) {
+                                    spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame,
+                                                 m.end_frame,
+                                                 std::chrono::duration<double>(m.end_pts - m.start_pts).count());
+                                  },
                               },
                               video);
                  },
@@ -181,6 +205,7 @@ void Daemon::send_heartbeat() {
   heartbeat.video = video_state_;
   heartbeat.video_losses = video_losses_;
   heartbeat.input_edges = input_edges_;
+  heartbeat.motion_events = motion_events_;
   heartbeat.boot_id = boot_id_;
   frames_at_last_heartbeat_ = frames;
   last_heartbeat_ = now;

@@ -21,6 +21,8 @@ namespace assure::app {
 struct StopRequest {};
 using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, StopRequest>;
 
+std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion);
+
 class Daemon {
  public:
   // Opens the board and prepares every part; nothing runs until run(). Errors say what and where.
@@ -56,6 +58,7 @@ class Daemon {
   std::string video_state_ = "starting";
   std::uint64_t video_losses_ = 0;
   std::uint64_t input_edges_ = 0;
+  std::uint64_t motion_events_ = 0;
   std::uint64_t frames_at_last_heartbeat_ = 0;
   std::chrono::steady_clock::time_point last_heartbeat_;
 };

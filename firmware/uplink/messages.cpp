@@ -32,6 +32,7 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"video", h.video},
                         {"video_losses", h.video_losses},
                         {"input_edges", h.input_edges},
+                        {"motion_events", h.motion_events},
                         {"boot_id", h.boot_id}}
       .dump();
 }

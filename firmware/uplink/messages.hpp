@@ -32,6 +32,7 @@ struct Heartbeat {
   std::string video;              // "running", "lost" or "starting"
   std::uint64_t video_losses = 0; // outages since start
   std::uint64_t input_edges = 0;  // input changes since start
+  std::uint64_t motion_events = 0;  // camera motion events raised since start
   std::string boot_id;
 };
 std::string heartbeat_payload(const Heartbeat& heartbeat);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
@@ -42,6 +43,38 @@ void ensure_gstreamer() {
   std::call_once(once, [] { gst_init(nullptr, nullptr); });
 }
 
+void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  GstVideoInfo info;
+  if (buffer == nullptr || !gst_video_info_from_caps(&info, gst_sample_get_caps(sample))) return;
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+  Frame frame;
+  frame.width = GST_VIDEO_INFO_WIDTH(&info);
+  frame.height = GST_VIDEO_INFO_HEIGHT(&info);
+  frame.stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+  frame.index = index;
+  frame.pts = GST_BUFFER_PTS_IS_VALID(buffer) ? std::chrono::nanoseconds{GST_BUFFER_PTS(buffer)}
+                                              : std::chrono::nanoseconds{last_pts_ns_.load()};
+  last_pts_ns_ = frame.pts.count();
+  frame.pixels.assign(map.data, map.data + std::min<gsize>(map.size, static_cast<gsize>(frame.stride) * frame.height));
+  gst_buffer_unmap(buffer, &map);
+  std::unique_lock lock(analysis_mutex_);
+  if (options_.realtime) {
+    // Live: never hold up the pipeline; the newest frames matter most.
+    while (analysis_queue_.size() >= 2) {
+      analysis_queue_.pop_front();
+      ++stats_.dropped;
+    }
+  } else {
+    // Replay: every frame is analysed; the decoder waits for the analysis.
+    analysis_ready_.wait(lock, [&] { return analysis_queue_.size() < 4 || analysis_closing_; });
+  }
+  analysis_queue_.push_back(std::move(frame));
+  lock.unlock();
+  analysis_ready_.notify_all();
+}
+
 struct VideoCapture::Run {
   VideoCapture* self = nullptr;
   GstElement* pipeline = nullptr;
@@ -59,6 +92,10 @@ VideoCapture::~VideoCapture() { stop(); }
 void VideoCapture::start() {
   if (thread_.joinable()) return;
   stop_requested_ = false;
+  if (options_.motion) {
+    detector_.emplace(*options_.motion);
+    analysis_thread_ = std::thread([this] { analyse(); });
+  }
   thread_ = std::thread([this] { supervise(); });
 }
 
@@ -69,6 +106,51 @@ void VideoCapture::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(analysis_mutex_);
+    analysis_closing_ = true;
+  }
+  analysis_ready_.notify_all();
+  if (analysis_thread_.joinable()) analysis_thread_.join();
+}
+
+AnalysisStats VideoCapture::analysis() const {
+  std::lock_guard lock(const_cast<std::mutex&>(analysis_mutex_));
+  return stats_;
+}
+
+void VideoCapture::light_switching(std::chrono::milliseconds for_how_long) {
+  light_until_ns_ = last_pts_ns_.load() + std::chrono::nanoseconds{for_how_long}.count();
+}
+
+// The analysis thread: every queued frame through the detector, in order; at the end of the
+// stream (the queue closed and empty) an event in progress is ended.
+void VideoCapture::analyse() {
+  while (true) {
+    Frame frame;
+    {
+      std::unique_lock lock(analysis_mutex_);
+      analysis_ready_.wait(lock, [&] { return !analysis_queue_.empty() || analysis_closing_; });
+      if (analysis_queue_.empty()) break;
+      frame = std::move(analysis_queue_.front());
+      analysis_queue_.pop_front();
+    }
+    analysis_ready_.notify_all();
+    if (const auto until = light_until_ns_.exchange(-1); until >= 0) {
+      detector_->light_switching(std::chrono::nanoseconds{until});
+    }
+    const auto begin = std::chrono::steady_clock::now();
+    auto events = detector_->process(
+        GrayFrame{frame.pixels.data(), frame.width, frame.height, frame.stride, frame.index, frame.pts});
+    const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    {
+      std::lock_guard lock(analysis_mutex_);
+      ++stats_.frames;
+      stats_.busy_seconds += spent;
+    }
+    for (auto& event : events) std::visit([&](auto& e) { sink_(e); }, event);
+  }
+  for (auto& event : detector_->flush()) std::visit([&](auto& e) { sink_(e); }, event);
 }
 
 bool VideoCapture::sleep_unless_stopped(std::chrono::milliseconds delay) {
@@ -88,17 +170,32 @@ void VideoCapture::supervise() {
       attempt = 0;
     }
     lost_ = true;
+    if (!options_.retry) {
+      sink_(VideoLost{reason, std::chrono::milliseconds{0}, ++attempt});
+      break;
+    }
     const auto delay = backoff.next();
     sink_(VideoLost{reason, delay, ++attempt});
     if (!sleep_unless_stopped(delay)) break;
   }
   running_ = false;
+  if (!options_.retry) {
+    // Let the analysis finish every queued frame before saying the capture is over.
+    {
+      std::lock_guard lock(analysis_mutex_);
+      analysis_closing_ = true;
+    }
+    analysis_ready_.notify_all();
+    if (analysis_thread_.joinable()) analysis_thread_.join();
+    finished_ = true;
+    sink_(VideoEnded{});
+  }
 }
 
-void VideoCapture::on_frame(Run& run) {
-  const std::uint64_t count = frames_.fetch_add(1, std::memory_order_relaxed) + 1;
+void VideoCapture::on_frame(Run& run, GstSample* sample) {
+  const std::uint64_t index = frames_.fetch_add(1, std::memory_order_relaxed);
   last_frame_ns_.store(steady_ns(), std::memory_order_relaxed);
-  (void)count;
+  if (detector_) queue_for_analysis(sample, static_cast<std::int64_t>(index));
   if (run.announced) return;
   run.announced = true;
   running_ = true;
@@ -148,7 +245,7 @@ std::string VideoCapture::run_once() {
   callbacks.new_sample = [](GstAppSink* sink, gpointer data) -> GstFlowReturn {
     auto* r = static_cast<Run*>(data);
     if (GstSample* sample = gst_app_sink_pull_sample(sink)) {
-      r->self->on_frame(*r);
+      r->self->on_frame(*r, sample);
       gst_sample_unref(sample);
     }
     return GST_FLOW_OK;

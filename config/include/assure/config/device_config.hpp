@@ -21,6 +21,16 @@ struct CameraSettings {
   int framerate = 0;
 };
 
+// Camera motion detection, in the terms an engineer tunes it by.
+struct MotionConfig {
+  bool enabled = true;
+  int sensitivity = 5;
+  double min_area = 0.002;
+  std::chrono::milliseconds min_duration{300};
+  std::chrono::milliseconds event_gap{5000};
+  std::chrono::seconds max_event{300};
+};
+
 struct DeviceConfig {
   std::filesystem::path file;  // the file it was read from
   std::string device_id;
@@ -45,6 +55,7 @@ struct DeviceConfig {
   bool camera_from_board = true;
   CameraSettings camera;
 
+  MotionConfig motion;
   std::string log_level;
   std::filesystem::path sim_scenario;  // empty: none
 };

@@ -14,7 +14,14 @@
 #include <thread>
 #include <variant>
 
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "assure/pipelines/motion.hpp"
 #include "assure/pipelines/source.hpp"
+
+struct _GstSample;  // GStreamer stays out of this header
 
 namespace assure::pipelines {
 
@@ -26,6 +33,11 @@ struct CaptureOptions {
   std::chrono::milliseconds retry_max{30000};
   // A source that delivers no frame for this long is lost, even without an error (a hung camera).
   std::chrono::milliseconds stall_timeout{10000};
+  bool retry = true;  // false: an ended or failed source ends the capture (replaying a file)
+  // Motion analysis on the downscaled greyscale frames; none when empty. Live, the analysis queue
+  // drops its oldest frame rather than ever holding up the pipeline; replaying (realtime false)
+  // every frame is analysed.
+  std::optional<MotionSettings> motion;
 };
 
 struct VideoStarted {  // the first frame arrived (after start or after a loss)
@@ -39,7 +51,14 @@ struct VideoLost {
   std::chrono::milliseconds retry_in{0};
   unsigned attempt = 0;  // failed attempts in a row; 1 marks the start of an outage
 };
-using VideoEvent = std::variant<VideoStarted, VideoLost>;
+struct VideoEnded {};  // retry false: the source ended or failed and the capture has stopped
+using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd>;
+
+struct AnalysisStats {
+  std::uint64_t frames = 0;   // analysed
+  std::uint64_t dropped = 0;  // skipped because the analysis was behind (live only)
+  double busy_seconds = 0;    // spent in the detector
+};
 
 class VideoCapture {
  public:
@@ -55,14 +74,27 @@ class VideoCapture {
 
   std::uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
+  bool finished() const { return finished_.load(); }  // retry false and the source is done
+  AnalysisStats analysis() const;
+  // Tells the motion analysis that a light the device controls is switching now.
+  void light_switching(std::chrono::milliseconds for_how_long);
 
  private:
   struct Run;
   void supervise();
   // Runs one pipeline until it fails, ends or stop() is called. Returns the reason it ended.
   std::string run_once();
-  void on_frame(Run& run);
+  void on_frame(Run& run, ::_GstSample* sample);
+  void queue_for_analysis(::_GstSample* sample, std::int64_t index);
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
+  void analyse();
+
+  struct Frame {
+    std::vector<std::uint8_t> pixels;
+    int width = 0, height = 0, stride = 0;
+    std::int64_t index = 0;
+    std::chrono::nanoseconds pts{0};
+  };
 
   CaptureOptions options_;
   Sink sink_;
@@ -73,7 +105,19 @@ class VideoCapture {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool lost_ = false;  // supervisor thread only
+  std::atomic<bool> finished_{false};
   std::thread thread_;
+
+  // Analysis: frames handed from the streaming thread to the analysis thread.
+  std::mutex analysis_mutex_;
+  std::condition_variable analysis_ready_;
+  std::deque<Frame> analysis_queue_;
+  bool analysis_closing_ = false;
+  AnalysisStats stats_;
+  std::atomic<std::int64_t> light_until_ns_{-1};
+  std::atomic<std::int64_t> last_pts_ns_{0};  // of the newest frame, for light_switching()
+  std::optional<MotionDetector> detector_;
+  std::thread analysis_thread_;
 };
 
 // gst_init once per process; safe from any thread.

@@ -1,0 +1,283 @@
+#include "assure/pipelines/motion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace assure::pipelines {
+namespace {
+
+// A pixel whose changed/unchanged state flips this often (EMA of flips per frame) is foliage,
+// water or a flag, not an intruder: its flips are what betray it, a person standing still flips little.
+constexpr double kFlickerRate = 0.12;
+// This much of the watched area changing in one frame is a light, not a person walking in.
+constexpr double kLightChangeFraction = 0.35;
+
+cv::Mat polygon_mask(const std::vector<Polygon>& polygons, cv::Size size) {
+  cv::Mat mask = cv::Mat::zeros(size, CV_8U);
+  for (const auto& polygon : polygons) {
+    if (polygon.size() < 3) continue;
+    std::vector<cv::Point> points;
+    for (const auto& p : polygon) {
+      points.emplace_back(static_cast<int>(std::lround(p.x * size.width)),
+                          static_cast<int>(std::lround(p.y * size.height)));
+    }
+    cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{points}, cv::Scalar(255));
+  }
+  return mask;
+}
+
+Box normalised(const cv::Rect& r, cv::Size size) {
+  return Box{static_cast<double>(r.x) / size.width, static_cast<double>(r.y) / size.height,
+             static_cast<double>(r.width) / size.width, static_cast<double>(r.height) / size.height};
+}
+
+Box unite(const Box& a, const Box& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  const double x0 = std::min(a.x, b.x), y0 = std::min(a.y, b.y);
+  const double x1 = std::max(a.x + a.w, b.x + b.w), y1 = std::max(a.y + a.h, b.y + b.h);
+  return Box{x0, y0, x1 - x0, y1 - y0};
+}
+
+// Median of an 8-bit image over a mask, by histogram.
+int median_of(const cv::Mat& image, const cv::Mat& mask) {
+  int histogram[256] = {};
+  int count = 0;
+  for (int y = 0; y < image.rows; ++y) {
+    const auto* row = image.ptr<std::uint8_t>(y);
+    const auto* m = mask.ptr<std::uint8_t>(y);
+    for (int x = 0; x < image.cols; ++x) {
+      if (m[x]) {
+        ++histogram[row[x]];
+        ++count;
+      }
+    }
+  }
+  int seen = 0;
+  for (int v = 0; v < 256; ++v) {
+    seen += histogram[v];
+    if (seen * 2 >= count) return v;
+  }
+  return 0;
+}
+
+}  // namespace
+
+struct MotionDetector::Impl {
+  MotionSettings settings;
+  cv::Size size;
+  cv::Mat watch;        // 255 where we look: zones minus exclusions
+  int watch_area = 0;
+  cv::Mat background;   // CV_32F
+  cv::Mat flicker;      // CV_32F, EMA of changed-state flips per frame
+  cv::Mat previous_fg;  // CV_8U
+  cv::Mat smooth, bg8, bg_max, bg_min, up, down, diff, fg, persistent_candidate, kernel3;
+  std::chrono::nanoseconds last_pts{-1};
+  std::chrono::nanoseconds light_until{-1};
+  int settle_frames = 0;  // after a light change, let the background catch up
+  FrameVerdict verdict;
+
+  // Event state
+  enum class State { idle, candidate, active } state = State::idle;
+  std::int64_t first_frame = 0, last_motion_frame = 0;
+  std::chrono::nanoseconds first_pts{0}, last_motion_pts{0}, last_update_pts{0};
+  Box event_box, recent_box;
+
+  explicit Impl(MotionSettings s) : settings(std::move(s)) {
+    kernel3 = cv::getStructuringElement(cv::MORPH_RECT, {3, 3});
+  }
+
+  void reset_model(cv::Size new_size) {
+    size = new_size;
+    watch = settings.zones.empty() ? cv::Mat(size, CV_8U, cv::Scalar(255)) : polygon_mask(settings.zones, size);
+    if (!settings.exclusions.empty()) watch.setTo(0, polygon_mask(settings.exclusions, size));
+    watch_area = std::max(1, cv::countNonZero(watch));
+    background.release();
+    flicker = cv::Mat::zeros(size, CV_32F);
+    previous_fg = cv::Mat::zeros(size, CV_8U);
+  }
+
+  double base_threshold() const {
+    const int s = std::clamp(settings.sensitivity, 1, 10);
+    return 6.0 + (10 - s) * 3.5;  // 1: 37.5 grey levels .. 10: 6
+  }
+
+  FrameVerdict analyse(const cv::Mat& frame, std::chrono::nanoseconds pts) {
+    FrameVerdict v;
+    if (frame.size() != size) reset_model(frame.size());
+    cv::blur(frame, smooth, {3, 3});
+    const double dt = last_pts.count() < 0 ? 0.1 : std::clamp(std::chrono::duration<double>(pts - last_pts).count(), 0.001, 2.0);
+    last_pts = pts;
+    if (background.empty()) {
+      smooth.convertTo(background, CV_32F);
+      return v;
+    }
+    background.convertTo(bg8, CV_8U);
+    // Global gain (a cloud, dusk, auto-exposure): bring the frame to the background's brightness.
+    const double mean_frame = cv::mean(smooth, watch)[0];
+    const double mean_bg = cv::mean(bg8, watch)[0];
+    if (mean_frame > 1.0 && std::abs(mean_bg / mean_frame - 1.0) > 0.02) {
+      smooth.convertTo(smooth, CV_8U, mean_bg / mean_frame);
+    }
+    // Shake-tolerant difference: outside the band of the background's 3x3 neighbourhood.
+    cv::dilate(bg8, bg_max, kernel3);
+    cv::erode(bg8, bg_min, kernel3);
+    cv::subtract(smooth, bg_max, up);
+    cv::subtract(bg_min, smooth, down);
+    cv::max(up, down, diff);
+    // Threshold above the noise: the median absolute difference tracks sensor noise at night.
+    cv::absdiff(smooth, bg8, up);
+    const double noise = median_of(up, watch) / 0.6745;
+    v.threshold = std::max(base_threshold(), 3.5 * noise);
+    cv::compare(diff, v.threshold, fg, cv::CMP_GT);
+    cv::bitwise_and(fg, watch, fg);
+
+    // Flicker map, from flips of the raw changed state.
+    cv::bitwise_xor(fg, previous_fg, up);
+    cv::dilate(previous_fg, persistent_candidate, kernel3);  // a slow body moves a pixel or so
+    fg.copyTo(previous_fg);
+    const double flip_rate = 1.0 - std::exp(-dt / 2.0);  // EMA over about 2 s
+    // On a 0/255 image the average is 255 times the flip rate; compare in that scale.
+    cv::accumulateWeighted(up, flicker, flip_rate);
+    cv::Mat flickering;
+    cv::compare(flicker, kFlickerRate * 255.0, flickering, cv::CMP_GT);
+
+    v.changed_fraction = static_cast<double>(cv::countNonZero(fg)) / watch_area;
+    const bool light_hint = light_until.count() >= 0 && pts <= light_until;
+    if (v.changed_fraction > kLightChangeFraction || light_hint) {
+      v.light_change = true;
+      settle_frames = 3;
+    }
+    if (v.light_change || settle_frames > 0) {
+      // The scene itself changed: take it as the new background at once.
+      if (!v.light_change) --settle_frames;
+      smooth.convertTo(background, CV_32F);
+      return v;
+    }
+
+    fg.setTo(0, flickering);
+    // Change must persist into a second frame: a raindrop, a snowflake or a noise spike does not,
+    // a body (which overlaps itself from one frame to the next) does.
+    cv::bitwise_and(fg, persistent_candidate, fg);
+    cv::morphologyEx(fg, fg, cv::MORPH_OPEN, kernel3);  // speckles: rain, snow, noise
+    cv::dilate(fg, fg, kernel3, {-1, -1}, 2);             // join the parts of one body
+    cv::Mat labels, stats, centroids;
+    const int count = cv::connectedComponentsWithStats(fg, labels, stats, centroids, 8, CV_32S);
+    const double min_pixels = settings.min_area * size.width * size.height;
+    cv::Rect box;
+    for (int i = 1; i < count; ++i) {
+      if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
+      const cv::Rect r(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                       stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+      box = box.empty() ? r : (box | r);
+    }
+    v.motion = !box.empty();
+    v.box = v.motion ? normalised(box, size) : Box{};
+
+    // Learn the scene: quickly where nothing is, slowly under something, so a person who stops
+    // stays foreground for a long while rather than melting into the background.
+    const double tau = std::max(0.1, std::chrono::duration<double>(settings.background_time).count());
+    const double alpha = 1.0 - std::exp(-dt / tau);
+    cv::bitwise_not(fg, up);
+    cv::accumulateWeighted(smooth, background, alpha, up);
+    cv::accumulateWeighted(smooth, background, alpha / 15.0, fg);
+    return v;
+  }
+
+  std::vector<std::uint8_t> snapshot(const cv::Mat& frame, const Box& b) const {
+    cv::Mat colour;
+    cv::cvtColor(frame, colour, cv::COLOR_GRAY2BGR);
+    cv::rectangle(colour,
+                  cv::Rect(static_cast<int>(b.x * frame.cols), static_cast<int>(b.y * frame.rows),
+                           static_cast<int>(b.w * frame.cols), static_cast<int>(b.h * frame.rows)),
+                  cv::Scalar(0, 0, 255), 2);
+    std::vector<std::uint8_t> jpeg;
+    cv::imencode(".jpg", colour, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+    return jpeg;
+  }
+
+  std::vector<MotionEvent> track(const cv::Mat& frame, std::int64_t index, std::chrono::nanoseconds pts,
+                                 const FrameVerdict& v) {
+    std::vector<MotionEvent> out;
+    const auto candidate_gap = std::max<std::chrono::nanoseconds>(settings.min_duration, std::chrono::seconds{1});
+    switch (state) {
+      case State::idle:
+        if (v.motion) {
+          state = State::candidate;
+          first_frame = last_motion_frame = index;
+          first_pts = last_motion_pts = pts;
+          event_box = v.box;
+        }
+        break;
+      case State::candidate:
+        if (v.motion) {
+          last_motion_frame = index;
+          last_motion_pts = pts;
+          event_box = unite(event_box, v.box);
+          if (pts - first_pts >= settings.min_duration) {
+            state = State::active;
+            last_update_pts = pts;
+            out.push_back(MotionStart{first_frame, first_pts, index, v.box, snapshot(frame, v.box)});
+          }
+        } else if (pts - last_motion_pts > candidate_gap) {
+          state = State::idle;  // a blip: never was an event
+        }
+        break;
+      case State::active:
+        if (v.motion) {
+          last_motion_frame = index;
+          last_motion_pts = pts;
+          event_box = unite(event_box, v.box);
+          recent_box = unite(recent_box, v.box);
+        }
+        if (pts - last_motion_pts >= settings.event_gap) {
+          out.push_back(end());
+        } else if (v.motion && pts - first_pts >= settings.max_event) {
+          out.push_back(MotionEnd{first_frame, last_motion_frame, first_pts, last_motion_pts, event_box, true});
+          first_frame = last_motion_frame = index;
+          first_pts = last_motion_pts = last_update_pts = pts;
+          event_box = v.box;
+          out.push_back(MotionStart{index, pts, index, v.box, snapshot(frame, v.box)});
+        } else if (pts - last_update_pts >= settings.update_every && !recent_box.empty()) {
+          out.push_back(MotionUpdate{index, pts, recent_box});
+          recent_box = {};
+          last_update_pts = pts;
+        }
+        break;
+    }
+    return out;
+  }
+
+  MotionEvent end() {
+    state = State::idle;
+    recent_box = {};
+    return MotionEnd{first_frame, last_motion_frame, first_pts, last_motion_pts, event_box, false};
+  }
+};
+
+MotionDetector::MotionDetector(MotionSettings settings) : impl_(std::make_unique<Impl>(std::move(settings))) {}
+MotionDetector::~MotionDetector() = default;
+MotionDetector::MotionDetector(MotionDetector&&) noexcept = default;
+MotionDetector& MotionDetector::operator=(MotionDetector&&) noexcept = default;
+
+std::vector<MotionEvent> MotionDetector::process(const GrayFrame& frame) {
+  const cv::Mat image(frame.height, frame.width, CV_8U, const_cast<std::uint8_t*>(frame.data),
+                      static_cast<std::size_t>(frame.stride));
+  impl_->verdict = impl_->analyse(image, frame.pts);
+  return impl_->track(image, frame.index, frame.pts, impl_->verdict);
+}
+
+std::vector<MotionEvent> MotionDetector::flush() {
+  if (impl_->state == Impl::State::active) return {impl_->end()};
+  impl_->state = Impl::State::idle;
+  return {};
+}
+
+void MotionDetector::light_switching(std::chrono::nanoseconds until) { impl_->light_until = until; }
+
+const FrameVerdict& MotionDetector::last_verdict() const { return impl_->verdict; }
+
+}  // namespace assure::pipelines
