@@ -115,7 +115,7 @@ void VideoCapture::stop() {
 }
 
 AnalysisStats VideoCapture::analysis() const {
-  std::lock_guard lock(const_cast<std::mutex&>(analysis_mutex_));
+  std::lock_guard lock(analysis_mutex_);
   return stats_;
 }
 

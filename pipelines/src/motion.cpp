@@ -214,9 +214,7 @@ struct MotionDetector::Impl {
         break;
       case State::candidate:
         if (v.motion) {
-          last_motion_frame = index;
-          last_motion_pts = pts;
-          event_box = unite(event_box, v.box);
+          note_motion(index, pts, v.box);
           if (pts - first_pts >= settings.min_duration) {
             state = State::active;
             last_update_pts = pts;
@@ -228,9 +226,7 @@ struct MotionDetector::Impl {
         break;
       case State::active:
         if (v.motion) {
-          last_motion_frame = index;
-          last_motion_pts = pts;
-          event_box = unite(event_box, v.box);
+          note_motion(index, pts, v.box);
           recent_box = unite(recent_box, v.box);
         }
         if (pts - last_motion_pts >= settings.event_gap) {
@@ -249,6 +245,12 @@ struct MotionDetector::Impl {
         break;
     }
     return out;
+  }
+
+  void note_motion(std::int64_t index, std::chrono::nanoseconds pts, const Box& box) {
+    last_motion_frame = index;
+    last_motion_pts = pts;
+    event_box = unite(event_box, box);
   }
 
   MotionEvent end() {

@@ -109,7 +109,7 @@ class VideoCapture {
   std::thread thread_;
 
   // Analysis: frames handed from the streaming thread to the analysis thread.
-  std::mutex analysis_mutex_;
+  mutable std::mutex analysis_mutex_;
   std::condition_variable analysis_ready_;
   std::deque<Frame> analysis_queue_;
   bool analysis_closing_ = false;
