@@ -106,6 +106,10 @@ void VideoCapture::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  close_analysis();
+}
+
+void VideoCapture::close_analysis() {
   {
     std::lock_guard lock(analysis_mutex_);
     analysis_closing_ = true;
@@ -180,14 +184,8 @@ void VideoCapture::supervise() {
   }
   running_ = false;
   if (!options_.retry) {
-    // Let the analysis finish every queued frame before saying the capture is over.
-    {
-      std::lock_guard lock(analysis_mutex_);
-      analysis_closing_ = true;
-    }
-    analysis_ready_.notify_all();
-    if (analysis_thread_.joinable()) analysis_thread_.join();
-    finished_ = true;
+    // Every queued frame is analysed before the capture says it is over.
+    close_analysis();
     sink_(VideoEnded{});
   }
 }

@@ -11,11 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
-#include <variant>
-
 #include <deque>
 #include <optional>
+#include <thread>
+#include <variant>
 #include <vector>
 
 #include "assure/pipelines/motion.hpp"
@@ -74,7 +73,6 @@ class VideoCapture {
 
   std::uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
-  bool finished() const { return finished_.load(); }  // retry false and the source is done
   AnalysisStats analysis() const;
   // Tells the motion analysis that a light the device controls is switching now.
   void light_switching(std::chrono::milliseconds for_how_long);
@@ -88,6 +86,7 @@ class VideoCapture {
   void queue_for_analysis(::_GstSample* sample, std::int64_t index);
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
   void analyse();
+  void close_analysis();  // lets the analysis finish what is queued, then joins it
 
   struct Frame {
     std::vector<std::uint8_t> pixels;
@@ -105,7 +104,6 @@ class VideoCapture {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool lost_ = false;  // supervisor thread only
-  std::atomic<bool> finished_{false};
   std::thread thread_;
 
   // Analysis: frames handed from the streaming thread to the analysis thread.
