@@ -51,7 +51,9 @@ Schema make_board_schema() {
   detail::add_camera_keys(s, detail::camera_sources(), "test", "where this board's camera frames come from");
   s.add({.path = "encoder.element", .type = Type::string, .fallback = std::string{"x264enc"},
          .choices = {"x264enc", "v4l2h264enc", "openh264enc"},
-         .help = "GStreamer H.264 encoder element for evidence clips"});
+         .help = "GStreamer H.264 encoder for evidence clips: x264enc (software, PC), v4l2h264enc (Raspberry Pi hardware)"});
+  s.add({.path = "encoder.bitrate", .type = Type::integer, .fallback = std::int64_t{2048}, .min = 128,
+         .max = 20000, .unit = "kbit/s", .help = "H.264 bitrate of evidence clips"});
   s.add({.path = "watchdog.device", .type = Type::string, .fallback = std::string{"sim"},
          .help = "watchdog device, e.g. /dev/watchdog; sim on the simulated board"});
   Schema input;
@@ -116,6 +118,7 @@ std::expected<BoardFile, Diagnostics> load_board_file(const std::filesystem::pat
   board.spec.name = v.string("name");
   board.spec.driver = v.string("driver");
   board.spec.watchdog_device = v.string("watchdog.device");
+  board.encoder_bitrate_kbps = static_cast<int>(v.integer("encoder.bitrate"));
   for (const Values& line : v.tables("input")) board.spec.inputs.push_back(to_line(line, true));
   for (const Values& line : v.tables("output")) board.spec.outputs.push_back(to_line(line, false));
   board.camera = detail::read_camera(v);

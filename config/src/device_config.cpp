@@ -1,9 +1,30 @@
 #include "assure/config/device_config.hpp"
 
+#include <algorithm>
+
 #include "camera_keys.hpp"
 
 namespace assure::config {
 namespace {
+
+// [[motion.zone]], [[motion.exclusion]], [[privacy.mask]]: a named polygon.
+Schema polygon_table(const std::string& what) {
+  Schema t;
+  t.add({.path = "name", .type = Type::string, .required = true, .format = Format::identifier,
+         .help = "the " + what + "'s name, for logs and the engineer's shell"});
+  t.add({.path = "points", .type = Type::string, .required = true, .format = Format::polygon,
+         .help = "corners as x,y pairs from 0,0 (top left) to 1,1 (bottom right): \"0.1,0.2 0.4,0.2 0.4,0.6\""});
+  return t;
+}
+
+std::vector<NamedPolygon> read_polygons(const Values& v, std::string_view array) {
+  std::vector<NamedPolygon> out;
+  for (const Values& item : v.tables(array)) {
+    // Validated by the schema, so it parses.
+    if (auto points = parse_polygon(item.string("points"))) out.push_back({item.string("name"), std::move(*points)});
+  }
+  return out;
+}
 
 Schema make_device_schema() {
   Schema s;
@@ -54,11 +75,49 @@ Schema make_device_schema() {
          .max = 600000, .unit = "ms", .help = "motion again within this time is the same event"});
   s.add({.path = "motion.max_event", .type = Type::integer, .fallback = std::int64_t{300}, .min = 10,
          .max = 3600, .unit = "s", .help = "a longer event is split in two"});
+  s.add_array("motion.zone", "A detection zone: motion counts only inside zones (none: the whole picture).",
+              polygon_table("zone"), 32);
+  s.add_array("motion.exclusion", "An exclusion: motion here never counts (a road, a neighbour's window).",
+              polygon_table("exclusion"), 32);
+  s.add_array("privacy.mask",
+              "A privacy mask: blacked out in the pixels before recording and analysis, so it never "
+              "reaches storage, snapshots or the control room (Surveillance Camera Code, UK GDPR).",
+              polygon_table("mask"), 32);
+
+  s.add({.path = "evidence.enabled", .type = Type::boolean, .fallback = true,
+         .help = "cut evidence clips around motion"});
+  s.add({.path = "evidence.dir", .type = Type::string, .fallback = std::string{"/var/lib/assure-edge/clips"},
+         .format = Format::path, .help = "where finished clips and their sidecar JSON files are written"});
+  s.add({.path = "evidence.pre_event", .type = Type::integer, .fallback = std::int64_t{10}, .min = 0, .max = 60,
+         .unit = "s", .help = "video kept from before motion started (the clip starts at the keyframe at or before)"});
+  s.add({.path = "evidence.post_event", .type = Type::integer, .fallback = std::int64_t{20}, .min = 0,
+         .max = 600, .unit = "s", .help = "video kept after motion ends; new motion in this time extends the clip"});
+  s.add({.path = "evidence.max_clip", .type = Type::integer, .fallback = std::int64_t{300}, .min = 10,
+         .max = 3600, .unit = "s", .help = "a longer clip is split at a keyframe; the next carries on without a gap"});
+  s.add({.path = "evidence.keyframe_interval", .type = Type::integer, .fallback = std::int64_t{2000},
+         .min = 250, .max = 2000, .unit = "ms", .help = "the encoder is made to send a keyframe at least this often"});
+  s.add({.path = "evidence.ring_max_mb", .type = Type::integer, .fallback = std::int64_t{48}, .min = 4,
+         .max = 1024, .unit = "MiB", .help = "memory the pre-event buffer may use, whatever the bitrate"});
+
   s.add({.path = "log.level", .type = Type::string, .fallback = std::string{"info"},
          .choices = {"trace", "debug", "info", "warn", "error"}, .help = "least severe log lines kept"});
   s.add({.path = "sim.scenario", .type = Type::string, .fallback = std::string{}, .format = Format::path,
          .help = "sim board only: a scenario file of timed input changes played from start"});
 
+  s.rule([](const Values& v, Diagnostics& out) {
+    for (const char* array : {"motion.zone", "motion.exclusion", "privacy.mask"}) {
+      std::vector<std::string> seen;
+      const auto& items = v.tables(array);
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        const std::string& name = items[i].string("name");
+        if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+          out.push_back({items[i].where("name"), std::string(array) + "[" + std::to_string(i) + "].name",
+                         "'" + name + "' names another " + std::string(array) + " already"});
+        }
+        seen.push_back(name);
+      }
+    }
+  });
   s.rule([](const Values& v, Diagnostics& out) {
     if (v.integer("mqtt.reconnect_max") < v.integer("mqtt.reconnect_min")) {
       out.push_back({v.where("mqtt.reconnect_max"), "mqtt.reconnect_max",
@@ -101,6 +160,16 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.min_duration = std::chrono::milliseconds{v.integer("motion.min_duration")};
   c.motion.event_gap = std::chrono::milliseconds{v.integer("motion.event_gap")};
   c.motion.max_event = std::chrono::seconds{v.integer("motion.max_event")};
+  c.motion.zones = read_polygons(v, "motion.zone");
+  c.motion.exclusions = read_polygons(v, "motion.exclusion");
+  c.privacy_masks = read_polygons(v, "privacy.mask");
+  c.evidence.enabled = v.boolean("evidence.enabled");
+  c.evidence.dir = detail::resolve(base_dir, v.string("evidence.dir"));
+  c.evidence.pre_event = std::chrono::seconds{v.integer("evidence.pre_event")};
+  c.evidence.post_event = std::chrono::seconds{v.integer("evidence.post_event")};
+  c.evidence.max_clip = std::chrono::seconds{v.integer("evidence.max_clip")};
+  c.evidence.keyframe_interval = std::chrono::milliseconds{v.integer("evidence.keyframe_interval")};
+  c.evidence.ring_max_bytes = static_cast<std::size_t>(v.integer("evidence.ring_max_mb")) << 20;
   c.log_level = v.string("log.level");
   c.sim_scenario = detail::resolve(base_dir, v.string("sim.scenario"));
   return c;

@@ -13,6 +13,7 @@ std::string describe_type(const Key& key) {
         case Format::identifier: return "an identifier";
         case Format::broker_uri: return "a broker URI";
         case Format::path: return "a path";
+        case Format::polygon: return "a polygon";
         case Format::any: return "a string";
       }
       return "a string";

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <toml++/toml.h>
 
+#include "assure/base/polygon.hpp"
+
 namespace assure::config {
 
 std::string Diagnostic::to_string() const {
@@ -165,6 +167,9 @@ std::string check_format(const Key& key, const std::string& text) {
       break;
     case Format::path:
       if (text.find('\0') != std::string::npos) return "a path cannot hold a NUL character";
+      break;
+    case Format::polygon:
+      if (auto polygon = parse_polygon(text); !polygon) return polygon.error().message;
       break;
     case Format::any: break;
   }

@@ -33,8 +33,50 @@ std::optional<pipelines::MotionSettings> motion_settings(const config::MotionCon
   s.min_duration = motion.min_duration;
   s.event_gap = motion.event_gap;
   s.max_event = motion.max_event;
+  for (const auto& zone : motion.zones) s.zones.push_back(zone.points);
+  for (const auto& exclusion : motion.exclusions) s.exclusions.push_back(exclusion.points);
   return s;
 }
+
+Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board) {
+  pipelines::CaptureOptions capture;
+  capture.source = to_source(config.camera_from_board ? board.camera : config.camera);
+  capture.motion = motion_settings(config.motion);
+  for (const auto& mask : config.privacy_masks) capture.privacy_masks.push_back(mask.points);
+  if (config.evidence.enabled && capture.motion) {
+    auto encoder = pipelines::encoder_description(board.encoder, board.encoder_bitrate_kbps);
+    if (!encoder) return std::unexpected(encoder.error());
+    pipelines::RecordingOptions recording;
+    recording.dir = config.evidence.dir;
+    recording.device_id = config.device_id;
+    recording.camera_id = config.camera_id;
+    recording.pre_event = config.evidence.pre_event;
+    recording.post_event = config.evidence.post_event;
+    recording.max_clip = config.evidence.max_clip;
+    recording.keyframe_interval = config.evidence.keyframe_interval;
+    recording.ring_max_bytes = config.evidence.ring_max_bytes;
+    recording.encoder = *encoder;
+    capture.recording = std::move(recording);
+  }
+  return capture;
+}
+
+namespace {
+
+// Clips still named .mp4.part were being written when the device last stopped without warning
+// (power cut, crash). They are kept: fragmented MP4 plays up to its last whole second.
+void report_unfinished_clips(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > 9 && name.ends_with(".mp4.part")) {
+      spdlog::warn("evidence: unfinished clip {} ({} bytes) from before the last restart; kept as it is",
+                   entry.path().string(), entry.file_size(ec));
+    }
+  }
+}
+
+}  // namespace
 
 std::string Daemon::new_boot_id() {
   std::random_device random;
@@ -44,6 +86,7 @@ std::string Daemon::new_boot_id() {
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
   drivers::BoardOptions options;
   options.sim_scenario = config.sim_scenario;
+  if (auto capture = capture_options(config, board); !capture) return std::unexpected(capture.error());
   auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
   if (!opened) return std::unexpected(opened.error());
   return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(board), std::move(*opened)));
@@ -113,11 +156,19 @@ int Daemon::run() {
   });
   link_->start();
 
-  pipelines::CaptureOptions capture;
-  capture.source = source_;
-  capture.motion = motion_settings(config_.motion);
+  auto capture = capture_options(config_, board_file_);
+  if (!capture) {  // checked by create(); kept so a bad board can never start half a daemon
+    spdlog::critical("{}", capture.error().message);
+    return 2;
+  }
+  if (capture->recording) {
+    spdlog::info("evidence: clips in {}, {} s before and {} s after motion", capture->recording->dir.string(),
+                 config_.evidence.pre_event.count(), config_.evidence.post_event.count());
+    report_unfinished_clips(capture->recording->dir);
+  }
+  if (!capture->privacy_masks.empty()) spdlog::info("privacy: {} mask(s) blacked out", capture->privacy_masks.size());
   capture_ = std::make_unique<pipelines::VideoCapture>(
-      capture, [this](const pipelines::VideoEvent& event) { events_.push(event); });
+      std::move(*capture), [this](const pipelines::VideoEvent& event) { events_.push(event); });
   capture_->start();
 
   input_thread_ = std::thread([this] { read_inputs(); });
@@ -172,10 +223,35 @@ void Daemon::handle(const DaemonEvent& event) {
                                   [&](const pipelines::VideoEnded&) {},
                                   [&](const pipelines::MotionStart& m) {
                                     ++motion_events_;
-                                    spdlog::info("motion: started at frame {} (box {:.2f},{:.2f} {:.2f}x{:.2f})",
-                                                 m.start_frame, m.box.x, m.box.y, m.box.w, m.box.h);
+                                    spdlog::info("motion: started at frame {} (box {:.2f},{:.2f} {:.2f}x{:.2f}){}",
+                                                 m.start_frame, m.box.x, m.box.y, m.box.w, m.box.h,
+                                                 open_clip_.empty() ? "" : ", clip " + open_clip_);
                                   },
                                   [&](const pipelines::MotionUpdate&) {},
+                                  [&](const pipelines::ClipOpened& c) {
+                                    open_clip_ = c.id;
+                                    if (!c.continues.empty()) {
+                                      spdlog::info("clip {}: recording, carrying on from {}", c.id, c.continues);
+                                    } else {
+                                      spdlog::info("clip {}: recording, {:.1f} s from before the motion", c.id,
+                                                   static_cast<double>(c.pre_event.count()) / 1000.0);
+                                    }
+                                  },
+                                  [&](const pipelines::ClipClosed& c) {
+                                    if (open_clip_ == c.id) open_clip_.clear();
+                                    if (!c.error.empty()) {
+                                      ++clip_failures_;
+                                      spdlog::error("clip {}: NOT written whole: {} (kept as {})", c.id, c.error,
+                                                    c.file.string());
+                                      return;
+                                    }
+                                    ++clips_;
+                                    last_clip_ = c.file.string();
+                                    spdlog::info("clip {}: {} ({} frames, {:.1f} s, {} event(s), {}), sidecar {}",
+                                                 c.id, c.file.string(), c.frames,
+                                                 std::chrono::duration<double>(c.end_utc - c.start_utc).count(),
+                                                 c.events.size(), c.reason, c.sidecar.string());
+                                  },
                                   [&](const pipelines::MotionEnd& m) {
                                     spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame,
                                                  m.end_frame,
@@ -206,6 +282,9 @@ void Daemon::send_heartbeat() {
   heartbeat.video_losses = video_losses_;
   heartbeat.input_edges = input_edges_;
   heartbeat.motion_events = motion_events_;
+  heartbeat.clips = clips_;
+  heartbeat.clip_failures = clip_failures_;
+  heartbeat.last_clip = last_clip_;
   heartbeat.boot_id = boot_id_;
   frames_at_last_heartbeat_ = frames;
   last_heartbeat_ = now;

@@ -22,6 +22,8 @@ struct StopRequest {};
 using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, StopRequest>;
 
 std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion);
+// The capture as the device config and board file ask for it: source, masks, motion and clips.
+Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board);
 
 class Daemon {
  public:
@@ -59,6 +61,10 @@ class Daemon {
   std::uint64_t video_losses_ = 0;
   std::uint64_t input_edges_ = 0;
   std::uint64_t motion_events_ = 0;
+  std::uint64_t clips_ = 0;
+  std::uint64_t clip_failures_ = 0;
+  std::string last_clip_;
+  std::string open_clip_;  // the clip being written, named in motion log lines
   std::uint64_t frames_at_last_heartbeat_ = 0;
   std::chrono::steady_clock::time_point last_heartbeat_;
 };

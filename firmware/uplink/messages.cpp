@@ -5,11 +5,6 @@
 
 namespace assure::uplink {
 
-std::string utc_iso8601(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(t), ms);
-}
-
 std::string online_payload(const Online& online) {
   return nlohmann::json{{"state", "online"},
                         {"firmware", online.firmware},
@@ -33,6 +28,9 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"video_losses", h.video_losses},
                         {"input_edges", h.input_edges},
                         {"motion_events", h.motion_events},
+                        {"clips", h.clips},
+                        {"clip_failures", h.clip_failures},
+                        {"last_clip", h.last_clip},
                         {"boot_id", h.boot_id}}
       .dump();
 }

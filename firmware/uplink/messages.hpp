@@ -7,10 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "assure/base/utc.hpp"
+
 namespace assure::uplink {
 
-// "2026-11-23T01:02:03.456Z"
-std::string utc_iso8601(std::chrono::system_clock::time_point t);
+using assure::utc_iso8601;  // "2026-11-23T01:02:03.456Z"
 
 struct Online {
   std::string firmware;
@@ -33,6 +34,9 @@ struct Heartbeat {
   std::uint64_t video_losses = 0; // outages since start
   std::uint64_t input_edges = 0;  // input changes since start
   std::uint64_t motion_events = 0;  // camera motion events raised since start
+  std::uint64_t clips = 0;          // evidence clips finished since start
+  std::uint64_t clip_failures = 0;  // clips that could not be written whole
+  std::string last_clip;            // path of the newest finished clip on the device; empty: none
   std::string boot_id;
 };
 std::string heartbeat_payload(const Heartbeat& heartbeat);

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "assure/base/backoff.hpp"
+#include "assure/pipelines/privacy_mask.hpp"
 
 namespace assure::pipelines {
 namespace {
@@ -40,7 +41,10 @@ std::string error_text(GstMessage* message) {
 
 void ensure_gstreamer() {
   static std::once_flag once;
-  std::call_once(once, [] { gst_init(nullptr, nullptr); });
+  std::call_once(once, [] {
+    gst_init(nullptr, nullptr);
+    register_privacy_mask();
+  });
 }
 
 void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
@@ -54,8 +58,15 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   frame.height = GST_VIDEO_INFO_HEIGHT(&info);
   frame.stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
   frame.index = index;
-  frame.pts = GST_BUFFER_PTS_IS_VALID(buffer) ? std::chrono::nanoseconds{GST_BUFFER_PTS(buffer)}
-                                              : std::chrono::nanoseconds{last_pts_ns_.load()};
+  // Running time, as the recording branch uses, so motion and clips agree on "when".
+  frame.pts = std::chrono::nanoseconds{last_pts_ns_.load()};
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
+    const GstSegment* segment = gst_sample_get_segment(sample);
+    const GstClockTime t = segment != nullptr && segment->format == GST_FORMAT_TIME
+                               ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer))
+                               : GST_BUFFER_PTS(buffer);
+    if (GST_CLOCK_TIME_IS_VALID(t)) frame.pts = std::chrono::nanoseconds{t};
+  }
   last_pts_ns_ = frame.pts.count();
   frame.pixels.assign(map.data, map.data + std::min<gsize>(map.size, static_cast<gsize>(frame.stride) * frame.height));
   gst_buffer_unmap(buffer, &map);
@@ -92,6 +103,11 @@ VideoCapture::~VideoCapture() { stop(); }
 void VideoCapture::start() {
   if (thread_.joinable()) return;
   stop_requested_ = false;
+  if (options_.recording) {
+    recorder_ = std::make_unique<ClipRecorder>(
+        *options_.recording, [this](const ClipOpened& opened) { sink_(opened); },
+        [this](const ClipClosed& closed) { sink_(closed); });
+  }
   if (options_.motion) {
     detector_.emplace(*options_.motion);
     analysis_thread_ = std::thread([this] { analyse(); });
@@ -107,6 +123,7 @@ void VideoCapture::stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   close_analysis();
+  if (recorder_) recorder_->stream_ended("stopped");
 }
 
 void VideoCapture::close_analysis() {
@@ -116,6 +133,11 @@ void VideoCapture::close_analysis() {
   }
   analysis_ready_.notify_all();
   if (analysis_thread_.joinable()) analysis_thread_.join();
+}
+
+std::optional<ClipRecorder::Stats> VideoCapture::recording() const {
+  if (!recorder_) return std::nullopt;
+  return recorder_->stats();
 }
 
 AnalysisStats VideoCapture::analysis() const {
@@ -152,9 +174,18 @@ void VideoCapture::analyse() {
       ++stats_.frames;
       stats_.busy_seconds += spent;
     }
-    for (auto& event : events) std::visit([&](auto& e) { sink_(e); }, event);
+    for (auto& event : events) deliver(event);
   }
-  for (auto& event : detector_->flush()) std::visit([&](auto& e) { sink_(e); }, event);
+  for (auto& event : detector_->flush()) deliver(event);
+}
+
+// Motion to the recorder first, so a clip it opens is announced before the event that opened it.
+void VideoCapture::deliver(const MotionEvent& event) {
+  if (recorder_) {
+    if (const auto* start = std::get_if<MotionStart>(&event)) recorder_->motion(*start);
+    if (const auto* end = std::get_if<MotionEnd>(&event)) recorder_->motion(*end);
+  }
+  std::visit([&](const auto& e) { sink_(e); }, event);
 }
 
 bool VideoCapture::sleep_unless_stopped(std::chrono::milliseconds delay) {
@@ -169,6 +200,9 @@ void VideoCapture::supervise() {
     const std::uint64_t frames_before = frames();
     std::string reason = run_once();
     if (stop_requested_) break;
+    // The next run's stream times start again; a clip ends with this one (after the analysis has
+    // caught up when replaying, so the last event is inside it).
+    if (recorder_ && options_.retry) recorder_->stream_ended("video lost: " + reason);
     if (frames() > frames_before) {  // it ran, so this is a new outage: retry soon
       backoff.reset();
       attempt = 0;
@@ -186,6 +220,7 @@ void VideoCapture::supervise() {
   if (!options_.retry) {
     // Every queued frame is analysed before the capture says it is over.
     close_analysis();
+    if (recorder_) recorder_->stream_ended("end of stream");
     sink_(VideoEnded{});
   }
 }
@@ -215,14 +250,93 @@ void VideoCapture::on_frame(Run& run, GstSample* sample) {
   sink_(started);
 }
 
+void VideoCapture::on_encoded(GstSample* sample) {
+  GstBuffer* buffer = gst_sample_get_buffer(sample);
+  if (buffer == nullptr) return;
+  if (GstCaps* caps = gst_sample_get_caps(sample)) {
+    gchar* text = gst_caps_to_string(caps);
+    if (last_caps_ != text) {
+      last_caps_ = text;
+      recorder_->set_caps(last_caps_);
+    }
+    g_free(text);
+  }
+  GstMapInfo map;
+  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+  AccessUnit unit;
+  unit.data.assign(map.data, map.data + map.size);
+  gst_buffer_unmap(buffer, &map);
+  // Times as running time, which the analysis branch's frames share: encoders shift buffer times
+  // (x264enc by 1000 hours, to leave room for negative decode times) and say so in the segment.
+  const GstClockTime pts = GST_BUFFER_PTS(buffer);
+  const GstClockTime dts = GST_BUFFER_DTS_IS_VALID(buffer) ? GST_BUFFER_DTS(buffer) : pts;
+  const GstSegment* segment = gst_sample_get_segment(sample);
+  const auto running = [&](GstClockTime t) -> std::int64_t {
+    if (!GST_CLOCK_TIME_IS_VALID(t)) return 0;
+    if (segment == nullptr || segment->format != GST_FORMAT_TIME) return static_cast<std::int64_t>(t);
+    guint64 out = 0;
+    const int sign = gst_segment_to_running_time_full(segment, GST_FORMAT_TIME, t, &out);
+    return sign >= 0 ? static_cast<std::int64_t>(out) : -static_cast<std::int64_t>(out);
+  };
+  unit.pts = std::chrono::nanoseconds{running(pts)};
+  unit.dts = std::chrono::nanoseconds{GST_CLOCK_TIME_IS_VALID(dts) ? running(dts) : unit.pts.count()};
+  if (GST_BUFFER_DURATION_IS_VALID(buffer)) unit.duration = std::chrono::nanoseconds{GST_BUFFER_DURATION(buffer)};
+  unit.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  unit.utc = std::chrono::system_clock::now();
+  recorder_->push(std::move(unit));
+}
+
+namespace {
+
+// Makes the encoder send a keyframe at least every `interval` of stream time, whatever encoder the
+// board names: a force-key-unit event ahead of the picture that is due.
+struct KeyframeForcer {
+  GstClockTime interval = 2 * GST_SECOND;
+  GstClockTime next = GST_CLOCK_TIME_NONE;
+};
+
+GstPadProbeReturn force_keyframes(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* forcer = static_cast<KeyframeForcer*>(data);
+  GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  const GstClockTime pts = buffer != nullptr ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE;
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return GST_PAD_PROBE_OK;
+  if (!GST_CLOCK_TIME_IS_VALID(forcer->next) || pts + forcer->interval < forcer->next) {
+    forcer->next = pts + forcer->interval;  // the first picture is a keyframe anyway; or time went back
+  } else if (pts >= forcer->next) {
+    gst_pad_push_event(pad, gst_video_event_new_downstream_force_key_unit(
+                                GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, 0));
+    forcer->next = pts + forcer->interval;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
 std::string VideoCapture::run_once() {
   auto source = source_description(options_.source);
   if (!source) return source.error().message;
-  const std::string launch = fmt::format(
-      "{} ! videoconvert name=convert ! videoscale ! "
+  const bool live = options_.realtime;
+  // A file played as a camera is paced once, ahead of the tee, so both branches see frames as a
+  // camera would give them; the sinks then take frames as they come. (Pacing at the sinks instead
+  // lets the source run ahead by the recording queue, starving the leaky analysis branch.)
+  const char* pace = live && options_.source.kind == "file" ? "identity name=pace sync=true ! " : "";
+  const char* sync = "false";
+  std::string launch = fmt::format(
+      "{} ! {}videoconvert name=convert ! {} ! tee name=split "
+      "split. ! queue name=analysis_queue {} ! videoscale ! videoconvert ! "
       "video/x-raw,format=GRAY8,width={},pixel-aspect-ratio=1/1 ! "
       "appsink name=analysis max-buffers=2 drop=true enable-last-sample=false sync={}",
-      *source, options_.analysis_width, options_.realtime ? "true" : "false");
+      *source, pace, privacy_mask_description(options_.privacy_masks),
+      // Live: a slow analysis loses its oldest frames, never holds up the tee (and the recording).
+      live ? "leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0" : "max-size-buffers=4",
+      options_.analysis_width, sync);
+  if (options_.recording) {
+    launch += fmt::format(
+        " split. ! queue name=record_queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 ! "
+        "videoconvert name=record_convert ! {} ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! "
+        "appsink name=recording enable-last-sample=false sync={}",
+        options_.recording->encoder, sync);
+  }
 
   GError* error = nullptr;
   ElementPtr pipeline(gst_parse_launch(launch.c_str(), &error));
@@ -239,6 +353,29 @@ std::string VideoCapture::run_once() {
   ElementPtr appsink(gst_bin_get_by_name(GST_BIN(pipeline.get()), "analysis"));
   run.convert = convert.get();
 
+  KeyframeForcer forcer;
+  last_caps_.clear();
+  if (options_.recording) {
+    forcer.interval = static_cast<GstClockTime>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(options_.recording->keyframe_interval).count());
+    ElementPtr record_convert(gst_bin_get_by_name(GST_BIN(pipeline.get()), "record_convert"));
+    if (GstPad* pad = gst_element_get_static_pad(record_convert.get(), "src")) {
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, force_keyframes, &forcer, nullptr);
+      gst_object_unref(pad);
+    }
+    ElementPtr recording(gst_bin_get_by_name(GST_BIN(pipeline.get()), "recording"));
+    GstAppSinkCallbacks encoded{};
+    encoded.new_sample = [](GstAppSink* sink, gpointer data) -> GstFlowReturn {
+      auto* self = static_cast<VideoCapture*>(data);
+      if (GstSample* sample = gst_app_sink_pull_sample(sink)) {
+        self->on_encoded(sample);
+        gst_sample_unref(sample);
+      }
+      return GST_FLOW_OK;
+    };
+    gst_app_sink_set_callbacks(GST_APP_SINK(recording.get()), &encoded, this, nullptr);
+  }
+
   GstAppSinkCallbacks callbacks{};
   callbacks.new_sample = [](GstAppSink* sink, gpointer data) -> GstFlowReturn {
     auto* r = static_cast<Run*>(data);
@@ -254,7 +391,12 @@ std::string VideoCapture::run_once() {
   std::string reason;
   last_frame_ns_ = steady_ns();
   if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The element that refused says why on the bus.
     reason = fmt::format("{} would not start", describe(options_.source));
+    if (GstMessage* message = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)) {
+      reason += ": " + error_text(message);
+      gst_message_unref(message);
+    }
   }
   const std::int64_t stall_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(options_.stall_timeout).count();
@@ -271,7 +413,7 @@ std::string VideoCapture::run_once() {
     }
     switch (GST_MESSAGE_TYPE(message)) {
       case GST_MESSAGE_ERROR:
-        reason = error_text(message);
+        reason = fmt::format("{}: {}", describe(options_.source), error_text(message));
         break;
       case GST_MESSAGE_WARNING: {
         GError* warning = nullptr;

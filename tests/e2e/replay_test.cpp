@@ -104,3 +104,38 @@ TEST(Replay, BadInputIsAClearErrorNotACrash) {
   EXPECT_EQ(config.code, 2);
   EXPECT_NE(config.log.find("motion.sensitivity: 11 is above the maximum 10"), std::string::npos) << config.log;
 }
+
+TEST(Replay, WithClipsItWritesTheClipsTheDeviceWouldAndSaysWhere) {
+  test::TempDir dir;
+  const auto video = (dir.path() / "walk.mp4").string();
+  ASSERT_EQ(test::write_video(test::scene("walk"), video), "");
+  // The device's own settings: a privacy mask and a short tail, from its config file.
+  auto device = dir.write("device.toml",
+                          "[device]\nid = \"pole-7\"\nsite = \"estate-a\"\n"
+                          "[evidence]\npre_event = 3\npost_event = 2\n"
+                          "[[privacy.mask]]\nname = \"flat-3\"\npoints = \"0,0 0.3,0 0.3,0.4 0,0.4\"\n");
+  const auto clips = dir.path() / "clips";
+  auto r = replay(dir, {"--json", "--config", device.string(), "--clips", clips.string(), video});
+  ASSERT_EQ(r.code, 0) << r.log;
+  ASSERT_EQ(r.lines.size(), 3u) << r.log;  // motion, clip, summary
+  const json& clip = r.lines[1];
+  EXPECT_EQ(clip["type"], "clip");
+  EXPECT_EQ(clip["clip"].get<std::string>().rfind("pole-7-cam0-", 0), 0u);
+  EXPECT_TRUE(std::filesystem::is_regular_file(clip["file"].get<std::string>())) << clip.dump();
+  EXPECT_TRUE(std::filesystem::is_regular_file(clip["sidecar"].get<std::string>()));
+  EXPECT_EQ(clip["events"], 1);
+  EXPECT_TRUE(clip["error"].is_null());
+  EXPECT_EQ(r.lines[2]["clips"], 1);
+  EXPECT_EQ(r.lines[2]["clip_failures"], 0);
+}
+
+TEST(Replay, ABadPrivacyMaskInTheConfigIsRefusedWithItsPosition) {
+  test::TempDir dir;
+  auto device = dir.write("device.toml", "[device]\nid = \"pole-7\"\nsite = \"estate-a\"\n"
+                                         "[[privacy.mask]]\nname = \"flat-3\"\npoints = \"0,0 0.3,0\"\n");
+  auto r = replay(dir, {"--config", device.string(), test::vtest_avi().string()});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.log.find("device.toml:6:10: privacy.mask[0].points: a polygon needs at least 3 points, got 2"),
+            std::string::npos)
+      << r.log;
+}

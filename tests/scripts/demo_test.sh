@@ -6,7 +6,7 @@ set -u
 root="$1" build="$2"
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-ASSURE_BUILD_DIR="$build" timeout 90 "$root/tools/dev" demo --no-build --seconds 16 --power-cut-after 8 > "$out" 2>&1
+ASSURE_BUILD_DIR="$build" timeout 90 "$root/tools/dev" demo --no-build --seconds 28 --power-cut-after 6 > "$out" 2>&1
 code=$?
 cat "$out"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -18,6 +18,10 @@ grep -q 'heartbeat  up ' "$out" || fail "no heartbeat reached the receiver"
 grep -q 'OFFLINE  (connection lost)' "$out" || fail "the offline will did not reach the receiver"
 grep -q 'OFFLINE  (shutdown)' "$out" || fail "the clean shutdown was not announced"
 grep -q 'input panic active' "$out" || fail "the sim scenario's panic press did not reach the device"
+grep -q 'motion: started at frame' "$out" || fail "no motion event in the device log"
+grep -qE 'clip [A-Za-z0-9-]+: /tmp/assure-demo\.[A-Za-z0-9]+/clips/.*\.mp4 \(' "$out" || fail "no finished clip in the device log"
+grep -qE 'heartbeat  up .* clips [1-9].* last clip /tmp/assure-demo' "$out" || fail "no clip in the receiver's heartbeat stats"
+grep -q 'unfinished clip' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
 if pgrep -f "$run_dir" >/dev/null; then pgrep -af "$run_dir"; fail "processes left behind"; fi
 rm -rf "$run_dir"
 echo "demo: all checks passed"

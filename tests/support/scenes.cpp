@@ -179,6 +179,16 @@ std::vector<Scene> all_scenes() {
   return scenes;
 }
 
+Scene visits(std::string name, int frames, std::vector<std::pair<int, int>> visits) {
+  const cv::Mat day = background(1);
+  return Scene{std::move(name), frames, 10, visits, {}, [day, visits](int f) {
+                 for (const auto& [enter, leave] : visits) {
+                   if (f >= enter && f <= leave) return walker(day, f, enter, leave, -45);
+                 }
+                 return day.clone();
+               }};
+}
+
 Scene scene(const std::string& name) {
   for (auto& s : all_scenes()) {
     if (s.name == name) return s;

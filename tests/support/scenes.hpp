@@ -23,6 +23,9 @@ struct Scene {
 };
 
 std::vector<Scene> all_scenes();
+// A plain day scene in which a person walks across the path during each of `visits` (frame
+// intervals), for tests of what happens around events (clips, tails, splits).
+Scene visits(std::string name, int frames, std::vector<std::pair<int, int>> visits);
 Scene scene(const std::string& name);
 
 }  // namespace assure::test

@@ -156,3 +156,51 @@ TEST(DeviceConfig, TheExampleFileIsValid) {
   ASSERT_TRUE(config.has_value()) << to_string(config.error());
   EXPECT_EQ(config->mqtt.brokers.size(), 2u);
 }
+
+TEST(DeviceConfig, ZonesExclusionsAndPrivacyMasksArePolygons) {
+  auto config = parse_device_config(std::string(kMinimal) + R"(
+[[motion.zone]]
+name = "path"
+points = "0,0.5 1,0.5 1,1 0,1"
+
+[[motion.exclusion]]
+name = "road"
+points = "0.6,0.5 1,0.5 1,0.7"
+
+[[privacy.mask]]
+name = "window-12"
+points = "0.1,0.1 0.3,0.1 0.3,0.3 0.1,0.3"
+
+[evidence]
+dir = "clips"
+pre_event = 5
+)", "device.toml", "/etc/assure-edge");
+  ASSERT_TRUE(config) << to_string(config.error());
+  ASSERT_EQ(config->motion.zones.size(), 1u);
+  EXPECT_EQ(config->motion.zones[0].name, "path");
+  EXPECT_EQ(config->motion.zones[0].points.size(), 4u);
+  ASSERT_EQ(config->motion.exclusions.size(), 1u);
+  ASSERT_EQ(config->privacy_masks.size(), 1u);
+  EXPECT_EQ(config->privacy_masks[0].points[2], (assure::Point{0.3, 0.3}));
+  EXPECT_EQ(config->evidence.dir, "/etc/assure-edge/clips");
+  EXPECT_EQ(config->evidence.pre_event, std::chrono::seconds{5});
+  EXPECT_EQ(config->evidence.post_event, std::chrono::seconds{20});
+}
+
+TEST(DeviceConfig, ABadPolygonPointsAtItsLineAndSaysWhichPoint) {
+  auto errors = errors_of(std::string(kMinimal) + R"(
+[[privacy.mask]]
+name = "window"
+points = "0.1,0.1 0.3,0.1 0.3,1.4"
+
+[[privacy.mask]]
+name = "window"
+points = "0.1,0.1 0.3,0.1 0.3,0.4"
+)");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].to_string(),
+            "device.toml:7:10: privacy.mask[0].points: point 3 \"0.3,1.4\" lies outside the picture: x and y "
+            "run from 0 to 1");
+  EXPECT_EQ(errors[1].path, "privacy.mask[1].name");
+  EXPECT_NE(errors[1].message.find("'window' names another privacy.mask"), std::string::npos);
+}

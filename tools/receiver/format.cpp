@@ -46,10 +46,17 @@ std::string describe_status(const json& p) {
 }
 
 std::string describe_heartbeat(const json& p) {
-  return fmt::format("up {} s  frames {} ({:.1f} fps)  video {}  losses {}  input edges {}",
-                     field<std::int64_t>(p, "uptime_s", -1), field<std::uint64_t>(p, "frames", 0),
-                     field<double>(p, "fps", 0.0), field<std::string>(p, "video", "?"),
-                     field<std::uint64_t>(p, "video_losses", 0), field<std::uint64_t>(p, "input_edges", 0));
+  std::string text = fmt::format(
+      "up {} s  frames {} ({:.1f} fps)  video {}  losses {}  input edges {}  motion {}  clips {}",
+      field<std::int64_t>(p, "uptime_s", -1), field<std::uint64_t>(p, "frames", 0), field<double>(p, "fps", 0.0),
+      field<std::string>(p, "video", "?"), field<std::uint64_t>(p, "video_losses", 0),
+      field<std::uint64_t>(p, "input_edges", 0), field<std::uint64_t>(p, "motion_events", 0),
+      field<std::uint64_t>(p, "clips", 0));
+  if (const auto failures = field<std::uint64_t>(p, "clip_failures", 0); failures > 0) {
+    text += fmt::format(" ({} FAILED)", failures);
+  }
+  if (const auto last = field<std::string>(p, "last_clip", ""); !last.empty()) text += "  last clip " + last;
+  return text;
 }
 
 }  // namespace

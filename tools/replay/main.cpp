@@ -1,6 +1,6 @@
 // assure-replay: the device's capture and motion detector over a video file, as fast as the
-// machine allows. One line per finished motion event, then a summary.
-//   assure-replay [--config FILE] [--json] VIDEO
+// machine allows. One line per finished motion event (and clip, with --clips), then a summary.
+//   assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--json] VIDEO
 
 #include <unistd.h>
 
@@ -13,7 +13,10 @@
 #include <string>
 
 #include "app/daemon.hpp"
+#include "assure/base/utc.hpp"
+#include "assure/config/board_file.hpp"
 #include "assure/config/device_config.hpp"
+#include "assure/firmware/version.hpp"
 #include "assure/pipelines/capture.hpp"
 
 namespace {
@@ -21,13 +24,19 @@ namespace {
 using nlohmann::json;
 using namespace assure;
 
-constexpr std::string_view kUsage = R"(usage: assure-replay [--config FILE] [--json] VIDEO
+constexpr std::string_view kUsage = R"(usage: assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--json] VIDEO
 
 Runs the device's video pipeline and motion detector over VIDEO (any container GStreamer decodes)
 as fast as the machine allows and prints one line per finished motion event, then a summary.
 
-  --config FILE   take the [motion] settings from a device file (default: the defaults)
-  --json          one JSON object per line: {"type":"motion",...} then {"type":"summary",...}
+  --config FILE    a device file: its [motion] settings, privacy masks and [evidence] timings
+                   (default: the defaults)
+  --board-dir DIR  where the device's board folder is, for its encoder (default: the installed boards)
+  --clips DIR      also encode and cut evidence clips into DIR exactly as the device would; clip
+                   times are UTC from the start of the replay. Without it only decoding and the
+                   analysis run, so the figures are the detector's.
+  --json           one JSON object per line: {"type":"motion",...}, {"type":"clip",...}, then
+                   {"type":"summary",...}
 )";
 
 double ms(std::chrono::nanoseconds t) { return std::chrono::duration<double, std::milli>(t).count(); }
@@ -40,11 +49,14 @@ json box_json(const pipelines::Box& b) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::string config_file, video;
+  std::string config_file, video, clips_dir;
+  std::filesystem::path board_dir = kDefaultBoardDir;
   bool as_json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--config" && i + 1 < argc) config_file = argv[++i];
+    else if (arg == "--clips" && i + 1 < argc) clips_dir = argv[++i];
+    else if (arg == "--board-dir" && i + 1 < argc) board_dir = argv[++i];
     else if (arg == "--json") as_json = true;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
@@ -59,30 +71,48 @@ int main(int argc, char** argv) try {
     std::cerr << "assure-replay: no video given\n" << kUsage;
     return 2;
   }
-  config::MotionConfig motion;
-  if (!config_file.empty()) {
-    auto loaded = config::load_device_config(config_file);
-    if (!loaded) {
-      std::cerr << config::to_string(loaded.error());
+  auto loaded = config_file.empty()
+                    ? config::parse_device_config("[device]\nid = \"replay\"\nsite = \"replay\"\n", "(defaults)", ".")
+                    : config::load_device_config(config_file);
+  if (!loaded) {
+    std::cerr << config::to_string(loaded.error());
+    return 2;
+  }
+  config::DeviceConfig device = std::move(*loaded);
+  device.motion.enabled = true;
+  device.evidence.enabled = !clips_dir.empty();
+  device.evidence.dir = clips_dir;
+  config::BoardFile board;  // only its encoder is used: x264enc unless the device's board says otherwise
+  board.encoder = "x264enc";
+  if (!clips_dir.empty() && std::filesystem::exists(board_dir / device.board / "board.toml")) {
+    auto found = config::load_board(board_dir, device.board);
+    if (!found) {
+      std::cerr << config::to_string(found.error());
       return 2;
     }
-    motion = loaded->motion;
+    board = std::move(*found);
   }
-  motion.enabled = true;
+  auto configured = app::capture_options(device, board);
+  if (!configured) {
+    std::cerr << "assure-replay: " << configured.error().message << "\n";
+    return 2;
+  }
 
   std::mutex mutex;
   std::condition_variable done;
   bool ended = false;
   std::string failure;
   std::uint64_t events = 0;
+  std::uint64_t clips = 0;
+  std::uint64_t clip_failures = 0;
   double framerate = 0;
   const bool progress = !as_json && isatty(STDERR_FILENO);
 
-  pipelines::CaptureOptions options;
+  pipelines::CaptureOptions options = std::move(*configured);
   options.source = {.kind = "file", .location = video};
   options.realtime = false;
   options.retry = false;
-  options.motion = app::motion_settings(motion);
+  if (options.recording) options.recording->utc_origin = std::chrono::system_clock::now();
   const auto started = std::chrono::steady_clock::now();
   pipelines::VideoCapture capture(options, [&](const pipelines::VideoEvent& event) {
     std::lock_guard lock(mutex);
@@ -105,6 +135,30 @@ int main(int argc, char** argv) try {
                     static_cast<long long>(end->start_frame), static_cast<long long>(end->end_frame),
                     ms(end->start_pts) / 1000, ms(end->end_pts) / 1000, end->box.x, end->box.y, end->box.w,
                     end->box.h, end->split ? "  (split: longer than motion.max_event)" : "");
+        std::fflush(stdout);
+      }
+    }
+    if (auto* clip = std::get_if<pipelines::ClipClosed>(&event)) {
+      ++(clip->error.empty() ? clips : clip_failures);
+      if (progress) std::fputs("\r\033[K", stderr);
+      if (as_json) {
+        std::cout << json{{"type", "clip"},
+                          {"clip", clip->id},
+                          {"file", clip->file.string()},
+                          {"sidecar", clip->sidecar.string()},
+                          {"utc_start", utc_iso8601(clip->start_utc)},
+                          {"utc_end", utc_iso8601(clip->end_utc)},
+                          {"frames", clip->frames},
+                          {"events", clip->events.size()},
+                          {"reason", clip->reason},
+                          {"error", clip->error.empty() ? json(nullptr) : json(clip->error)}}
+                         .dump()
+                  << std::endl;
+      } else {
+        std::printf("clip    %s  %llu frames  %.1f s  %zu event(s)  (%s)%s%s\n", clip->file.string().c_str(),
+                    static_cast<unsigned long long>(clip->frames),
+                    std::chrono::duration<double>(clip->end_utc - clip->start_utc).count(), clip->events.size(),
+                    clip->reason.c_str(), clip->error.empty() ? "" : "  FAILED: ", clip->error.c_str());
         std::fflush(stdout);
       }
     }
@@ -134,12 +188,17 @@ int main(int argc, char** argv) try {
                {"frames", capture.frames()},
                {"analysed", stats.frames},
                {"events", events},
+               {"clips", clips},
+               {"clip_failures", clip_failures},
                {"wall_s", std::round(wall * 1000) / 1000},
                {"media_s", std::round(media * 1000) / 1000},
                {"speed_x_realtime", wall > 0 ? std::round(media / wall * 10) / 10 : 0},
                {"fps", wall > 0 ? std::round(static_cast<double>(capture.frames()) / wall) : 0},
                {"analysis_ms_per_frame",
                 stats.frames ? std::round(stats.busy_seconds / static_cast<double>(stats.frames) * 1e6) / 1e3 : 0}};
+  if (clip_failures > 0) {
+    std::cerr << "assure-replay: " << clip_failures << " clip(s) could not be written whole (see above)\n";
+  }
   if (as_json) {
     std::cout << summary.dump() << std::endl;
   } else {
@@ -147,7 +206,7 @@ int main(int argc, char** argv) try {
                 static_cast<unsigned long long>(capture.frames()), media, wall, media / std::max(wall, 1e-9),
                 static_cast<unsigned long long>(events), summary["analysis_ms_per_frame"].get<double>());
   }
-  return 0;
+  return clip_failures > 0 ? 1 : 0;
 } catch (const std::exception& e) {
   std::cerr << "assure-replay: " << e.what() << "\n";
   return 1;

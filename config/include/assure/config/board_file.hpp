@@ -18,6 +18,7 @@ struct BoardFile {
   hal::BoardSpec spec;
   CameraSettings camera;
   std::string encoder;  // GStreamer element: x264enc on a PC host, v4l2h264enc on a Pi
+  int encoder_bitrate_kbps = 2048;
 };
 
 const Schema& board_schema();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "assure/base/polygon.hpp"
 #include "assure/config/schema.hpp"
 
 namespace assure::config {
@@ -21,6 +22,11 @@ struct CameraSettings {
   int framerate = 0;
 };
 
+struct NamedPolygon {
+  std::string name;
+  Polygon points;
+};
+
 // Camera motion detection, in the terms an engineer tunes it by.
 struct MotionConfig {
   bool enabled = true;
@@ -29,6 +35,19 @@ struct MotionConfig {
   std::chrono::milliseconds min_duration{300};
   std::chrono::milliseconds event_gap{5000};
   std::chrono::seconds max_event{300};
+  std::vector<NamedPolygon> zones;       // where to look; none: the whole picture
+  std::vector<NamedPolygon> exclusions;  // never look here
+};
+
+// Evidence clips cut around motion.
+struct EvidenceConfig {
+  bool enabled = true;
+  std::filesystem::path dir;
+  std::chrono::seconds pre_event{10};
+  std::chrono::seconds post_event{20};
+  std::chrono::seconds max_clip{300};
+  std::chrono::milliseconds keyframe_interval{2000};
+  std::size_t ring_max_bytes = 48u << 20;
 };
 
 struct DeviceConfig {
@@ -56,6 +75,8 @@ struct DeviceConfig {
   CameraSettings camera;
 
   MotionConfig motion;
+  std::vector<NamedPolygon> privacy_masks;  // blacked out before recording and analysis
+  EvidenceConfig evidence;
   std::string log_level;
   std::filesystem::path sim_scenario;  // empty: none
 };

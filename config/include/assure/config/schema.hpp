@@ -24,6 +24,7 @@ enum class Format {
   identifier,  // lower-case letters, digits, '-' and '_': safe as an MQTT topic level and a file name
   broker_uri,  // tcp://, ssl://, mqtt://, mqtts://, ws:// or wss:// with host and port
   path,        // a file path; a relative one is taken from the folder of the file that names it
+  polygon,     // "x,y x,y x,y ...": at least 3 points in normalised picture coordinates 0..1
 };
 
 using Value = std::variant<std::monostate, std::string, std::int64_t, double, bool,

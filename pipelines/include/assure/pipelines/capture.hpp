@@ -2,6 +2,13 @@
 // The capture: one source, supervised. It reports when frames flow, when they stop (an error, the
 // end of a file, a camera unplugged) and when they come back, and retries with backoff in between;
 // a failing source never takes the daemon down.
+//
+// The graph: source ! videoconvert ! assureprivacymask ! tee, then two branches.
+//   analysis:  queue (leaky when live) ! downscale to grey ! appsink -> MotionDetector
+//   recording: queue ! encoder (forced keyframe every keyframe_interval) ! h264parse ! appsink
+//              -> ClipRecorder (pre-event ring, MP4 clips)
+// Privacy masks are burnt into the frame before the tee, so neither branch ever sees what they hide.
+// A slow analysis drops its own frames and never holds up the recording.
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +25,7 @@
 #include <vector>
 
 #include "assure/pipelines/motion.hpp"
+#include "assure/pipelines/recording.hpp"
 #include "assure/pipelines/source.hpp"
 
 struct _GstSample;  // GStreamer stays out of this header
@@ -37,6 +45,10 @@ struct CaptureOptions {
   // drops its oldest frame rather than ever holding up the pipeline; replaying (realtime false)
   // every frame is analysed.
   std::optional<MotionSettings> motion;
+  // Blacked out in every frame before anything else sees it.
+  std::vector<Polygon> privacy_masks;
+  // The recording branch and evidence clips; none when empty (replay without --clips).
+  std::optional<RecordingOptions> recording;
 };
 
 struct VideoStarted {  // the first frame arrived (after start or after a loss)
@@ -51,7 +63,8 @@ struct VideoLost {
   unsigned attempt = 0;  // failed attempts in a row; 1 marks the start of an outage
 };
 struct VideoEnded {};  // retry false: the source ended or failed and the capture has stopped
-using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd>;
+using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd,
+                                ClipOpened, ClipClosed>;
 
 struct AnalysisStats {
   std::uint64_t frames = 0;   // analysed
@@ -61,7 +74,10 @@ struct AnalysisStats {
 
 class VideoCapture {
  public:
-  using Sink = std::function<void(const VideoEvent&)>;  // called on the capture's own thread
+  // Called from the capture's threads (supervisor, analysis, recording), one call at a time per
+  // thread but not serialised across them: a sink must be thread-safe. A MotionStart that opens a
+  // clip comes after its ClipOpened.
+  using Sink = std::function<void(const VideoEvent&)>;
 
   VideoCapture(CaptureOptions options, Sink sink);
   ~VideoCapture();
@@ -74,6 +90,7 @@ class VideoCapture {
   std::uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
   AnalysisStats analysis() const;
+  std::optional<ClipRecorder::Stats> recording() const;
   // Tells the motion analysis that a light the device controls is switching now.
   void light_switching(std::chrono::milliseconds for_how_long);
 
@@ -84,8 +101,10 @@ class VideoCapture {
   std::string run_once();
   void on_frame(Run& run, ::_GstSample* sample);
   void queue_for_analysis(::_GstSample* sample, std::int64_t index);
+  void on_encoded(::_GstSample* sample);
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
   void analyse();
+  void deliver(const MotionEvent& event);
   void close_analysis();  // lets the analysis finish what is queued, then joins it
 
   struct Frame {
@@ -115,6 +134,8 @@ class VideoCapture {
   std::atomic<std::int64_t> light_until_ns_{-1};
   std::atomic<std::int64_t> last_pts_ns_{0};  // of the newest frame, for light_switching()
   std::optional<MotionDetector> detector_;
+  std::unique_ptr<ClipRecorder> recorder_;
+  std::string last_caps_;  // recording thread only
   std::thread analysis_thread_;
 };
 

@@ -20,13 +20,9 @@
 #include <variant>
 #include <vector>
 
-namespace assure::pipelines {
+#include "assure/base/polygon.hpp"
 
-struct Point {
-  double x = 0;  // 0..1 across the frame
-  double y = 0;  // 0..1 down the frame
-};
-using Polygon = std::vector<Point>;
+namespace assure::pipelines {
 
 struct Box {  // normalised 0..1
   double x = 0, y = 0, w = 0, h = 0;

@@ -1,0 +1,552 @@
+#include "assure/pipelines/recording.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "assure/base/utc.hpp"
+#include "assure/pipelines/capture.hpp"
+
+namespace assure::pipelines {
+namespace fs = std::filesystem;
+
+// ---- the pre-event ring -------------------------------------------------------------------------
+
+PreEventRing::PreEventRing(std::chrono::nanoseconds keep, std::size_t max_bytes)
+    : keep_(keep), max_bytes_(max_bytes) {}
+
+void PreEventRing::clear() {
+  units_.clear();
+  keyframes_.clear();
+  first_ = 0;
+  bytes_ = 0;
+}
+
+std::chrono::nanoseconds PreEventRing::span() const {
+  return units_.empty() ? std::chrono::nanoseconds{0} : units_.back().pts - units_.front().pts;
+}
+
+void PreEventRing::drop_front_group() {
+  // Everything before the second keyframe: the front group.
+  const std::size_t end = keyframes_.size() >= 2 ? keyframes_[1] : first_ + units_.size();
+  while (first_ < end) {
+    bytes_ -= units_.front().data.size();
+    units_.pop_front();
+    ++first_;
+  }
+  keyframes_.pop_front();
+}
+
+void PreEventRing::push(AccessUnit unit) {
+  if (units_.empty() && !unit.keyframe) {  // a clip cannot start here: nothing decodes without its keyframe
+    ++skipped_before_keyframe_;
+    return;
+  }
+  if (unit.keyframe) keyframes_.push_back(first_ + units_.size());
+  bytes_ += unit.data.size();
+  units_.push_back(std::move(unit));
+  const auto newest = units_.back().pts;
+  // Keep from the last keyframe at or before newest - keep: drop a front group while the next
+  // one already starts early enough.
+  while (keyframes_.size() >= 2 && units_[keyframes_[1] - first_].pts <= newest - keep_) drop_front_group();
+  while (bytes_ > max_bytes_ && keyframes_.size() >= 2) {
+    drop_front_group();
+    ++trimmed_for_bytes_;
+  }
+  if (bytes_ > max_bytes_ && !units_.back().keyframe) {
+    // One group larger than the whole budget: give it up and wait for a keyframe.
+    ++trimmed_for_bytes_;
+    clear();
+  }
+}
+
+std::size_t PreEventRing::start_for(std::chrono::nanoseconds from) const {
+  std::size_t start = 0;
+  for (std::size_t k : keyframes_) {
+    if (units_[k - first_].pts > from) break;
+    start = k - first_;
+  }
+  return start;
+}
+
+Result<std::string> encoder_description(const std::string& element, int bitrate_kbps) {
+  if (element == "x264enc") {
+    return fmt::format("x264enc tune=zerolatency speed-preset=veryfast bitrate={}", bitrate_kbps);
+  }
+  if (element == "v4l2h264enc") {  // the Pi's hardware encoder
+    return fmt::format(
+        "v4l2h264enc extra-controls=\"controls,video_bitrate={},repeat_sequence_header=1\" ! "
+        "video/x-h264,level=(string)4",
+        bitrate_kbps * 1000);
+  }
+  if (element == "openh264enc") {
+    return fmt::format("openh264enc bitrate={} complexity=low", bitrate_kbps * 1000);
+  }
+  return fail(Errc::invalid_argument,
+              fmt::format("unknown H.264 encoder '{}' (known: x264enc, v4l2h264enc, openh264enc)", element));
+}
+
+// ---- MP4 creation time --------------------------------------------------------------------------
+
+namespace {
+
+std::uint64_t read_be(const std::uint8_t* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+void write_be(std::uint8_t* p, int bytes, std::uint64_t v) {
+  for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v & 0xff);
+}
+
+// Walks boxes in [begin, end) of a buffer, patching mvhd/tkhd/mdhd and descending into trak and
+// mdia. Returns how many headers were set.
+int patch_boxes(std::vector<std::uint8_t>& box, std::size_t begin, std::size_t end, std::uint64_t qt_time) {
+  int patched = 0;
+  std::size_t at = begin;
+  while (at + 8 <= end) {
+    std::uint64_t size = read_be(&box[at], 4);
+    const std::string type(reinterpret_cast<const char*>(&box[at + 4]), 4);
+    std::size_t header = 8;
+    if (size == 1) {
+      if (at + 16 > end) break;
+      size = read_be(&box[at + 8], 8);
+      header = 16;
+    } else if (size == 0) {
+      size = end - at;
+    }
+    if (size < header || at + size > end) break;
+    if (type == "trak" || type == "mdia") {
+      patched += patch_boxes(box, at + header, at + size, qt_time);
+    } else if ((type == "mvhd" || type == "tkhd" || type == "mdhd") && size >= header + 4 + 16) {
+      const std::uint8_t version = box[at + header];
+      const std::size_t times = at + header + 4;
+      if (version == 1) {
+        write_be(&box[times], 8, qt_time);
+        write_be(&box[times + 8], 8, qt_time);
+      } else {
+        write_be(&box[times], 4, qt_time);
+        write_be(&box[times + 4], 4, qt_time);
+      }
+      ++patched;
+    }
+    at += size;
+  }
+  return patched;
+}
+
+}  // namespace
+
+Result<void> set_mp4_creation_time(const fs::path& file, UtcTime when) {
+  // QuickTime counts seconds from 1904-01-01.
+  constexpr std::int64_t kFrom1904 = 2082844800;
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(when.time_since_epoch()).count();
+  const auto qt_time = static_cast<std::uint64_t>(seconds + kFrom1904);
+  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
+  if (!stream) return fail(Errc::io, fmt::format("cannot open {} to set its creation time", file.string()));
+  std::uint64_t at = 0;
+  const std::uint64_t length = fs::file_size(file);
+  while (at + 8 <= length) {
+    std::array<std::uint8_t, 16> head{};
+    stream.seekg(static_cast<std::streamoff>(at));
+    stream.read(reinterpret_cast<char*>(head.data()), 16);
+    stream.clear();
+    std::uint64_t size = read_be(head.data(), 4);
+    const std::string type(reinterpret_cast<const char*>(head.data() + 4), 4);
+    if (size == 1) size = read_be(head.data() + 8, 8);
+    if (size == 0) size = length - at;
+    if (size < 8 || at + size > length) break;
+    if (type == "moov") {
+      if (size > (64u << 20)) break;
+      std::vector<std::uint8_t> moov(size);
+      stream.seekg(static_cast<std::streamoff>(at));
+      stream.read(reinterpret_cast<char*>(moov.data()), static_cast<std::streamsize>(size));
+      const std::size_t header = read_be(moov.data(), 4) == 1 ? 16 : 8;
+      if (!stream || patch_boxes(moov, header, moov.size(), qt_time) == 0) break;
+      stream.seekp(static_cast<std::streamoff>(at));
+      stream.write(reinterpret_cast<const char*>(moov.data()), static_cast<std::streamsize>(size));
+      stream.flush();
+      if (!stream) return fail(Errc::io, fmt::format("cannot write the creation time into {}", file.string()));
+      return {};
+    }
+    at += size;
+  }
+  return fail(Errc::parse, fmt::format("{} has no readable movie header (moov/mvhd)", file.string()));
+}
+
+// ---- one clip being written ---------------------------------------------------------------------
+
+namespace {
+
+Result<void> fsync_path(const fs::path& path, bool directory) {
+  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io, fmt::format("cannot open {} to sync it", path.string()));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return fail(Errc::io, fmt::format("cannot sync {} to storage", path.string()));
+  return {};
+}
+
+// Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it.
+Result<void> write_durably(const fs::path& path, const std::string& text) {
+  const fs::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return fail(Errc::io, fmt::format("cannot write {}", temporary.string()));
+  }
+  if (auto synced = fsync_path(temporary, false); !synced) return synced;
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot rename {} to {}: {}", temporary.string(), path.string(), ec.message()));
+  return fsync_path(path.parent_path(), true);
+}
+
+std::string bus_error(GstBus* bus) {
+  std::string text;
+  while (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    if (text.empty()) text = fmt::format("{}: {}", GST_OBJECT_NAME(message->src), error ? error->message : "error");
+    g_clear_error(&error);
+    gst_message_unref(message);
+  }
+  return text;
+}
+
+// appsrc to a video pad of the muxer (a plain link could pick an audio pad before caps are known).
+bool link_video(GstElement* src, GstElement* mux) {
+  GstPad* sink_pad = gst_element_request_pad_simple(mux, "video_%u");
+  GstPad* src_pad = gst_element_get_static_pad(src, "src");
+  const bool linked = sink_pad != nullptr && src_pad != nullptr && gst_pad_link(src_pad, sink_pad) == GST_PAD_LINK_OK;
+  if (src_pad != nullptr) gst_object_unref(src_pad);
+  if (sink_pad != nullptr) gst_object_unref(sink_pad);
+  return linked;
+}
+
+nlohmann::json box_json(const Box& b) { return nlohmann::json::array({b.x, b.y, b.w, b.h}); }
+
+}  // namespace
+
+struct ClipRecorder::Clip {
+  std::string id;
+  fs::path file;  // final name
+  fs::path part;  // written as this until finished
+  std::string continues;
+  UtcTime start_utc;
+  UtcTime end_utc;
+  std::chrono::nanoseconds start_pts{0};
+  std::chrono::nanoseconds offset{0};  // subtracted from every time: the clip starts at 0
+  std::chrono::nanoseconds last_key_pts{0};
+  std::chrono::nanoseconds max_key_gap{0};
+  std::chrono::milliseconds pre_event{0};
+  std::uint64_t frames = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t keyframes = 0;
+  std::vector<ClipEvent> events;
+  std::string error;
+  GstElement* pipeline = nullptr;
+  GstElement* src = nullptr;
+
+  ~Clip() {
+    if (src != nullptr) gst_object_unref(src);
+    if (pipeline != nullptr) {
+      gst_element_set_state(pipeline, GST_STATE_NULL);
+      gst_object_unref(pipeline);
+    }
+  }
+};
+
+ClipRecorder::ClipRecorder(RecordingOptions options, Opened opened, Closed closed)
+    : options_(std::move(options)),
+      opened_(std::move(opened)),
+      closed_(std::move(closed)),
+      ring_(std::chrono::duration_cast<std::chrono::nanoseconds>(options_.pre_event) +
+                std::chrono::seconds{2},  // the analysis may report a start a little after the pictures
+            options_.ring_max_bytes) {
+  ensure_gstreamer();
+}
+
+ClipRecorder::~ClipRecorder() { stream_ended("stopped"); }
+
+void ClipRecorder::set_caps(std::string caps) {
+  std::lock_guard lock(mutex_);
+  caps_ = std::move(caps);
+}
+
+ClipRecorder::Stats ClipRecorder::stats() const {
+  std::lock_guard lock(mutex_);
+  Stats s = stats_;
+  s.ring_bytes = ring_.bytes();
+  s.ring_span = ring_.span();
+  s.ring_trimmed_for_bytes = ring_.trimmed_for_bytes();
+  return s;
+}
+
+std::chrono::nanoseconds ClipRecorder::pre_event() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.pre_event);
+}
+
+UtcTime ClipRecorder::utc_of(std::chrono::nanoseconds pts, UtcTime fallback) const {
+  if (options_.utc_origin) {
+    return *options_.utc_origin + std::chrono::duration_cast<std::chrono::system_clock::duration>(pts);
+  }
+  if (!ring_.units().empty()) {
+    const AccessUnit& last = ring_.units().back();
+    return last.utc + std::chrono::duration_cast<std::chrono::system_clock::duration>(pts - last.pts);
+  }
+  return fallback;
+}
+
+std::string ClipRecorder::new_id(UtcTime start) {
+  const std::string base = fmt::format("{}-{}-{}", options_.device_id, options_.camera_id, utc_compact(start));
+  std::string id = base;
+  for (unsigned n = 2; id == last_id_ || fs::exists(options_.dir / (id + ".mp4")) ||
+                       fs::exists(options_.dir / (id + ".mp4.part"));
+       ++n) {
+    id = fmt::format("{}-{}", base, n);
+  }
+  last_id_ = id;
+  return id;
+}
+
+void ClipRecorder::push(AccessUnit unit) {
+  std::lock_guard lock(mutex_);
+  if (options_.utc_origin) {
+    unit.utc = *options_.utc_origin + std::chrono::duration_cast<std::chrono::system_clock::duration>(unit.pts);
+  }
+  const bool tail_over = clip_ && !active_ && tail_until_ && unit.pts > *tail_until_;
+  const bool split = clip_ && !tail_over && unit.keyframe && unit.pts - clip_->start_pts >= options_.max_clip;
+  std::string split_from;
+  if (tail_over) {
+    close("tail ended");
+  } else if (split) {
+    split_from = clip_->id;
+    close("split at max_clip");
+  } else if (clip_) {
+    write(unit);
+  }
+  const bool waiting = pending_start_.has_value() && !clip_;
+  ring_.push(std::move(unit));
+  if (ring_.units().empty()) return;
+  if (split) {
+    open(ring_.units().size() - 1, split_from, ring_.units().back().pts);
+  } else if (waiting) {
+    const auto from = *pending_start_;
+    pending_start_.reset();
+    open(ring_.start_for(from), "", from + pre_event());
+  }
+}
+
+void ClipRecorder::motion(const MotionStart& start) {
+  std::lock_guard lock(mutex_);
+  ClipEvent event;
+  event.start_frame = start.start_frame;
+  event.start_utc = utc_of(start.start_pts, std::chrono::system_clock::now());
+  event.box = start.box;
+  active_ = event;
+  tail_until_.reset();
+  if (clip_) return;  // during the tail: the clip goes on
+  const auto from = start.start_pts - pre_event();
+  if (ring_.units().empty()) {
+    pending_start_ = from;  // no picture encoded yet: open with the first keyframe
+    return;
+  }
+  open(ring_.start_for(from), "", start.start_pts);
+}
+
+void ClipRecorder::motion(const MotionEnd& end) {
+  std::lock_guard lock(mutex_);
+  if (active_) {
+    active_->end_frame = end.end_frame;
+    active_->end_utc = utc_of(end.end_pts, std::chrono::system_clock::now());
+    active_->box = end.box;
+    if (clip_) clip_->events.push_back(*active_);
+    active_.reset();
+  }
+  tail_until_ = end.end_pts + std::chrono::duration_cast<std::chrono::nanoseconds>(options_.post_event);
+}
+
+void ClipRecorder::stream_ended(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  if (clip_) close(reason);
+  ring_.clear();
+  caps_.clear();
+  active_.reset();
+  tail_until_.reset();
+  pending_start_.reset();
+}
+
+void ClipRecorder::open(std::size_t from_index, std::string continues, std::chrono::nanoseconds motion_pts) {
+  const AccessUnit& first = ring_.units()[from_index];
+  auto clip = std::make_unique<Clip>();
+  clip->start_utc = first.utc;
+  clip->id = new_id(first.utc);
+  clip->file = options_.dir / (clip->id + ".mp4");
+  clip->part = options_.dir / (clip->id + ".mp4.part");
+  clip->continues = std::move(continues);
+  clip->start_pts = first.pts;
+  clip->offset = std::min(first.dts, first.pts);
+  clip->last_key_pts = first.pts;
+  clip->pre_event = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::max(std::chrono::nanoseconds{0}, motion_pts - first.pts));
+
+  std::error_code ec;
+  fs::create_directories(options_.dir, ec);
+  GstElement* pipeline = gst_pipeline_new(clip->id.c_str());
+  GstElement* src = gst_element_factory_make("appsrc", "src");
+  GstElement* mux = gst_element_factory_make("mp4mux", "mux");
+  GstElement* sink = gst_element_factory_make("filesink", "file");
+  clip->pipeline = pipeline;
+  if (src == nullptr || mux == nullptr || sink == nullptr) {
+    clip->error = "GStreamer lacks appsrc, mp4mux or filesink (gstreamer1.0-plugins-base/-good)";
+  } else {
+    gst_bin_add_many(GST_BIN(pipeline), src, mux, sink, nullptr);
+    clip->src = GST_ELEMENT(gst_object_ref(src));
+    GstCaps* caps = gst_caps_from_string(caps_.c_str());
+    g_object_set(src, "format", GST_FORMAT_TIME, "caps", caps, "max-bytes", guint64{0}, nullptr);
+    if (caps != nullptr) gst_caps_unref(caps);
+    // Fragments of a second: a clip cut short by a power failure still plays to its last second.
+    g_object_set(mux, "fragment-duration", 1000u, nullptr);
+    g_object_set(sink, "location", clip->part.c_str(), "sync", FALSE, nullptr);
+    GstTagList* tags = gst_tag_list_new(
+        GST_TAG_TITLE, clip->id.c_str(), GST_TAG_COMMENT,
+        fmt::format("assure-edge evidence clip {}; device {}; camera {}; UTC start {}", clip->id,
+                    options_.device_id, options_.camera_id, utc_iso8601(clip->start_utc))
+            .c_str(),
+        nullptr);
+    gst_tag_setter_merge_tags(GST_TAG_SETTER(mux), tags, GST_TAG_MERGE_REPLACE);
+    gst_tag_list_unref(tags);
+    if (caps_.empty()) {
+      clip->error = "the encoder gave no caps before its first picture";
+    } else if (!link_video(src, mux) || !gst_element_link(mux, sink)) {
+      clip->error = fmt::format("cannot link appsrc to mp4mux for caps {}", caps_);
+    } else if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      GstBus* bus = gst_element_get_bus(pipeline);
+      clip->error = bus_error(bus);
+      gst_object_unref(bus);
+      if (clip->error.empty()) clip->error = fmt::format("cannot start writing {}", clip->part.string());
+    }
+  }
+  clip_ = std::move(clip);
+  opened_(ClipOpened{clip_->id, clip_->part, clip_->start_utc, clip_->pre_event, clip_->continues});
+  for (std::size_t i = from_index; i < ring_.units().size(); ++i) write(ring_.units()[i]);
+}
+
+void ClipRecorder::write(const AccessUnit& unit) {
+  Clip& clip = *clip_;
+  if (unit.keyframe) {
+    clip.max_key_gap = std::max(clip.max_key_gap, unit.pts - clip.last_key_pts);
+    clip.last_key_pts = unit.pts;
+    ++clip.keyframes;
+  }
+  ++clip.frames;
+  clip.bytes += unit.data.size();
+  clip.end_utc = unit.utc + std::chrono::duration_cast<std::chrono::system_clock::duration>(unit.duration);
+  if (!clip.error.empty()) return;
+  GstBuffer* buffer = gst_buffer_new_memdup(unit.data.data(), unit.data.size());
+  GST_BUFFER_PTS(buffer) = static_cast<GstClockTime>((unit.pts - clip.offset).count());
+  GST_BUFFER_DTS(buffer) = static_cast<GstClockTime>((unit.dts - clip.offset).count());
+  if (unit.duration.count() > 0) GST_BUFFER_DURATION(buffer) = static_cast<GstClockTime>(unit.duration.count());
+  if (!unit.keyframe) GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  if (const GstFlowReturn flow = gst_app_src_push_buffer(GST_APP_SRC(clip.src), buffer); flow != GST_FLOW_OK) {
+    GstBus* bus = gst_element_get_bus(clip.pipeline);
+    clip.error = bus_error(bus);
+    gst_object_unref(bus);
+    if (clip.error.empty()) clip.error = fmt::format("the clip writer refused a picture ({})", gst_flow_get_name(flow));
+  }
+}
+
+void ClipRecorder::close(const std::string& reason) {
+  std::unique_ptr<Clip> clip = std::move(clip_);
+  if (active_) clip->events.push_back(*active_);  // still going: it continues in the next clip
+  ClipClosed closed;
+  closed.id = clip->id;
+  closed.file = clip->file;
+  closed.sidecar = options_.dir / (clip->id + ".json");
+  closed.start_utc = clip->start_utc;
+  closed.end_utc = clip->end_utc;
+  closed.frames = clip->frames;
+  closed.bytes = clip->bytes;
+  closed.events = clip->events;
+  closed.reason = reason;
+  closed.continues = clip->continues;
+
+  if (clip->error.empty()) {
+    gst_app_src_end_of_stream(GST_APP_SRC(clip->src));
+    GstBus* bus = gst_element_get_bus(clip->pipeline);
+    GstMessage* message = gst_bus_timed_pop_filtered(
+        bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (message == nullptr) {
+      clip->error = "the muxer did not finish within 30 s";
+    } else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
+      GError* error = nullptr;
+      gst_message_parse_error(message, &error, nullptr);
+      clip->error = fmt::format("{}: {}", GST_OBJECT_NAME(message->src), error ? error->message : "error");
+      g_clear_error(&error);
+    }
+    if (message != nullptr) gst_message_unref(message);
+    gst_object_unref(bus);
+    gst_element_set_state(clip->pipeline, GST_STATE_NULL);
+  }
+  if (clip->error.empty()) {
+    if (auto set = set_mp4_creation_time(clip->part, clip->start_utc); !set) clip->error = set.error().message;
+  }
+  if (clip->error.empty()) {
+    if (auto synced = fsync_path(clip->part, false); !synced) clip->error = synced.error().message;
+  }
+  if (clip->error.empty()) {
+    std::error_code ec;
+    fs::rename(clip->part, clip->file, ec);
+    if (ec) clip->error = fmt::format("cannot rename {}: {}", clip->part.string(), ec.message());
+  }
+  if (!clip->error.empty()) {
+    // What was written stays as .part for the evidence store to report; the sidecar says why.
+    closed.file = clip->part;
+  }
+
+  nlohmann::json events = nlohmann::json::array();
+  for (const ClipEvent& e : closed.events) {
+    nlohmann::json j{{"start_frame", e.start_frame},
+                     {"end_frame", e.end_frame},
+                     {"utc_start", utc_iso8601(e.start_utc)},
+                     {"utc_end", e.end_utc ? nlohmann::json(utc_iso8601(*e.end_utc)) : nlohmann::json(nullptr)},
+                     {"box", box_json(e.box)}};
+    events.push_back(std::move(j));
+  }
+  nlohmann::json sidecar{
+      {"clip", closed.id},
+      {"file", closed.file.filename().string()},
+      {"device", options_.device_id},
+      {"camera", options_.camera_id},
+      {"utc_start", utc_iso8601(closed.start_utc)},
+      {"utc_end", utc_iso8601(closed.end_utc)},
+      {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(closed.end_utc - closed.start_utc).count()},
+      {"frames", closed.frames},
+      {"bytes", closed.bytes},
+      {"keyframes", clip->keyframes},
+      {"max_keyframe_gap_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clip->max_key_gap).count()},
+      {"pre_event_ms", clip->pre_event.count()},
+      {"reason", closed.reason},
+      {"continues", closed.continues.empty() ? nlohmann::json(nullptr) : nlohmann::json(closed.continues)},
+      {"video", caps_},
+      {"events", std::move(events)},
+      {"error", clip->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(clip->error)}};
+  if (auto written = write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && clip->error.empty()) {
+    clip->error = written.error().message;
+  }
+  closed.error = clip->error;
+  ++stats_.clips;
+  if (!closed.error.empty()) ++stats_.failed;
+  closed_(closed);
+}
+
+}  // namespace assure::pipelines
