@@ -75,6 +75,8 @@ Schema make_device_schema() {
          .max = 600000, .unit = "ms", .help = "motion again within this time is the same event"});
   s.add({.path = "motion.max_event", .type = Type::integer, .fallback = std::int64_t{300}, .min = 10,
          .max = 3600, .unit = "s", .help = "a longer event is split in two"});
+  s.add({.path = "motion.analysis_fps", .type = Type::integer, .fallback = std::int64_t{10}, .min = 1, .max = 30,
+         .unit = "fps", .help = "frames a second the detector looks at (every frame is still recorded); more costs CPU"});
   s.add_array("motion.zone", "A detection zone: motion counts only inside zones (none: the whole picture).",
               polygon_table("zone"), 32);
   s.add_array("motion.exclusion", "An exclusion: motion here never counts (a road, a neighbour's window).",
@@ -160,6 +162,7 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.min_duration = std::chrono::milliseconds{v.integer("motion.min_duration")};
   c.motion.event_gap = std::chrono::milliseconds{v.integer("motion.event_gap")};
   c.motion.max_event = std::chrono::seconds{v.integer("motion.max_event")};
+  c.motion.analysis_fps = static_cast<int>(v.integer("motion.analysis_fps"));
   c.motion.zones = read_polygons(v, "motion.zone");
   c.motion.exclusions = read_polygons(v, "motion.exclusion");
   c.privacy_masks = read_polygons(v, "privacy.mask");

@@ -90,7 +90,13 @@ struct VideoCapture::Run {
   VideoCapture* self = nullptr;
   GstElement* pipeline = nullptr;
   GstElement* convert = nullptr;
-  bool announced = false;  // streaming thread only
+  bool announced = false;  // analysis streaming thread only
+  // Every frame is counted where the analysis branch begins; at most analysis_fps of them go on
+  // to be scaled and analysed. Their stream indexes travel beside them, matched by time.
+  GstClockTime period = 0;
+  GstClockTime next_keep = GST_CLOCK_TIME_NONE;
+  std::mutex index_mutex;
+  std::deque<std::pair<GstClockTime, std::int64_t>> kept;  // (pts, frame index)
 };
 
 VideoCapture::VideoCapture(CaptureOptions options, Sink sink)
@@ -226,9 +232,18 @@ void VideoCapture::supervise() {
 }
 
 void VideoCapture::on_frame(Run& run, GstSample* sample) {
-  const std::uint64_t index = frames_.fetch_add(1, std::memory_order_relaxed);
-  last_frame_ns_.store(steady_ns(), std::memory_order_relaxed);
-  if (detector_) queue_for_analysis(sample, static_cast<std::int64_t>(index));
+  std::int64_t index = -1;
+  if (GstBuffer* buffer = gst_sample_get_buffer(sample)) {
+    const GstClockTime pts = GST_BUFFER_PTS(buffer);
+    std::lock_guard lock(run.index_mutex);
+    while (!run.kept.empty() && index < 0) {
+      const auto [kept_pts, kept_index] = run.kept.front();
+      run.kept.pop_front();
+      if (kept_pts == pts || !GST_CLOCK_TIME_IS_VALID(pts)) index = kept_index;
+      // an older entry: that frame was dropped by the leaky queue on its way here
+    }
+  }
+  if (detector_ && index >= 0) queue_for_analysis(sample, index);
   if (run.announced) return;
   run.announced = true;
   running_ = true;
@@ -332,7 +347,7 @@ std::string VideoCapture::run_once() {
       options_.analysis_width, sync);
   if (options_.recording) {
     launch += fmt::format(
-        " split. ! queue name=record_queue max-size-buffers=0 max-size-bytes=0 max-size-time=3000000000 ! "
+        " split. ! queue name=record_queue max-size-buffers=0 max-size-bytes=16777216 max-size-time=1000000000 ! "
         "videoconvert name=record_convert ! {} ! h264parse ! video/x-h264,stream-format=avc,alignment=au ! "
         "appsink name=recording enable-last-sample=false sync={}",
         options_.recording->encoder, sync);
@@ -352,7 +367,51 @@ std::string VideoCapture::run_once() {
   ElementPtr convert(gst_bin_get_by_name(GST_BIN(pipeline.get()), "convert"));
   ElementPtr appsink(gst_bin_get_by_name(GST_BIN(pipeline.get()), "analysis"));
   run.convert = convert.get();
+  run.period = options_.analysis_fps > 0 ? GST_SECOND / static_cast<GstClockTime>(options_.analysis_fps) : 0;
+  ElementPtr analysis_queue(gst_bin_get_by_name(GST_BIN(pipeline.get()), "analysis_queue"));
+  if (GstPad* pad = gst_element_get_static_pad(analysis_queue.get(), "sink")) {
+    gst_pad_add_probe(
+        pad, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
+          auto* r = static_cast<Run*>(data);
+          VideoCapture* self = r->self;
+          const auto index = static_cast<std::int64_t>(self->frames_.fetch_add(1, std::memory_order_relaxed));
+          self->last_frame_ns_.store(steady_ns(), std::memory_order_relaxed);
+          GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+          const GstClockTime pts = buffer != nullptr ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE;
+          if (r->period > 0 && GST_CLOCK_TIME_IS_VALID(pts)) {
+            const bool first = !GST_CLOCK_TIME_IS_VALID(r->next_keep);
+            const bool went_back = !first && pts + 2 * r->period < r->next_keep;  // a loop or a seek
+            // A quarter period of slack, so a 10 fps source with jittery times keeps every frame.
+            if (!first && !went_back && pts + r->period / 4 < r->next_keep) {
+              return GST_PAD_PROBE_DROP;  // more often than the analysis needs
+            }
+            const bool on_cadence = !first && !went_back && r->next_keep + r->period > pts;
+            r->next_keep = on_cadence ? r->next_keep + r->period : pts + r->period;
+          }
+          std::lock_guard lock(r->index_mutex);
+          r->kept.emplace_back(pts, index);
+          if (r->kept.size() > 64) r->kept.pop_front();
+          return GST_PAD_PROBE_OK;
+        },
+        &run, nullptr);
+    gst_object_unref(pad);
+  }
 
+  if (live) {
+    // Live, frames come one at a time: a software decoder's frame threads would only add latency
+    // and a frame buffer each (tens of MB at 1080p).
+    g_signal_connect(pipeline.get(), "deep-element-added",
+                     G_CALLBACK(+[](GstBin*, GstBin*, GstElement* element, gpointer) {
+                       GstElementFactory* factory = gst_element_get_factory(element);
+                       const gchar* name = factory != nullptr ? GST_OBJECT_NAME(factory) : "";
+                       if (g_str_has_prefix(name, "avdec_") &&
+                           g_object_class_find_property(G_OBJECT_GET_CLASS(element), "max-threads") != nullptr) {
+                         g_object_set(element, "max-threads", 1, nullptr);
+                       }
+                     }),
+                     nullptr);
+  }
   KeyframeForcer forcer;
   last_caps_.clear();
   if (options_.recording) {

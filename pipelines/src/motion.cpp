@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <turbojpeg.h>
 
 namespace assure::pipelines {
 namespace {
@@ -194,8 +194,18 @@ struct MotionDetector::Impl {
                   cv::Rect(static_cast<int>(b.x * frame.cols), static_cast<int>(b.y * frame.rows),
                            static_cast<int>(b.w * frame.cols), static_cast<int>(b.h * frame.rows)),
                   cv::Scalar(0, 0, 255), 2);
+    // libjpeg-turbo: OpenCV's imgcodecs would bring GDAL and DICOM libraries into the process.
     std::vector<std::uint8_t> jpeg;
-    cv::imencode(".jpg", colour, jpeg, {cv::IMWRITE_JPEG_QUALITY, 85});
+    tjhandle encoder = tjInitCompress();
+    if (encoder == nullptr) return jpeg;
+    unsigned char* out = nullptr;
+    unsigned long length = 0;
+    if (tjCompress2(encoder, colour.data, colour.cols, static_cast<int>(colour.step), colour.rows, TJPF_BGR, &out,
+                    &length, TJSAMP_420, 85, TJFLAG_FASTDCT) == 0) {
+      jpeg.assign(out, out + length);
+    }
+    tjFree(out);
+    tjDestroy(encoder);
     return jpeg;
   }
 

@@ -35,6 +35,7 @@ struct MotionConfig {
   std::chrono::milliseconds min_duration{300};
   std::chrono::milliseconds event_gap{5000};
   std::chrono::seconds max_event{300};
+  int analysis_fps = 10;
   std::vector<NamedPolygon> zones;       // where to look; none: the whole picture
   std::vector<NamedPolygon> exclusions;  // never look here
 };

@@ -36,6 +36,9 @@ struct CaptureOptions {
   SourceSpec source;
   bool realtime = true;  // pace a file at its frame rate, as a camera would; false: as fast as possible
   int analysis_width = 320;
+  // At most this many frames a second are scaled and analysed (the detector is tuned at 10); every
+  // frame is still counted and recorded. 0: all of them.
+  int analysis_fps = 10;
   std::chrono::milliseconds retry_min{1000};
   std::chrono::milliseconds retry_max{30000};
   // A source that delivers no frame for this long is lost, even without an error (a hung camera).
