@@ -15,23 +15,7 @@ using pipelines::VideoStarted;
 
 namespace {
 
-struct Recorder {
-  std::mutex mutex;
-  std::vector<pipelines::VideoEvent> events;
-  void operator()(const pipelines::VideoEvent& e) {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }
-  template <class T>
-  std::vector<T> of() {
-    std::lock_guard lock(mutex);
-    std::vector<T> out;
-    for (auto& e : events) {
-      if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
-    }
-    return out;
-  }
-};
+using Recorder = test::Collected<pipelines::VideoEvent>;
 
 pipelines::CaptureOptions fast(pipelines::SourceSpec source) {
   pipelines::CaptureOptions o;

@@ -18,23 +18,7 @@ using pipelines::VideoStarted;
 
 namespace {
 
-struct Events {
-  std::mutex mutex;
-  std::vector<pipelines::VideoEvent> all;
-  void operator()(const pipelines::VideoEvent& e) {
-    std::lock_guard lock(mutex);
-    all.push_back(e);
-  }
-  template <class T>
-  std::vector<T> of() {
-    std::lock_guard lock(mutex);
-    std::vector<T> out;
-    for (auto& e : all) {
-      if (auto* p = std::get_if<T>(&e)) out.push_back(*p);
-    }
-    return out;
-  }
-};
+using Events = test::Collected<pipelines::VideoEvent>;
 
 // An RTSP camera at rtsp://127.0.0.1:<port>/cam, its own main loop on its own thread.
 class RtspCamera {

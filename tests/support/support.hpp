@@ -12,9 +12,31 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace assure::test {
+
+// Collects events of a variant type from any thread (a capture's sink) for a test to look at.
+template <class Variant>
+struct Collected {
+  std::mutex mutex;
+  std::vector<Variant> all;
+  void operator()(const Variant& event) {
+    std::lock_guard lock(mutex);
+    all.push_back(event);
+  }
+  template <class T>
+  std::vector<T> of() {
+    std::lock_guard lock(mutex);
+    std::vector<T> out;
+    for (const auto& event : all) {
+      if (const auto* p = std::get_if<T>(&event)) out.push_back(*p);
+    }
+    return out;
+  }
+};
+
 
 using namespace std::chrono_literals;
 
