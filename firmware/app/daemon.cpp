@@ -87,17 +87,20 @@ std::string Daemon::new_boot_id() {
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
   drivers::BoardOptions options;
   options.sim_scenario = config.sim_scenario;
-  if (auto capture = capture_options(config, board); !capture) return std::unexpected(capture.error());
+  auto capture = capture_options(config, board);
+  if (!capture) return std::unexpected(capture.error());
   auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
   if (!opened) return std::unexpected(opened.error());
-  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(board), std::move(*opened)));
+  return std::unique_ptr<Daemon>(
+      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture)));
 }
 
-Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened)
+Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
+               pipelines::CaptureOptions capture)
     : config_(std::move(config)),
       board_file_(std::move(board)),
       board_(std::move(opened)),
-      source_(to_source(config_.camera_from_board ? board_file_.camera : config_.camera)),
+      capture_options_(std::move(capture)),
       topics_(config_.mqtt.topic_prefix, config_.site, config_.device_id),
       boot_id_(new_boot_id()) {}
 
@@ -128,7 +131,7 @@ int Daemon::run() {
   started_ = std::chrono::steady_clock::now();
   last_heartbeat_ = started_;
   spdlog::info("assure-edged {} starting: device {}/{}, board {}, camera {}", kFirmwareVersion, config_.site,
-               config_.device_id, board_.name, pipelines::describe(source_));
+               config_.device_id, board_.name, pipelines::describe(capture_options_.source));
 
   const bool use_watchdog = config_.watchdog_timeout.count() > 0;
   if (use_watchdog) {
@@ -139,7 +142,7 @@ int Daemon::run() {
     }
   }
 
-  uplink::Online online{kFirmwareVersion, boot_id_, board_.name, pipelines::describe(source_),
+  uplink::Online online{kFirmwareVersion, boot_id_, board_.name, pipelines::describe(capture_options_.source),
                         board_.clock->utc()};
   uplink::LinkOptions link;
   link.brokers = config_.mqtt.brokers;
@@ -157,19 +160,16 @@ int Daemon::run() {
   });
   link_->start();
 
-  auto capture = capture_options(config_, board_file_);
-  if (!capture) {  // checked by create(); kept so a bad board can never start half a daemon
-    spdlog::critical("{}", capture.error().message);
-    return 2;
-  }
-  if (capture->recording) {
-    spdlog::info("evidence: clips in {}, {} s before and {} s after motion", capture->recording->dir.string(),
+  if (const auto& recording = capture_options_.recording) {
+    spdlog::info("evidence: clips in {}, {} s before and {} s after motion", recording->dir.string(),
                  config_.evidence.pre_event.count(), config_.evidence.post_event.count());
-    report_unfinished_clips(capture->recording->dir);
+    report_unfinished_clips(recording->dir);
   }
-  if (!capture->privacy_masks.empty()) spdlog::info("privacy: {} mask(s) blacked out", capture->privacy_masks.size());
+  if (const auto masks = capture_options_.privacy_masks.size(); masks > 0) {
+    spdlog::info("privacy: {} mask(s) blacked out", masks);
+  }
   capture_ = std::make_unique<pipelines::VideoCapture>(
-      std::move(*capture), [this](const pipelines::VideoEvent& event) { events_.push(event); });
+      capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
   capture_->start();
 
   input_thread_ = std::thread([this] { read_inputs(); });
@@ -213,7 +213,7 @@ void Daemon::handle(const DaemonEvent& event) {
                                     video_state_ = "running";
                                     spdlog::info("video: {} {}x{} at {:.1f} fps from {}",
                                                  s.restored ? "restored," : "running,", s.width, s.height,
-                                                 s.framerate, pipelines::describe(source_));
+                                                 s.framerate, pipelines::describe(capture_options_.source));
                                   },
                                   [&](const pipelines::VideoLost& l) {
                                     if (l.attempt == 1) ++video_losses_;

@@ -38,7 +38,8 @@ class Daemon {
   static std::string new_boot_id();
 
  private:
-  Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened);
+  Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
+         pipelines::CaptureOptions capture);
   void read_inputs();
   void handle(const DaemonEvent& event);
   void send_heartbeat();
@@ -46,7 +47,7 @@ class Daemon {
   config::DeviceConfig config_;
   config::BoardFile board_file_;
   hal::Board board_;
-  pipelines::SourceSpec source_;
+  pipelines::CaptureOptions capture_options_;  // made once by create(), which refuses bad ones
   uplink::Topics topics_;
   std::string boot_id_;
   std::chrono::steady_clock::time_point started_;

@@ -37,6 +37,19 @@ std::string error_text(GstMessage* message) {
   return text;
 }
 
+// A buffer time of a sample as running time (negative before the segment starts), which both
+// branches share: encoders shift buffer times (x264enc by 1000 hours, to leave room for negative
+// decode times) and say so in the segment. None when the time is not set.
+std::optional<std::int64_t> running_time(GstSample* sample, GstClockTime t) {
+  if (!GST_CLOCK_TIME_IS_VALID(t)) return std::nullopt;
+  const GstSegment* segment = gst_sample_get_segment(sample);
+  if (segment == nullptr || segment->format != GST_FORMAT_TIME) return static_cast<std::int64_t>(t);
+  guint64 out = 0;
+  const int sign = gst_segment_to_running_time_full(segment, GST_FORMAT_TIME, t, &out);
+  if (sign == 0) return std::nullopt;
+  return sign > 0 ? static_cast<std::int64_t>(out) : -static_cast<std::int64_t>(out);
+}
+
 }  // namespace
 
 void ensure_gstreamer() {
@@ -60,13 +73,7 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   frame.index = index;
   // Running time, as the recording branch uses, so motion and clips agree on "when".
   frame.pts = std::chrono::nanoseconds{last_pts_ns_.load()};
-  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
-    const GstSegment* segment = gst_sample_get_segment(sample);
-    const GstClockTime t = segment != nullptr && segment->format == GST_FORMAT_TIME
-                               ? gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer))
-                               : GST_BUFFER_PTS(buffer);
-    if (GST_CLOCK_TIME_IS_VALID(t)) frame.pts = std::chrono::nanoseconds{t};
-  }
+  if (const auto t = running_time(sample, GST_BUFFER_PTS(buffer)); t && *t >= 0) frame.pts = std::chrono::nanoseconds{*t};
   last_pts_ns_ = frame.pts.count();
   frame.pixels.assign(map.data, map.data + std::min<gsize>(map.size, static_cast<gsize>(frame.stride) * frame.height));
   gst_buffer_unmap(buffer, &map);
@@ -139,11 +146,6 @@ void VideoCapture::close_analysis() {
   }
   analysis_ready_.notify_all();
   if (analysis_thread_.joinable()) analysis_thread_.join();
-}
-
-std::optional<ClipRecorder::Stats> VideoCapture::recording() const {
-  if (!recorder_) return std::nullopt;
-  return recorder_->stats();
 }
 
 AnalysisStats VideoCapture::analysis() const {
@@ -283,18 +285,8 @@ void VideoCapture::on_encoded(GstSample* sample) {
   gst_buffer_unmap(buffer, &map);
   // Times as running time, which the analysis branch's frames share: encoders shift buffer times
   // (x264enc by 1000 hours, to leave room for negative decode times) and say so in the segment.
-  const GstClockTime pts = GST_BUFFER_PTS(buffer);
-  const GstClockTime dts = GST_BUFFER_DTS_IS_VALID(buffer) ? GST_BUFFER_DTS(buffer) : pts;
-  const GstSegment* segment = gst_sample_get_segment(sample);
-  const auto running = [&](GstClockTime t) -> std::int64_t {
-    if (!GST_CLOCK_TIME_IS_VALID(t)) return 0;
-    if (segment == nullptr || segment->format != GST_FORMAT_TIME) return static_cast<std::int64_t>(t);
-    guint64 out = 0;
-    const int sign = gst_segment_to_running_time_full(segment, GST_FORMAT_TIME, t, &out);
-    return sign >= 0 ? static_cast<std::int64_t>(out) : -static_cast<std::int64_t>(out);
-  };
-  unit.pts = std::chrono::nanoseconds{running(pts)};
-  unit.dts = std::chrono::nanoseconds{GST_CLOCK_TIME_IS_VALID(dts) ? running(dts) : unit.pts.count()};
+  unit.pts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_PTS(buffer)).value_or(0)};
+  unit.dts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_DTS(buffer)).value_or(unit.pts.count())};
   if (GST_BUFFER_DURATION_IS_VALID(buffer)) unit.duration = std::chrono::nanoseconds{GST_BUFFER_DURATION(buffer)};
   unit.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   unit.utc = std::chrono::system_clock::now();

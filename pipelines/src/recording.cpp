@@ -282,15 +282,6 @@ void ClipRecorder::set_caps(std::string caps) {
   caps_ = std::move(caps);
 }
 
-ClipRecorder::Stats ClipRecorder::stats() const {
-  std::lock_guard lock(mutex_);
-  Stats s = stats_;
-  s.ring_bytes = ring_.bytes();
-  s.ring_span = ring_.span();
-  s.ring_trimmed_for_bytes = ring_.trimmed_for_bytes();
-  return s;
-}
-
 std::chrono::nanoseconds ClipRecorder::pre_event() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(options_.pre_event);
 }
@@ -544,8 +535,6 @@ void ClipRecorder::close(const std::string& reason) {
     clip->error = written.error().message;
   }
   closed.error = clip->error;
-  ++stats_.clips;
-  if (!closed.error.empty()) ++stats_.failed;
   closed_(closed);
 }
 

@@ -93,7 +93,6 @@ class VideoCapture {
   std::uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
   AnalysisStats analysis() const;
-  std::optional<ClipRecorder::Stats> recording() const;
   // Tells the motion analysis that a light the device controls is switching now.
   void light_switching(std::chrono::milliseconds for_how_long);
 

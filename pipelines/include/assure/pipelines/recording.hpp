@@ -138,14 +138,6 @@ class ClipRecorder {
   // ring emptied, as the next run's times start again.
   void stream_ended(const std::string& reason);
 
-  struct Stats {
-    std::uint64_t clips = 0;
-    std::uint64_t failed = 0;
-    std::size_t ring_bytes = 0;
-    std::chrono::nanoseconds ring_span{0};
-    std::uint64_t ring_trimmed_for_bytes = 0;
-  };
-  Stats stats() const;
 
  private:
   struct Clip;
@@ -168,7 +160,6 @@ class ClipRecorder {
   std::optional<std::chrono::nanoseconds> tail_until_;
   std::optional<std::chrono::nanoseconds> pending_start_;  // motion before the first picture
   std::string last_id_;
-  Stats stats_;
 };
 
 // The gst-launch fragment for a board's H.264 encoder element at a bitrate, set for low latency
