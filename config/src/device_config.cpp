@@ -77,6 +77,10 @@ Schema make_device_schema() {
          .max = 3600, .unit = "s", .help = "a longer event is split in two"});
   s.add({.path = "motion.analysis_fps", .type = Type::integer, .fallback = std::int64_t{10}, .min = 1, .max = 30,
          .unit = "fps", .help = "frames a second the detector looks at (every frame is still recorded); more costs CPU"});
+  s.add({.path = "motion.snapshot_width", .type = Type::integer, .fallback = std::int64_t{640}, .min = 0, .max = 1920,
+         .unit = "px",
+         .help = "width of the colour snapshot sent when motion starts (never wider than the camera; 320 or "
+                 "less: the detector's small greyscale frame); wider is sharper but slower over 4G"});
   s.add_array("motion.zone", "A detection zone: motion counts only inside zones (none: the whole picture).",
               polygon_table("zone"), 32);
   s.add_array("motion.exclusion", "An exclusion: motion here never counts (a road, a neighbour's window).",
@@ -163,6 +167,7 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.event_gap = std::chrono::milliseconds{v.integer("motion.event_gap")};
   c.motion.max_event = std::chrono::seconds{v.integer("motion.max_event")};
   c.motion.analysis_fps = static_cast<int>(v.integer("motion.analysis_fps"));
+  c.motion.snapshot_width = static_cast<int>(v.integer("motion.snapshot_width"));
   c.motion.zones = read_polygons(v, "motion.zone");
   c.motion.exclusions = read_polygons(v, "motion.exclusion");
   c.privacy_masks = read_polygons(v, "privacy.mask");

@@ -43,6 +43,7 @@ Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& co
   capture.source = to_source(config.camera_from_board ? board.camera : config.camera);
   capture.motion = motion_settings(config.motion);
   capture.analysis_fps = config.motion.analysis_fps;
+  capture.snapshot_width = config.motion.snapshot_width;
   for (const auto& mask : config.privacy_masks) capture.privacy_masks.push_back(mask.points);
   if (config.evidence.enabled && capture.motion) {
     auto encoder = pipelines::encoder_description(board.encoder, board.encoder_bitrate_kbps);

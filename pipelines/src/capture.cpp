@@ -6,10 +6,13 @@
 #include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <mutex>
+#include <opencv2/imgproc.hpp>
 
 #include "assure/base/backoff.hpp"
 #include "assure/pipelines/privacy_mask.hpp"
+#include "snapshot.hpp"
 
 namespace assure::pipelines {
 namespace {
@@ -64,19 +67,36 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   GstBuffer* buffer = gst_sample_get_buffer(sample);
   GstVideoInfo info;
   if (buffer == nullptr || !gst_video_info_from_caps(&info, gst_sample_get_caps(sample))) return;
-  GstMapInfo map;
-  if (!gst_buffer_map(buffer, &map, GST_MAP_READ)) return;
+  GstVideoFrame video;
+  if (!gst_video_frame_map(&video, &info, buffer, GST_MAP_READ)) return;
   Frame frame;
   frame.width = GST_VIDEO_INFO_WIDTH(&info);
   frame.height = GST_VIDEO_INFO_HEIGHT(&info);
-  frame.stride = GST_VIDEO_INFO_PLANE_STRIDE(&info, 0);
+  frame.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, 0);
   frame.index = index;
   // Running time, as the recording branch uses, so motion and clips agree on "when".
   frame.pts = std::chrono::nanoseconds{last_pts_ns_.load()};
   if (const auto t = running_time(sample, GST_BUFFER_PTS(buffer)); t && *t >= 0) frame.pts = std::chrono::nanoseconds{*t};
   last_pts_ns_ = frame.pts.count();
-  frame.pixels.assign(map.data, map.data + std::min<gsize>(map.size, static_cast<gsize>(frame.stride) * frame.height));
-  gst_buffer_unmap(buffer, &map);
+  const std::size_t y_bytes = static_cast<std::size_t>(frame.stride) * frame.height;
+  const bool colour = GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_I420;
+  std::size_t uv_bytes = 0;
+  if (colour) {
+    frame.uv_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, 1);
+    uv_bytes = static_cast<std::size_t>(frame.uv_stride) * ((frame.height + 1) / 2);
+    frame.u_offset = y_bytes;
+    frame.v_offset = y_bytes + uv_bytes;
+  }
+  frame.pixels.resize(y_bytes + 2 * uv_bytes);
+  const auto* y = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 0));
+  std::copy(y, y + y_bytes, frame.pixels.begin());
+  if (colour) {
+    const auto* u = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 1));
+    const auto* v = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 2));
+    std::copy(u, u + uv_bytes, frame.pixels.begin() + static_cast<std::ptrdiff_t>(frame.u_offset));
+    std::copy(v, v + uv_bytes, frame.pixels.begin() + static_cast<std::ptrdiff_t>(frame.v_offset));
+  }
+  gst_video_frame_unmap(&video);
   std::unique_lock lock(analysis_mutex_);
   if (options_.realtime) {
     // Live: never hold up the pipeline; the newest frames matter most.
@@ -122,7 +142,9 @@ void VideoCapture::start() {
         [this](const ClipClosed& closed) { sink_(closed); });
   }
   if (options_.motion) {
-    detector_.emplace(*options_.motion);
+    MotionSettings motion = *options_.motion;
+    motion.grey_snapshots = options_.snapshot_width <= 0;
+    detector_.emplace(std::move(motion));
     analysis_thread_ = std::thread([this] { analyse(); });
   }
   thread_ = std::thread([this] { supervise(); });
@@ -174,8 +196,7 @@ void VideoCapture::analyse() {
       detector_->light_switching(std::chrono::nanoseconds{until});
     }
     const auto begin = std::chrono::steady_clock::now();
-    auto events = detector_->process(
-        GrayFrame{frame.pixels.data(), frame.width, frame.height, frame.stride, frame.index, frame.pts});
+    auto events = detect(frame);
     const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
     {
       std::lock_guard lock(analysis_mutex_);
@@ -185,6 +206,32 @@ void VideoCapture::analyse() {
     for (auto& event : events) deliver(event);
   }
   for (auto& event : detector_->flush()) deliver(event);
+}
+
+// The detector sees the grey plane at analysis size; a motion start gets its snapshot in colour
+// from the same frame, at the size the branch delivered it.
+std::vector<MotionEvent> VideoCapture::detect(Frame& frame) {
+  GrayFrame grey{frame.pixels.data(), frame.width, frame.height, frame.stride, frame.index, frame.pts};
+  cv::Mat small;
+  if (frame.width > options_.analysis_width) {
+    const cv::Mat full(frame.height, frame.width, CV_8UC1, frame.pixels.data(), static_cast<std::size_t>(frame.stride));
+    const int height = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame.height) *
+                                                                options_.analysis_width / frame.width)));
+    cv::resize(full, small, cv::Size(options_.analysis_width, height), 0, 0, cv::INTER_AREA);
+    grey = GrayFrame{small.data, small.cols, small.rows, static_cast<int>(small.step), frame.index, frame.pts};
+  }
+  auto events = detector_->process(grey);
+  if (frame.uv_stride > 0) {
+    for (auto& event : events) {
+      if (auto* start = std::get_if<MotionStart>(&event)) {
+        std::uint8_t* base = frame.pixels.data();
+        start->snapshot_jpeg = snapshot_jpeg(YuvView{base, base + frame.u_offset, base + frame.v_offset, frame.width,
+                                                     frame.height, frame.stride, frame.uv_stride},
+                                             start->box);
+      }
+    }
+  }
+  return events;
 }
 
 // Motion to the recorder first, so a clip it opens is announced before the event that opened it.
@@ -330,13 +377,17 @@ std::string VideoCapture::run_once() {
   const char* sync = "false";
   std::string launch = fmt::format(
       "{} ! {}videoconvert name=convert ! {} ! tee name=split "
-      "split. ! queue name=analysis_queue {} ! videoscale ! videoconvert ! "
-      "video/x-raw,format=GRAY8,width={},pixel-aspect-ratio=1/1 ! "
+      "split. ! queue name=analysis_queue {} ! videoscale ! videoconvert ! {},pixel-aspect-ratio=1/1 ! "
       "appsink name=analysis max-buffers=2 drop=true enable-last-sample=false sync={}",
       *source, pace, privacy_mask_description(options_.privacy_masks),
       // Live: a slow analysis loses its oldest frames, never holds up the tee (and the recording).
       live ? "leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0" : "max-size-buffers=4",
-      options_.analysis_width, sync);
+      // Colour snapshots: I420 as wide as asked, or as the source when that is narrower (videoscale
+      // settles on the width nearest the source's); the detector takes the grey plane from it.
+      options_.snapshot_width > options_.analysis_width
+          ? fmt::format("video/x-raw,format=I420,width=[{},{}]", options_.analysis_width, options_.snapshot_width)
+          : fmt::format("video/x-raw,format=GRAY8,width={}", options_.analysis_width),
+      sync);
   if (options_.recording) {
     launch += fmt::format(
         " split. ! queue name=record_queue max-size-buffers=0 max-size-bytes=16777216 max-size-time=1000000000 ! "

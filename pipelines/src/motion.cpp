@@ -4,7 +4,8 @@
 #include <cmath>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <turbojpeg.h>
+
+#include "snapshot.hpp"
 
 namespace assure::pipelines {
 namespace {
@@ -187,26 +188,11 @@ struct MotionDetector::Impl {
     return v;
   }
 
+  // The raising frame as the detector saw it; the capture replaces it with a colour one when it can.
   std::vector<std::uint8_t> snapshot(const cv::Mat& frame, const Box& b) const {
-    cv::Mat colour;
-    cv::cvtColor(frame, colour, cv::COLOR_GRAY2BGR);
-    cv::rectangle(colour,
-                  cv::Rect(static_cast<int>(b.x * frame.cols), static_cast<int>(b.y * frame.rows),
-                           static_cast<int>(b.w * frame.cols), static_cast<int>(b.h * frame.rows)),
-                  cv::Scalar(0, 0, 255), 2);
-    // libjpeg-turbo: OpenCV's imgcodecs would bring GDAL and DICOM libraries into the process.
-    std::vector<std::uint8_t> jpeg;
-    tjhandle encoder = tjInitCompress();
-    if (encoder == nullptr) return jpeg;
-    unsigned char* out = nullptr;
-    unsigned long length = 0;
-    if (tjCompress2(encoder, colour.data, colour.cols, static_cast<int>(colour.step), colour.rows, TJPF_BGR, &out,
-                    &length, TJSAMP_420, 85, TJFLAG_FASTDCT) == 0) {
-      jpeg.assign(out, out + length);
-    }
-    tjFree(out);
-    tjDestroy(encoder);
-    return jpeg;
+    if (!settings.grey_snapshots) return {};
+    cv::Mat copy = frame.clone();
+    return snapshot_jpeg(YuvView{copy.data, nullptr, nullptr, copy.cols, copy.rows, static_cast<int>(copy.step), 0}, b);
   }
 
   std::vector<MotionEvent> track(const cv::Mat& frame, std::int64_t index, std::chrono::nanoseconds pts,

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     }
   }
   fs::create_directories(work);
+  work = fs::absolute(work);  // the daemon resolves file paths against its config file's folder
   const int length = quick ? 8 : 40;
   const fs::path clip720 = work / ("vtest-720p25-" + std::to_string(length) + "s.mp4");
   const fs::path clip1080 = work / ("vtest-1080p25-" + std::to_string(length) + "s.mp4");

@@ -139,3 +139,19 @@ TEST(Replay, ABadPrivacyMaskInTheConfigIsRefusedWithItsPosition) {
             std::string::npos)
       << r.log;
 }
+
+TEST(Replay, WithSnapshotsItWritesTheJpegOfEachMotionStart) {
+  test::TempDir dir;
+  const auto snapshots = dir.path() / "snapshots";
+  auto r = replay(dir, {"--json", "--snapshots", snapshots.string(), test::vtest_avi().string()});
+  ASSERT_EQ(r.code, 0) << r.log;
+  ASSERT_GE(r.lines.size(), 2u) << r.log;
+  for (std::size_t i = 0; i + 1 < r.lines.size(); ++i) {
+    const json& m = r.lines[i];
+    const std::filesystem::path file = m["snapshot"].get<std::string>();
+    EXPECT_EQ(file, snapshots / ("motion-" + std::to_string(m["start_frame"].get<int>()) + ".jpg"));
+    const std::string jpeg = test::read_file(file);
+    ASSERT_GT(jpeg.size(), 10000u) << file;
+    EXPECT_EQ(jpeg.substr(0, 3), "\xFF\xD8\xFF");  // a JPEG
+  }
+}

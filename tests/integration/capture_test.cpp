@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "assure/pipelines/capture.hpp"
 #include "support.hpp"
@@ -119,4 +121,55 @@ TEST(Capture, StopIsPromptEvenWhileWaitingToRetry) {
   const auto start = std::chrono::steady_clock::now();
   capture.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+namespace {
+
+// vtest.avi from start to end with the motion detector on; the motion starts it raised.
+std::vector<pipelines::MotionStart> vtest_starts(int snapshot_width) {
+  Recorder recorder;
+  auto options = fast({.kind = "file", .location = test::vtest_avi().string()});
+  options.retry = false;
+  options.motion = pipelines::MotionSettings{};
+  options.snapshot_width = snapshot_width;
+  pipelines::VideoCapture capture(options, std::ref(recorder));
+  capture.start();
+  EXPECT_TRUE(test::eventually([&] { return !recorder.of<pipelines::VideoEnded>().empty(); }, 60s));
+  capture.stop();
+  return recorder.of<pipelines::MotionStart>();
+}
+
+}  // namespace
+
+TEST(Capture, AMotionStartCarriesAColourSnapshotOfItsFrameWithTheBoxDrawn) {
+  const auto starts = vtest_starts(640);
+  ASSERT_FALSE(starts.empty());
+  for (const auto& start : starts) {
+    const cv::Mat jpeg = cv::imdecode(start.snapshot_jpeg, cv::IMREAD_UNCHANGED);
+    ASSERT_FALSE(jpeg.empty()) << "frame " << start.raised_frame;
+    EXPECT_EQ(jpeg.channels(), 3);
+    EXPECT_EQ(jpeg.cols, 640);  // vtest is 768x576: scaled to the width asked, its shape kept
+    EXPECT_EQ(jpeg.rows, 480);
+    // The box is drawn in red at the place the detector gave.
+    const int x = static_cast<int>(start.box.x * 640) + 1;
+    const int y = static_cast<int>((start.box.y + start.box.h / 2) * 480);
+    const cv::Vec3b edge = jpeg.at<cv::Vec3b>(y, x);  // B, G, R
+    EXPECT_GT(edge[2], 160) << "at " << x << "," << y;
+    EXPECT_LT(edge[1], 110) << "at " << x << "," << y;
+  }
+  // Colour, not grey: some of the campus is saturated.
+  cv::Mat hsv;
+  cv::cvtColor(cv::imdecode(starts[0].snapshot_jpeg, cv::IMREAD_COLOR), hsv, cv::COLOR_BGR2HSV);
+  std::vector<cv::Mat> channels;
+  cv::split(hsv, channels);
+  EXPECT_GT(cv::countNonZero(channels[1] > 60), 640 * 480 / 100);
+}
+
+TEST(Capture, WithColourSnapshotsOffTheDetectorsSmallGreyFrameIsSent) {
+  const auto starts = vtest_starts(0);
+  ASSERT_FALSE(starts.empty());
+  const cv::Mat jpeg = cv::imdecode(starts[0].snapshot_jpeg, cv::IMREAD_UNCHANGED);
+  ASSERT_FALSE(jpeg.empty());
+  EXPECT_EQ(jpeg.channels(), 1);
+  EXPECT_EQ(jpeg.cols, 320);
 }

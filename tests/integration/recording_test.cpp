@@ -11,6 +11,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
@@ -31,6 +32,7 @@ struct Outcome {
   std::vector<ClipOpened> opened;
   std::vector<ClipClosed> clips;
   std::vector<MotionEnd> motions;
+  std::vector<MotionStart> starts;
   std::vector<std::string> problems;  // VideoLost other than the end of the file
 };
 
@@ -69,6 +71,7 @@ Outcome replay(const std::string& video, RecordingOptions recording, std::vector
     if (auto* o = std::get_if<ClipOpened>(&event)) out.opened.push_back(*o);
     if (auto* c = std::get_if<ClipClosed>(&event)) out.clips.push_back(*c);
     if (auto* m = std::get_if<MotionEnd>(&event)) out.motions.push_back(*m);
+    if (auto* m = std::get_if<MotionStart>(&event)) out.starts.push_back(*m);
     if (auto* l = std::get_if<VideoLost>(&event); l && l->reason.rfind("end of stream", 0) != 0) {
       out.problems.push_back(l->reason);
     }
@@ -367,4 +370,11 @@ TEST(PrivacyMask, WhatItHidesNeverReachesTheDetectorOrTheClips) {
   EXPECT_GE(means.masked, 0);
   EXPECT_LE(means.masked, 20) << "the masked building reached the clip";
   EXPECT_GE(means.open, 50) << "the unmasked part of the scene is missing";
+
+  // Nor the snapshot the control room sees first.
+  ASSERT_EQ(seen.starts.size(), 1u);
+  const cv::Mat snapshot = cv::imdecode(seen.starts[0].snapshot_jpeg, cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(snapshot.empty());
+  EXPECT_LE(cv::mean(snapshot(cv::Rect(6, 5, 96, 108)))[0], 20) << "the masked building reached the snapshot";
+  EXPECT_GE(cv::mean(snapshot(cv::Rect(160, 12, 128, 72)))[0], 50);
 }

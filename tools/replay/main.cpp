@@ -2,11 +2,14 @@
 // machine allows. One line per finished motion event (and clip, with --clips), then a summary.
 //   assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--json] VIDEO
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,7 +27,7 @@ namespace {
 using nlohmann::json;
 using namespace assure;
 
-constexpr std::string_view kUsage = R"(usage: assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--json] VIDEO
+constexpr std::string_view kUsage = R"(usage: assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--snapshots DIR] [--json] VIDEO
 
 Runs the device's video pipeline and motion detector over VIDEO (any container GStreamer decodes)
 as fast as the machine allows and prints one line per finished motion event, then a summary.
@@ -35,6 +38,8 @@ as fast as the machine allows and prints one line per finished motion event, the
   --clips DIR      also encode and cut evidence clips into DIR exactly as the device would; clip
                    times are UTC from the start of the replay. Without it only decoding and the
                    analysis run, so the figures are the detector's.
+  --snapshots DIR  write the snapshot of each motion start, as the control room gets it, to
+                   DIR/motion-<start frame>.jpg (the box drawn, privacy masks burnt in)
   --json           one JSON object per line: {"type":"motion",...}, {"type":"clip",...}, then
                    {"type":"summary",...}
 )";
@@ -49,13 +54,14 @@ json box_json(const pipelines::Box& b) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::string config_file, video, clips_dir;
+  std::string config_file, video, clips_dir, snapshots_dir;
   std::filesystem::path board_dir = kDefaultBoardDir;
   bool as_json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--config" && i + 1 < argc) config_file = argv[++i];
     else if (arg == "--clips" && i + 1 < argc) clips_dir = argv[++i];
+    else if (arg == "--snapshots" && i + 1 < argc) snapshots_dir = argv[++i];
     else if (arg == "--board-dir" && i + 1 < argc) board_dir = argv[++i];
     else if (arg == "--json") as_json = true;
     else if (arg == "--help" || arg == "-h") {
@@ -98,6 +104,16 @@ int main(int argc, char** argv) try {
     return 2;
   }
 
+  if (!snapshots_dir.empty()) {
+    std::error_code made;
+    std::filesystem::create_directories(snapshots_dir, made);
+    if (made) {
+      std::cerr << "assure-replay: cannot make the snapshot folder " << snapshots_dir << ": " << made.message() << "\n";
+      return 2;
+    }
+  }
+  std::map<std::int64_t, std::string> snapshots;  // by start frame
+
   std::mutex mutex;
   std::condition_variable done;
   bool ended = false;
@@ -120,14 +136,25 @@ int main(int argc, char** argv) try {
     if (auto* lost = std::get_if<pipelines::VideoLost>(&event)) {
       if (lost->reason.rfind("end of stream", 0) != 0) failure = lost->reason;
     }
+    if (auto* start = std::get_if<pipelines::MotionStart>(&event); start && !snapshots_dir.empty()) {
+      const auto file = std::filesystem::path(snapshots_dir) / fmt::format("motion-{}.jpg", start->start_frame);
+      std::ofstream out(file, std::ios::binary);
+      out.write(reinterpret_cast<const char*>(start->snapshot_jpeg.data()),
+                static_cast<std::streamsize>(start->snapshot_jpeg.size()));
+      out.close();
+      if (!out) failure = "cannot write the snapshot " + file.string();
+      snapshots[start->start_frame] = file.string();
+    }
     if (auto* end = std::get_if<pipelines::MotionEnd>(&event)) {
       ++events;
+      const auto snapshot = snapshots.find(end->start_frame);
       if (progress) std::fputs("\r\033[K", stderr);
       if (as_json) {
         std::cout << json{{"type", "motion"},       {"start_frame", end->start_frame},
                           {"end_frame", end->end_frame}, {"start_ms", std::lround(ms(end->start_pts))},
                           {"end_ms", std::lround(ms(end->end_pts))}, {"box", box_json(end->box)},
-                          {"split", end->split}}
+                          {"split", end->split},
+                          {"snapshot", snapshot == snapshots.end() ? json(nullptr) : json(snapshot->second)}}
                          .dump()
                   << std::endl;
       } else {

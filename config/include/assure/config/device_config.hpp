@@ -36,6 +36,7 @@ struct MotionConfig {
   std::chrono::milliseconds event_gap{5000};
   std::chrono::seconds max_event{300};
   int analysis_fps = 10;
+  int snapshot_width = 640;  // colour motion-start snapshots; 0: the detector's small grey frame
   std::vector<NamedPolygon> zones;       // where to look; none: the whole picture
   std::vector<NamedPolygon> exclusions;  // never look here
 };

@@ -4,7 +4,8 @@
 // a failing source never takes the daemon down.
 //
 // The graph: source ! videoconvert ! assureprivacymask ! tee, then two branches.
-//   analysis:  queue (leaky when live) ! downscale to grey ! appsink -> MotionDetector
+//   analysis:  queue (leaky when live) ! downscale (I420 at snapshot size) ! appsink
+//              -> MotionDetector on the grey plane, colour snapshots from the same frame
 //   recording: queue ! encoder (forced keyframe every keyframe_interval) ! h264parse ! appsink
 //              -> ClipRecorder (pre-event ring, MP4 clips)
 // Privacy masks are burnt into the frame before the tee, so neither branch ever sees what they hide.
@@ -36,6 +37,9 @@ struct CaptureOptions {
   SourceSpec source;
   bool realtime = true;  // pace a file at its frame rate, as a camera would; false: as fast as possible
   int analysis_width = 320;
+  // Motion-start snapshots are in colour, this wide (less when the source is narrower), from the
+  // very frame that raised the event, masks burnt in. 0: the detector's own greyscale frame.
+  int snapshot_width = 640;
   // At most this many frames a second are scaled and analysed (the detector is tuned at 10); every
   // frame is still counted and recorded. 0: all of them.
   int analysis_fps = 10;
@@ -110,11 +114,14 @@ class VideoCapture {
   void close_analysis();  // lets the analysis finish what is queued, then joins it
 
   struct Frame {
-    std::vector<std::uint8_t> pixels;
+    std::vector<std::uint8_t> pixels;  // the grey plane, then (colour) the U and V planes
     int width = 0, height = 0, stride = 0;
+    int uv_stride = 0;  // 0: greyscale only
+    std::size_t u_offset = 0, v_offset = 0;
     std::int64_t index = 0;
     std::chrono::nanoseconds pts{0};
   };
+  std::vector<MotionEvent> detect(Frame& frame);
 
   CaptureOptions options_;
   Sink sink_;

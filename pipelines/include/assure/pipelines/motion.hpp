@@ -39,6 +39,7 @@ struct MotionSettings {
   std::chrono::milliseconds max_event{300000};  // a longer event is split
   std::chrono::milliseconds update_every{1000}; // how often an active event reports its box
   std::chrono::milliseconds background_time{4000};  // how fast the background follows the scene
+  bool grey_snapshots = true;  // false: the caller makes its own (the capture's colour ones)
 };
 
 // A greyscale frame borrowed from the pipeline.
@@ -56,7 +57,7 @@ struct MotionStart {
   std::chrono::nanoseconds start_pts{0};
   std::int64_t raised_frame = 0;  // frame at which the event was raised (onset latency)
   Box box;
-  std::vector<std::uint8_t> snapshot_jpeg;  // the raising frame with the box drawn
+  std::vector<std::uint8_t> snapshot_jpeg;  // the raising frame with the box drawn (JPEG)
 };
 struct MotionUpdate {
   std::int64_t frame = 0;
