@@ -36,6 +36,9 @@ Schema make_device_schema() {
          .format = Format::identifier, .help = "the board it runs on: a folder of the board directory"});
   s.add({.path = "device.camera", .type = Type::string, .fallback = std::string{"cam0"},
          .format = Format::identifier, .help = "id of the camera, named in clips and events"});
+  s.add({.path = "device.state_dir", .type = Type::string, .fallback = std::string{"/var/lib/assure-edge/state"},
+         .format = Format::path,
+         .help = "the device's own files: the uplink journal, its signing key (made on first start), the evidence chain"});
 
   s.add({.path = "mqtt.brokers", .type = Type::string_list,
          .fallback = std::vector<std::string>{"tcp://127.0.0.1:1883"}, .min = 1,
@@ -52,6 +55,32 @@ Schema make_device_schema() {
          .max = 60000, .unit = "ms", .help = "first delay before trying the broker again"});
   s.add({.path = "mqtt.reconnect_max", .type = Type::integer, .fallback = std::int64_t{30000},
          .min = 100, .max = 600000, .unit = "ms", .help = "longest delay between connection attempts"});
+
+  s.add({.path = "mqtt.session_expiry", .type = Type::integer, .fallback = std::int64_t{86400}, .min = 0,
+         .max = 2592000, .unit = "s",
+         .help = "the broker keeps the device's session (commands sent while it was away) this long; 0: none"});
+  s.add({.path = "mqtt.username", .type = Type::string, .fallback = std::string{},
+         .help = "user name for the broker; empty: none (a client certificate may identify the device instead)"});
+  s.add({.path = "mqtt.password", .type = Type::string, .fallback = std::string{}, .help = "password for the broker"});
+  s.add({.path = "mqtt.ca_file", .type = Type::string, .fallback = std::string{}, .format = Format::path,
+         .help = "TLS (ssl:// or mqtts:// brokers): the CA certificate the broker's certificate must chain to"});
+  s.add({.path = "mqtt.cert_file", .type = Type::string, .fallback = std::string{}, .format = Format::path,
+         .help = "TLS: this device's client certificate (PEM)"});
+  s.add({.path = "mqtt.key_file", .type = Type::string, .fallback = std::string{}, .format = Format::path,
+         .help = "TLS: the private key of the client certificate (PEM)"});
+
+  s.add({.path = "uplink.outbox_mb", .type = Type::integer, .fallback = std::int64_t{256}, .min = 1, .max = 65536,
+         .unit = "MiB",
+         .help = "storage for events and clips not yet delivered; when full the oldest clip goes first, events last, "
+                 "and each loss is reported"});
+  s.add({.path = "uplink.chunk_kb", .type = Type::integer, .fallback = std::int64_t{256}, .min = 4, .max = 4096,
+         .unit = "KiB", .help = "clips travel in chunks of this size, each hashed in the signed manifest"});
+  s.add({.path = "uplink.control_room_key", .type = Type::string, .fallback = std::string{},
+         .help = "the control room's Ed25519 public key (64 hex digits): only commands it signed are obeyed; "
+                 "empty: every command is refused"});
+  s.add({.path = "uplink.command_window", .type = Type::integer, .fallback = std::int64_t{300}, .min = 10,
+         .max = 3600, .unit = "s",
+         .help = "a signed command older or newer than this (by its own timestamp) is refused as a replay"});
 
   s.add({.path = "heartbeat.interval", .type = Type::integer, .fallback = std::int64_t{60}, .min = 1,
          .max = 3600, .unit = "s", .help = "how often a heartbeat with health figures is sent"});
@@ -125,6 +154,20 @@ Schema make_device_schema() {
     }
   });
   s.rule([](const Values& v, Diagnostics& out) {
+    const std::string& key = v.string("uplink.control_room_key");
+    if (!key.empty() && (key.size() != 64 || key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+      out.push_back({v.where("uplink.control_room_key"), "uplink.control_room_key",
+                     "must be 64 hex digits (an Ed25519 public key), not " + std::to_string(key.size()) + " characters"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
+    const bool cert = !v.string("mqtt.cert_file").empty(), key = !v.string("mqtt.key_file").empty();
+    if (cert != key) {
+      out.push_back({v.where(cert ? "mqtt.cert_file" : "mqtt.key_file"), cert ? "mqtt.key_file" : "mqtt.cert_file",
+                     "a client certificate needs both mqtt.cert_file and mqtt.key_file"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
     if (v.integer("mqtt.reconnect_max") < v.integer("mqtt.reconnect_min")) {
       out.push_back({v.where("mqtt.reconnect_max"), "mqtt.reconnect_max",
                      "must not be below mqtt.reconnect_min"});
@@ -155,6 +198,21 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.mqtt.connect_timeout = std::chrono::seconds{v.integer("mqtt.connect_timeout")};
   c.mqtt.reconnect_min = std::chrono::milliseconds{v.integer("mqtt.reconnect_min")};
   c.mqtt.reconnect_max = std::chrono::milliseconds{v.integer("mqtt.reconnect_max")};
+  c.state_dir = detail::resolve(base_dir, v.string("device.state_dir"));
+  c.mqtt.session_expiry = std::chrono::seconds{v.integer("mqtt.session_expiry")};
+  c.mqtt.username = v.string("mqtt.username");
+  c.mqtt.password = v.string("mqtt.password");
+  auto optional_path = [&](const char* key) {
+    const std::string& text = v.string(key);
+    return text.empty() ? std::filesystem::path{} : detail::resolve(base_dir, text);
+  };
+  c.mqtt.ca_file = optional_path("mqtt.ca_file");
+  c.mqtt.cert_file = optional_path("mqtt.cert_file");
+  c.mqtt.key_file = optional_path("mqtt.key_file");
+  c.uplink.outbox_bytes = static_cast<std::uint64_t>(v.integer("uplink.outbox_mb")) << 20;
+  c.uplink.chunk_bytes = static_cast<std::uint32_t>(v.integer("uplink.chunk_kb")) << 10;
+  c.uplink.control_room_key = v.string("uplink.control_room_key");
+  c.uplink.command_window = std::chrono::seconds{v.integer("uplink.command_window")};
   c.heartbeat_interval = std::chrono::seconds{v.integer("heartbeat.interval")};
   c.watchdog_timeout = std::chrono::seconds{v.integer("watchdog.timeout")};
   c.camera_from_board = v.string("camera.source") == "board";

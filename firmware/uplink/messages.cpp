@@ -35,4 +35,49 @@ std::string heartbeat_payload(const Heartbeat& h) {
       .dump();
 }
 
+std::string event_id(std::string_view device, std::string_view epoch, std::uint64_t seq) {
+  return fmt::format("{}-{}-{}", device, epoch, seq);
+}
+
+std::string event_payload(const Event& e) {
+  nlohmann::json j{{"id", e.id},
+                   {"seq", e.seq},
+                   {"type", e.type},
+                   {"source", e.source},
+                   {"severity", e.severity},
+                   {"time", utc_iso8601(e.time)},
+                   {"snapshot", e.snapshot}};
+  j["zone"] = e.zone.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.zone);
+  j["clip"] = e.clip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.clip);
+  if (!e.details.empty()) j["details"] = e.details;
+  return j.dump();
+}
+
+std::optional<Event> parse_event(std::string_view payload, std::string* why) {
+  auto say = [&](std::string text) {
+    if (why != nullptr) *why = std::move(text);
+    return std::nullopt;
+  };
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return say("not a JSON object");
+  Event e;
+  for (const char* key : {"id", "type", "source", "severity", "time"}) {
+    if (!j.contains(key) || !j[key].is_string()) return say(fmt::format("\"{}\" missing or not a string", key));
+  }
+  if (!j.contains("seq") || !j["seq"].is_number_unsigned()) return say("\"seq\" missing or not a whole number");
+  e.id = j["id"];
+  e.seq = j["seq"];
+  e.type = j["type"];
+  e.source = j["source"];
+  e.severity = j["severity"];
+  if (j.contains("zone") && j["zone"].is_string()) e.zone = j["zone"];
+  if (j.contains("clip") && j["clip"].is_string()) e.clip = j["clip"];
+  e.snapshot = j.value("snapshot", false);
+  if (j.contains("details")) e.details = j["details"];
+  auto time = parse_utc_iso8601(j["time"].get<std::string>());
+  if (!time) return say("\"time\" is not a UTC time like 2026-11-23T01:02:03.456Z");
+  e.time = *time;
+  return e;
+}
+
 }  // namespace assure::uplink

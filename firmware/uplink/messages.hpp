@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -40,5 +41,24 @@ struct Heartbeat {
   std::string boot_id;
 };
 std::string heartbeat_payload(const Heartbeat& heartbeat);
+
+// An event: QoS 1, through the outbox. `id` is unique for ever (device, journal epoch, seq); `seq`
+// counts the device's events across restarts, so the control room sees any gap.
+struct Event {
+  std::string id;
+  std::uint64_t seq = 0;
+  std::string type;      // motion, motion_end, input, video_lost, video_restored, clip_failed, evidence_lost, ...
+  std::string source;    // "camera:cam0", "input:panic", "uplink"
+  std::string zone;      // may be empty
+  std::string severity;  // info, warning, alarm, critical
+  std::chrono::system_clock::time_point time;
+  std::string clip;         // the clip that holds it; empty: none
+  bool snapshot = false;    // a JPEG follows on snapshot/<id>
+  nlohmann::json details = nlohmann::json::object();
+};
+std::string event_id(std::string_view device, std::string_view epoch, std::uint64_t seq);
+std::string event_payload(const Event& event);
+// For receivers: the fields of an event payload, or what is wrong with it.
+std::optional<Event> parse_event(std::string_view payload, std::string* why = nullptr);
 
 }  // namespace assure::uplink

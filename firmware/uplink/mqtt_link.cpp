@@ -9,8 +9,27 @@
 
 namespace assure::uplink {
 
+class MqttLink::Listener : public mqtt::iaction_listener {
+ public:
+  OnDelivered handler;
+  void on_success(const mqtt::token& token) override {
+    if (!handler) return;
+    const auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(token.get_user_context()));
+    const auto reason = static_cast<int>(token.get_reason_code());
+    if (reason >= 0x80) handler(tag, false, fmt::format("the broker refused it (reason code {:#x})", reason));
+    else handler(tag, true, {});
+  }
+  void on_failure(const mqtt::token& token) override {
+    if (!handler) return;
+    const auto tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(token.get_user_context()));
+    handler(tag, false,
+            fmt::format("not delivered (return code {}, reason code {:#x})", token.get_return_code(),
+                        static_cast<int>(token.get_reason_code())));
+  }
+};
+
 MqttLink::MqttLink(LinkOptions options, OnConnected on_connected)
-    : options_(std::move(options)), on_connected_(std::move(on_connected)) {
+    : options_(std::move(options)), on_connected_(std::move(on_connected)), listener_(std::make_unique<Listener>()) {
   // Paho takes the first URI at construction; connect options list them all for fail-over.
   client_ = std::make_unique<mqtt::async_client>(options_.brokers.at(0), options_.client_id,
                                                  mqtt::create_options(MQTTVERSION_5));
@@ -21,6 +40,7 @@ MqttLink::MqttLink(LinkOptions options, OnConnected on_connected)
       connected_ = false;
     }
     wake_.notify_all();
+    state_changed_.notify_all();
   });
   client_->set_disconnected_handler([this](const mqtt::properties&, mqtt::ReasonCode reason) {
     spdlog::warn("mqtt: the broker closed the connection (reason code {})", static_cast<int>(reason));
@@ -29,6 +49,7 @@ MqttLink::MqttLink(LinkOptions options, OnConnected on_connected)
       connected_ = false;
     }
     wake_.notify_all();
+    state_changed_.notify_all();
   });
 }
 
@@ -47,10 +68,14 @@ bool MqttLink::connect_once(std::string& server, std::string& failure) {
   auto servers = std::make_shared<mqtt::string_collection>(options_.brokers);
   auto builder = mqtt::connect_options_builder();
   builder.mqtt_version(MQTTVERSION_5)
-      .clean_start(true)
+      .clean_start(options_.session_expiry.count() == 0)
       .servers(servers)
       .keep_alive_interval(options_.keepalive)
       .connect_timeout(options_.connect_timeout);
+  if (options_.session_expiry.count() > 0) {
+    builder.properties({mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL,
+                                       static_cast<int>(options_.session_expiry.count()))});
+  }
   if (!options_.will_topic.empty()) {
     builder.will(mqtt::message(options_.will_topic, options_.will_payload, 1, true));
   }
@@ -85,6 +110,8 @@ void MqttLink::supervise() {
     if (stopping_) break;
     if (ok) {
       connected_ = true;
+      ++generation_;
+      state_changed_.notify_all();
       backoff.reset();
       lock.unlock();
       spdlog::info("mqtt: connected to {} as '{}'", server, options_.client_id);
@@ -110,6 +137,30 @@ Result<void> MqttLink::publish(const Outgoing& message) {
   }
 }
 
+Result<void> MqttLink::publish(const Outgoing& message, std::uint64_t tag) {
+  if (!connected()) return fail(Errc::unavailable, "mqtt: not connected");
+  try {
+    auto msg = mqtt::make_message(message.topic, message.payload.data(), message.payload.size(), message.qos,
+                                  message.retained);
+    client_->publish(msg, reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag)), *listener_);
+    return {};
+  } catch (const mqtt::exception& e) {
+    return fail(Errc::unavailable, fmt::format("mqtt: cannot publish to {}: {}", message.topic, e.what()));
+  }
+}
+
+void MqttLink::on_delivered(OnDelivered handler) { listener_->handler = std::move(handler); }
+
+std::uint64_t MqttLink::generation() const {
+  std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+bool MqttLink::wait_connected(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return state_changed_.wait_for(lock, timeout, [&] { return connected_ || stopping_; }) && connected_;
+}
+
 Result<void> MqttLink::subscribe(const std::string& filter, int qos) {
   try {
     client_->subscribe(filter, qos);
@@ -132,6 +183,7 @@ void MqttLink::stop(const std::optional<Outgoing>& last, std::chrono::millisecon
     stopping_ = true;
   }
   wake_.notify_all();
+  state_changed_.notify_all();
   if (thread_.joinable()) thread_.join();
   try {
     if (client_->is_connected()) {
@@ -147,6 +199,7 @@ void MqttLink::stop(const std::optional<Outgoing>& last, std::chrono::millisecon
   }
   std::lock_guard lock(mutex_);
   connected_ = false;
+  state_changed_.notify_all();
 }
 
 }  // namespace assure::uplink

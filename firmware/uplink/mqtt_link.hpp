@@ -28,6 +28,9 @@ struct LinkOptions {
   std::chrono::seconds connect_timeout{10};
   std::chrono::milliseconds reconnect_min{500};
   std::chrono::milliseconds reconnect_max{30000};
+  // A persistent session: the broker keeps this client's subscriptions and the QoS 1 messages
+  // for it (commands) while it is away, for this long. 0: a clean start every time.
+  std::chrono::seconds session_expiry{0};
   std::string will_topic;  // published retained by the broker if the device vanishes; empty: none
   std::string will_payload;
 };
@@ -56,6 +59,16 @@ class MqttLink {
 
   // Hands a message to the client; fails at once when not connected.
   Result<void> publish(const Outgoing& message);
+  // The same, and on_delivered(tag, ...) is called once the broker has acknowledged it (QoS 1) or
+  // it has failed. A connection lost with messages in flight may leave some with no call at all:
+  // generation() tells the caller to send those again.
+  Result<void> publish(const Outgoing& message, std::uint64_t tag);
+  using OnDelivered = std::function<void(std::uint64_t tag, bool ok, const std::string& why)>;
+  void on_delivered(OnDelivered handler);  // before start()
+  // Counts successful connections: a change means everything in flight before it may be lost.
+  std::uint64_t generation() const;
+  // Wakes whoever waits in wait_connected(); called on every connection and loss.
+  bool wait_connected(std::chrono::milliseconds timeout) const;
   // Subscriptions do not outlive a connection (clean start): make them in OnConnected.
   Result<void> subscribe(const std::string& filter, int qos);
   using OnMessage = std::function<void(const std::string& topic, const std::string& payload, bool retained)>;
@@ -73,6 +86,10 @@ class MqttLink {
   std::condition_variable wake_;
   bool connected_ = false;
   bool stopping_ = false;
+  std::uint64_t generation_ = 0;
+  mutable std::condition_variable state_changed_;
+  class Listener;
+  std::unique_ptr<Listener> listener_;
   std::thread thread_;
 };
 

@@ -14,6 +14,14 @@ class Topics {
   std::string base() const;  // <prefix>/<site>/<device>
   std::string status() const { return base() + "/status"; }
   std::string heartbeat() const { return base() + "/heartbeat"; }
+  std::string event() const { return base() + "/event"; }
+  std::string snapshot(std::string_view event_id) const { return base() + "/snapshot/" + std::string(event_id); }
+  std::string clip_manifest(std::string_view clip) const { return base() + "/clip/" + std::string(clip) + "/manifest"; }
+  std::string clip_chunk(std::string_view clip, std::size_t n) const {
+    return base() + "/clip/" + std::string(clip) + "/chunk/" + std::to_string(n);
+  }
+  std::string commands() const { return base() + "/cmd/+"; }  // the subscription
+  std::string reply() const { return base() + "/reply"; }
 
  private:
   std::string prefix_, site_, device_;

@@ -13,6 +13,7 @@
 
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
+#include "assure/pipelines/files.hpp"
 
 namespace assure::pipelines {
 namespace fs = std::filesystem;
@@ -186,31 +187,6 @@ Result<void> set_mp4_creation_time(const fs::path& file, UtcTime when) {
 // ---- one clip being written ---------------------------------------------------------------------
 
 namespace {
-
-Result<void> fsync_path(const fs::path& path, bool directory) {
-  const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) return fail(Errc::io, fmt::format("cannot open {} to sync it", path.string()));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return fail(Errc::io, fmt::format("cannot sync {} to storage", path.string()));
-  return {};
-}
-
-// Writes `text` to `path` whole or not at all: a temporary file, synced, renamed over it.
-Result<void> write_durably(const fs::path& path, const std::string& text) {
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return fail(Errc::io, fmt::format("cannot write {}", temporary.string()));
-  }
-  if (auto synced = fsync_path(temporary, false); !synced) return synced;
-  std::error_code ec;
-  fs::rename(temporary, path, ec);
-  if (ec) return fail(Errc::io, fmt::format("cannot rename {} to {}: {}", temporary.string(), path.string(), ec.message()));
-  return fsync_path(path.parent_path(), true);
-}
 
 std::string bus_error(GstBus* bus) {
   std::string text;

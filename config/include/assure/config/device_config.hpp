@@ -2,6 +2,7 @@
 // The device's own configuration file (e.g. /etc/assure-edge/device.toml).
 
 #include <chrono>
+#include <cstdint>
 #include <expected>
 #include <filesystem>
 #include <string>
@@ -58,6 +59,7 @@ struct DeviceConfig {
   std::string site;
   std::string board;
   std::string camera_id;
+  std::filesystem::path state_dir;  // journal, signing key, evidence chain
 
   struct Mqtt {
     std::vector<std::string> brokers;
@@ -67,7 +69,17 @@ struct DeviceConfig {
     std::chrono::seconds connect_timeout{0};
     std::chrono::milliseconds reconnect_min{0};
     std::chrono::milliseconds reconnect_max{0};
+    std::chrono::seconds session_expiry{0};
+    std::string username, password;
+    std::filesystem::path ca_file, cert_file, key_file;  // empty: not used
   } mqtt;
+
+  struct Uplink {
+    std::uint64_t outbox_bytes = 256ull << 20;
+    std::uint32_t chunk_bytes = 256u << 10;
+    std::string control_room_key;  // hex Ed25519 public key; empty: no command is obeyed
+    std::chrono::seconds command_window{300};
+  } uplink;
 
   std::chrono::seconds heartbeat_interval{0};
   std::chrono::seconds watchdog_timeout{0};  // 0: watchdog not used

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 namespace assure {
@@ -30,6 +31,24 @@ inline std::string utc_compact(std::chrono::system_clock::time_point t) {
     if (iso[i] != '-' && iso[i] != ':') out += iso[i];
   }
   return out + "Z";
+}
+
+// The reverse of utc_iso8601 (milliseconds optional); nullopt for anything else.
+inline std::optional<std::chrono::system_clock::time_point> parse_utc_iso8601(const std::string& text) {
+  using namespace std::chrono;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0, used = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &used) != 6 || used != 19) {
+    return std::nullopt;
+  }
+  std::string rest = text.substr(19);
+  if (rest.size() == 5 && rest[0] == '.' && rest[4] == 'Z') {
+    if (std::sscanf(rest.c_str(), ".%3d", &ms) != 1) return std::nullopt;
+  } else if (rest != "Z") {
+    return std::nullopt;
+  }
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms};
 }
 
 }  // namespace assure

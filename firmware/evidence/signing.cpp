@@ -1,0 +1,249 @@
+#include "evidence/signing.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <fstream>
+#include <mutex>
+
+#include "assure/pipelines/files.hpp"
+
+namespace assure::evidence {
+namespace fs = std::filesystem;
+
+namespace {
+
+void ensure_sodium() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  });
+}
+
+}  // namespace
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = value(hex[i]), lo = value(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  ensure_sodium();
+  unsigned char hash[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(hash, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return to_hex(std::string_view(reinterpret_cast<const char*>(hash), sizeof hash));
+}
+
+Result<FileHashes> hash_file(const fs::path& file, std::uint32_t chunk_bytes) {
+  ensure_sodium();
+  if (chunk_bytes == 0) return fail(Errc::invalid_argument, "chunk size 0");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(Errc::not_found, fmt::format("cannot open {}", file.string()));
+  crypto_hash_sha256_state whole;
+  crypto_hash_sha256_init(&whole);
+  FileHashes out;
+  std::string chunk(chunk_bytes, '\0');
+  while (in) {
+    in.read(chunk.data(), chunk_bytes);
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got == 0) break;
+    crypto_hash_sha256_update(&whole, reinterpret_cast<const unsigned char*>(chunk.data()), got);
+    out.chunks.push_back(sha256_hex(std::string_view(chunk.data(), got)));
+    out.size += got;
+  }
+  if (in.bad()) return fail(Errc::io, fmt::format("cannot read {}", file.string()));
+  unsigned char hash[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&whole, hash);
+  out.sha256 = to_hex(std::string_view(reinterpret_cast<const char*>(hash), sizeof hash));
+  return out;
+}
+
+// ---- keys ---------------------------------------------------------------------------------------
+
+SigningKey SigningKey::generate() {
+  ensure_sodium();
+  SigningKey key;
+  crypto_sign_keypair(key.public_.data(), key.secret_.data());
+  return key;
+}
+
+Result<SigningKey> SigningKey::load(const fs::path& file) {
+  ensure_sodium();
+  std::ifstream in(file);
+  if (!in) return fail(Errc::not_found, fmt::format("no signing key at {}", file.string()));
+  std::string text;
+  in >> text;
+  const auto secret = from_hex(text);
+  if (!secret || secret->size() != crypto_sign_SECRETKEYBYTES) {
+    return fail(Errc::parse, fmt::format("{} is not an Ed25519 secret key (expected {} hex digits)", file.string(),
+                                         2 * crypto_sign_SECRETKEYBYTES));
+  }
+  SigningKey key;
+  std::copy(secret->begin(), secret->end(), key.secret_.begin());
+  crypto_sign_ed25519_sk_to_pk(key.public_.data(), key.secret_.data());
+  return key;
+}
+
+Result<void> SigningKey::save(const fs::path& file) const {
+  const std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(secret_.data()), secret_.size()));
+  return pipelines::write_durably(file, hex + "\n", 0600);
+}
+
+Result<SigningKey> SigningKey::load_or_create(const fs::path& file, bool* created) {
+  if (created != nullptr) *created = false;
+  std::error_code ec;
+  if (fs::exists(file, ec)) return load(file);
+  fs::create_directories(file.parent_path(), ec);
+  SigningKey key = generate();
+  if (auto saved = key.save(file); !saved) return std::unexpected(saved.error());
+  if (created != nullptr) *created = true;
+  return key;
+}
+
+std::string SigningKey::public_hex() const {
+  return to_hex(std::string_view(reinterpret_cast<const char*>(public_.data()), public_.size()));
+}
+
+std::string SigningKey::sign_hex(std::string_view message) const {
+  unsigned char signature[crypto_sign_BYTES];
+  crypto_sign_detached(signature, nullptr, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       secret_.data());
+  return to_hex(std::string_view(reinterpret_cast<const char*>(signature), sizeof signature));
+}
+
+bool verify_signature(std::string_view public_hex, std::string_view message, std::string_view signature_hex) {
+  ensure_sodium();
+  const auto key = from_hex(public_hex);
+  const auto signature = from_hex(signature_hex);
+  if (!key || key->size() != crypto_sign_PUBLICKEYBYTES || !signature || signature->size() != crypto_sign_BYTES) {
+    return false;
+  }
+  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature->data()),
+                                     reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     reinterpret_cast<const unsigned char*>(key->data())) == 0;
+}
+
+// ---- manifests ----------------------------------------------------------------------------------
+
+nlohmann::json manifest_body(const Manifest& m) {
+  return nlohmann::json{{"clip", m.clip},           {"file", m.file},         {"device", m.device},
+                        {"site", m.site},           {"camera", m.camera},     {"firmware", m.firmware},
+                        {"start_utc", m.start_utc}, {"end_utc", m.end_utc},   {"frames", m.frames},
+                        {"size", m.size},           {"chunk_size", m.chunk_size}, {"sha256", m.sha256},
+                        {"chunks", m.chunks},       {"events", m.events},     {"index", m.index},
+                        {"previous", m.previous}};
+}
+
+std::string manifest_hash(const nlohmann::json& body) { return sha256_hex(body.dump()); }
+
+std::string signed_manifest(const nlohmann::json& body, const SigningKey& key) {
+  return nlohmann::json{{"manifest", body}, {"signature", key.sign_hex(body.dump())}, {"key", key.public_hex()}}.dump();
+}
+
+Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_view public_hex) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifest") || !j["manifest"].is_object() ||
+      !j.contains("signature") || !j["signature"].is_string()) {
+    return fail(Errc::parse, "not a signed manifest (a JSON object with \"manifest\" and \"signature\")");
+  }
+  const auto& body = j["manifest"];
+  if (!verify_signature(public_hex, body.dump(), j["signature"].get<std::string>())) {
+    return fail(Errc::invalid_argument, "the manifest's signature does not verify with the enrolled device key");
+  }
+  Manifest m;
+  try {
+    m.clip = body.at("clip");
+    m.file = body.at("file");
+    m.device = body.at("device");
+    m.site = body.at("site");
+    m.camera = body.at("camera");
+    m.firmware = body.at("firmware");
+    m.start_utc = body.at("start_utc");
+    m.end_utc = body.at("end_utc");
+    m.frames = body.at("frames");
+    m.size = body.at("size");
+    m.chunk_size = body.at("chunk_size");
+    m.sha256 = body.at("sha256");
+    m.chunks = body.at("chunks").get<std::vector<std::string>>();
+    m.events = body.at("events").get<std::vector<std::string>>();
+    m.index = body.at("index");
+    m.previous = body.at("previous");
+  } catch (const nlohmann::json::exception& e) {
+    return fail(Errc::parse, fmt::format("a signed manifest with a field missing or of the wrong type: {}", e.what()));
+  }
+  const std::uint64_t expected_chunks = m.chunk_size == 0 ? 0 : (m.size + m.chunk_size - 1) / m.chunk_size;
+  if (m.chunk_size == 0 || m.chunks.size() != expected_chunks) {
+    return fail(Errc::parse, fmt::format("manifest of {}: {} chunk hashes for {} bytes in chunks of {}", m.clip,
+                                         m.chunks.size(), m.size, m.chunk_size));
+  }
+  return VerifiedManifest{std::move(m), manifest_hash(body)};
+}
+
+Result<void> verify_clip_bytes(std::string_view clip, const Manifest& m) {
+  if (clip.size() != m.size) {
+    return fail(Errc::invalid_argument, fmt::format("clip {}: {} bytes, the manifest says {}", m.clip, clip.size(), m.size));
+  }
+  for (std::size_t n = 0; n < m.chunks.size(); ++n) {
+    const auto piece = clip.substr(n * m.chunk_size, m.chunk_size);
+    if (sha256_hex(piece) != m.chunks[n]) {
+      return fail(Errc::invalid_argument, fmt::format("clip {}: chunk {} (bytes {} to {}) does not match its hash",
+                                                      m.clip, n, n * m.chunk_size, n * m.chunk_size + piece.size()));
+    }
+  }
+  if (sha256_hex(clip) != m.sha256) {
+    return fail(Errc::invalid_argument, fmt::format("clip {}: the file's SHA-256 does not match", m.clip));
+  }
+  return {};
+}
+
+// ---- the chain ----------------------------------------------------------------------------------
+
+Result<Chain> Chain::open(const fs::path& file) {
+  Chain chain;
+  chain.file_ = file;
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return chain;
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("count") || !j.contains("last")) {
+    return fail(Errc::parse, fmt::format("{} is not an evidence chain file (count, last)", file.string()));
+  }
+  chain.count_ = j["count"];
+  chain.last_hash_ = j["last"];
+  return chain;
+}
+
+Result<void> Chain::advance(const std::string& hash) {
+  const auto written =
+      pipelines::write_durably(file_, nlohmann::json{{"count", count_ + 1}, {"last", hash}}.dump() + "\n", 0600);
+  if (!written) return written;
+  ++count_;
+  last_hash_ = hash;
+  return {};
+}
+
+}  // namespace assure::evidence

@@ -1,0 +1,97 @@
+#pragma once
+// Signed evidence. Each finished clip gets a manifest: who made it (device, camera, firmware),
+// when (UTC start and end), what it is (SHA-256 of the file and of every chunk it travels in) and
+// the hash of the device's previous manifest, so a deleted or withheld clip shows as a gap in the
+// chain. The manifest is signed with the device's Ed25519 key (libsodium), made on first start and
+// kept in a private file; its public half is enrolled at the control room.
+//
+// The signed bytes are the manifest object serialised by nlohmann::json's dump() (keys sorted, no
+// spaces): any verifier re-serialises the object it received and checks those bytes.
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "assure/base/error.hpp"
+
+namespace assure::evidence {
+
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);  // nullopt: not an even run of hex digits
+std::string sha256_hex(std::string_view bytes);
+
+struct FileHashes {
+  std::uint64_t size = 0;
+  std::string sha256;                // of the whole file
+  std::vector<std::string> chunks;   // of each chunk_bytes piece, in order
+};
+Result<FileHashes> hash_file(const std::filesystem::path& file, std::uint32_t chunk_bytes);
+
+class SigningKey {
+ public:
+  // The key in `file` (hex of the 64-byte Ed25519 secret key), or a new one written there with
+  // mode 0600 when there is none. A file that is not a key is an error, never replaced.
+  static Result<SigningKey> load_or_create(const std::filesystem::path& file, bool* created = nullptr);
+  static Result<SigningKey> load(const std::filesystem::path& file);
+  static SigningKey generate();
+  Result<void> save(const std::filesystem::path& file) const;  // 0600
+
+  std::string public_hex() const;
+  std::string sign_hex(std::string_view message) const;  // detached signature, 128 hex digits
+
+ private:
+  std::array<unsigned char, 64> secret_{};
+  std::array<unsigned char, 32> public_{};
+};
+
+bool verify_signature(std::string_view public_hex, std::string_view message, std::string_view signature_hex);
+
+struct Manifest {
+  std::string clip;  // the clip id
+  std::string file;  // its file name, <clip>.mp4
+  std::string device, site, camera, firmware;
+  std::string start_utc, end_utc;
+  std::uint64_t frames = 0;
+  std::uint64_t size = 0;
+  std::uint32_t chunk_size = 0;
+  std::string sha256;
+  std::vector<std::string> chunks;
+  std::vector<std::string> events;  // ids of the events inside
+  std::uint64_t index = 0;  // place in the device's chain, from 1
+  std::string previous;     // hash of manifest index-1; empty for the first
+};
+
+nlohmann::json manifest_body(const Manifest& manifest);
+std::string manifest_hash(const nlohmann::json& body);  // the chain link: SHA-256 of the signed bytes
+// {"manifest": body, "signature": hex, "key": public hex}
+std::string signed_manifest(const nlohmann::json& body, const SigningKey& key);
+
+struct VerifiedManifest {
+  Manifest manifest;
+  std::string hash;
+};
+// Parses a signed manifest and checks its signature against the enrolled key. Errors say which.
+Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_view public_hex);
+// The clip bytes against the manifest: size, every chunk (naming the first that differs), the whole.
+Result<void> verify_clip_bytes(std::string_view clip, const Manifest& manifest);
+
+// The device's end of the chain, kept in a file so it survives restarts.
+class Chain {
+ public:
+  static Result<Chain> open(const std::filesystem::path& file);
+  std::uint64_t count() const { return count_; }
+  const std::string& last_hash() const { return last_hash_; }
+  Result<void> advance(const std::string& hash);  // on storage before it returns
+
+ private:
+  std::filesystem::path file_;
+  std::uint64_t count_ = 0;
+  std::string last_hash_;
+};
+
+}  // namespace assure::evidence

@@ -1,0 +1,144 @@
+#pragma once
+// The durable outbox: every event, snapshot and clip chunk is written to an on-disk journal
+// before it is published and is forgotten only when the broker has acknowledged it. It survives a
+// broker outage, a hung link, a crash at any instruction (SIGKILL) and a power cut: records are
+// checksummed, a torn or corrupt record is skipped with a log line and never stops the device,
+// and what was not acknowledged is sent again, in order, after a restart or a reconnection.
+// Duplicates after a crash are allowed; the receiver removes them by id.
+//
+// Two lanes: events (and their snapshots) go before clip data, so an alarm never waits behind a
+// clip. Storage is bounded by a quota; when it is full the oldest clip goes first (all of its
+// pending chunks), then the oldest snapshot, then the oldest event, and every loss is reported
+// by an event of its own.
+//
+// The journal (`outbox.journal`): records of a 32-byte header (magic, kind, lane, flags, id,
+// event sequence number, body length, CRC-32 of header and body) and a body. A "put" carries a
+// message, an "ack" names one that was delivered, a "meta" opens the file with the outbox's epoch
+// and the last event number. Acknowledged records are dropped when the file is rewritten
+// (compaction), which happens when most of it is dead.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "assure/base/error.hpp"
+#include "uplink/mqtt_link.hpp"
+
+namespace assure::uplink {
+
+enum class Lane : std::uint8_t { event = 0, clip = 1 };
+
+// Bytes of a file, read when the message is sent: a finished clip is on disk already and is not
+// copied into the journal; its manifest carries the hash of every chunk.
+struct FileSlice {
+  std::filesystem::path file;
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+};
+
+struct OutboxMessage {
+  std::string topic;
+  std::string payload;              // the bytes, unless `slice` says where they are
+  std::optional<FileSlice> slice;
+  int qos = 1;
+  bool retained = false;
+  // Messages that stand or fall together under the quota ("clip:<id>", "snapshot:<event id>").
+  std::string group;
+};
+
+// What the quota made the outbox give up, for the loss event.
+struct OutboxLoss {
+  std::vector<std::string> groups;  // whole clips and snapshots dropped, by group
+  std::uint64_t events = 0;         // events dropped (only when events alone overflow the quota)
+  std::string reason;
+};
+
+struct OutboxOptions {
+  std::filesystem::path dir;
+  std::uint64_t quota_bytes = 256ull << 20;
+  // Makes the event that reports a loss (it is then queued like any event).
+  std::function<OutboxMessage(std::uint64_t seq, const OutboxLoss& loss)> loss_event;
+};
+
+struct OutboxStats {
+  std::size_t pending = 0;    // not yet acknowledged, in flight included
+  std::size_t in_flight = 0;  // handed to the link, no acknowledgement yet
+  std::size_t events = 0;     // pending in the event lane
+  std::uint64_t bytes = 0;    // counted against the quota
+  std::uint64_t journal_bytes = 0;
+  std::uint64_t skipped_records = 0;  // torn or corrupt records found since open
+  std::uint64_t losses = 0;           // loss events raised since open
+};
+
+class Outbox {
+ public:
+  // Opens (or makes) the journal in options.dir and reads back what was not acknowledged.
+  static Result<std::unique_ptr<Outbox>> open(OutboxOptions options);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Random, made with the journal: event ids carry it, so a device whose storage was wiped never
+  // reuses an id the control room has seen.
+  const std::string& epoch() const { return epoch_; }
+  std::uint64_t last_event_seq() const;
+
+  // An event: `build` gets its sequence number (one more than the last, across restarts) and
+  // makes the message. On storage before this returns.
+  Result<std::uint64_t> add_event(const std::function<OutboxMessage(std::uint64_t seq)>& build);
+  // Messages for one lane, in order, on storage (one sync for them all) before this returns.
+  Result<void> add(Lane lane, std::vector<OutboxMessage> messages);
+
+  struct Taken {
+    std::uint64_t id = 0;
+    Outgoing message;
+  };
+  // The oldest message not yet handed out, events first; it is in flight until acked or retried.
+  // A message whose file slice cannot be read any more is dropped, with its group, as a loss.
+  std::optional<Taken> take();
+  void acked(std::uint64_t id);   // the broker has it: forget it (a late or repeated ack is harmless)
+  void retry(std::uint64_t id);   // not delivered: send it again, in its place
+  void retry_all();               // the connection was lost: everything in flight is sent again
+
+  OutboxStats stats() const;
+  const std::filesystem::path& journal() const { return path_; }
+
+ private:
+  struct Entry;
+  explicit Outbox(OutboxOptions options);
+  Result<void> load();
+  Result<void> append(const std::vector<std::string>& records, bool sync);
+  Result<void> store(Lane lane, std::vector<OutboxMessage>& messages, std::uint64_t seq);
+  Result<void> make_room(std::uint64_t needed, Lane lane);
+  void drop_group(const std::string& group, OutboxLoss& loss);
+  void raise_loss(const OutboxLoss& loss);
+  void maybe_compact();
+  Result<void> compact();
+
+  OutboxOptions options_;
+  std::filesystem::path path_;
+  std::string epoch_;
+  mutable std::mutex mutex_;
+  int fd_ = -1;
+  std::uint64_t file_size_ = 0;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t event_seq_ = 0;
+  using EntryMap = std::map<std::uint64_t, std::unique_ptr<Entry>>;
+  EntryMap::iterator forget(EntryMap::iterator it);  // drops an entry from memory (not the journal)
+  EntryMap entries_;                 // by id: the order of sending
+  std::set<std::uint64_t> ready_[2];  // per lane: pending and not in flight
+  std::uint64_t live_bytes_ = 0;  // journal bytes of pending records, plus their file slices
+  std::uint64_t skipped_ = 0;
+  std::uint64_t losses_ = 0;
+  bool raising_loss_ = false;
+};
+
+}  // namespace assure::uplink

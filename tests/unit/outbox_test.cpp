@@ -1,0 +1,286 @@
+// The durable outbox on real files: order, restarts, torn and damaged records, a crash at any
+// point (a child process SIGKILLed while it writes), the quota policy and compaction.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "support.hpp"
+#include "uplink/outbox.hpp"
+
+using namespace assure;
+using namespace assure::uplink;
+
+namespace {
+
+OutboxMessage event_message(std::uint64_t seq) {
+  return OutboxMessage{.topic = "t/event", .payload = "event " + std::to_string(seq)};
+}
+
+std::unique_ptr<Outbox> open_at(const std::filesystem::path& dir, std::uint64_t quota = 256ull << 20,
+                                std::vector<OutboxLoss>* losses = nullptr) {
+  OutboxOptions options;
+  options.dir = dir;
+  options.quota_bytes = quota;
+  options.loss_event = [losses](std::uint64_t seq, const OutboxLoss& loss) {
+    if (losses != nullptr) losses->push_back(loss);
+    return OutboxMessage{.topic = "t/event", .payload = "loss " + std::to_string(seq)};
+  };
+  auto opened = Outbox::open(options);
+  EXPECT_TRUE(opened) << (opened ? "" : opened.error().message);
+  return opened ? std::move(*opened) : nullptr;
+}
+
+// Takes everything that is ready, in order, acknowledging as it goes unless told otherwise.
+std::vector<std::string> drain(Outbox& outbox, bool ack = true) {
+  std::vector<std::string> out;
+  while (auto taken = outbox.take()) {
+    out.push_back(taken->message.payload);
+    if (ack) outbox.acked(taken->id);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Outbox, WhatIsNotAcknowledgedComesBackAfterARestartInOrderAndNumberingGoesOn) {
+  test::TempDir dir;
+  std::string epoch;
+  {
+    auto outbox = open_at(dir.path());
+    epoch = outbox->epoch();
+    EXPECT_EQ(epoch.size(), 8u);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+    auto first = outbox->take();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->message.payload, "event 1");
+    EXPECT_EQ(first->message.qos, 1);
+    outbox->acked(first->id);
+    auto second = outbox->take();  // in flight when the device dies: sent again after
+    ASSERT_TRUE(second);
+    EXPECT_EQ(outbox->stats().in_flight, 1u);
+  }
+  auto outbox = open_at(dir.path());
+  EXPECT_EQ(outbox->epoch(), epoch);
+  EXPECT_EQ(outbox->last_event_seq(), 5u);
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 2", "event 3", "event 4", "event 5"}));
+  auto next = outbox->add_event(event_message);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(*next, 6u);
+}
+
+TEST(Outbox, EventsGoBeforeClipDataAndARetriedMessageKeepsItsPlace) {
+  test::TempDir dir;
+  auto outbox = open_at(dir.path());
+  std::vector<OutboxMessage> chunks;
+  for (int i = 0; i < 3; ++i) chunks.push_back({.topic = "t/clip", .payload = "chunk " + std::to_string(i), .group = "clip:a"});
+  ASSERT_TRUE(outbox->add(Lane::clip, chunks));
+  ASSERT_TRUE(outbox->add_event(event_message));
+  auto event = outbox->take();
+  auto chunk0 = outbox->take();
+  ASSERT_TRUE(event && chunk0);
+  EXPECT_EQ(event->message.payload, "event 1");
+  EXPECT_EQ(chunk0->message.payload, "chunk 0");
+  outbox->acked(event->id);
+  outbox->retry(chunk0->id);  // the broker refused it: it goes again before chunk 1
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"chunk 0", "chunk 1", "chunk 2"}));
+}
+
+TEST(Outbox, ALostConnectionSendsEverythingInFlightAgainInOrder) {
+  test::TempDir dir;
+  auto outbox = open_at(dir.path());
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_EQ(drain(*outbox, false).size(), 4u);
+  EXPECT_FALSE(outbox->take());
+  outbox->retry_all();
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 2", "event 3", "event 4"}));
+  EXPECT_EQ(outbox->stats().pending, 0u);
+}
+
+TEST(Outbox, ATornLastRecordIsDiscardedWithALogLineNotFatal) {
+  test::TempDir dir;
+  std::filesystem::path journal;
+  {
+    auto outbox = open_at(dir.path());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+    journal = outbox->journal();
+  }
+  // A power cut in the middle of the third record's write.
+  const auto size = std::filesystem::file_size(journal);
+  std::filesystem::resize_file(journal, size - 5);
+  {
+    auto outbox = open_at(dir.path());
+    ASSERT_TRUE(outbox);
+    EXPECT_EQ(outbox->stats().skipped_records, 1u);
+    EXPECT_EQ(drain(*outbox, false), (std::vector<std::string>{"event 1", "event 2"}));
+    ASSERT_TRUE(outbox->add_event(event_message));  // numbering follows what survived
+  }
+  auto outbox = open_at(dir.path());
+  EXPECT_EQ(outbox->stats().skipped_records, 0u);  // the torn end was cut off, the new record is whole
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 2", "event 3"}));
+}
+
+TEST(Outbox, ADamagedRecordInTheMiddleIsSkippedAndTheOnesAfterItKept) {
+  test::TempDir dir;
+  std::filesystem::path journal;
+  {
+    auto outbox = open_at(dir.path());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+    journal = outbox->journal();
+  }
+  std::string bytes = test::read_file(journal);
+  const auto second = bytes.find("event 2");
+  ASSERT_NE(second, std::string::npos);
+  bytes[second] ^= 0x20;  // one flipped bit: its checksum no longer holds
+  std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;
+  auto outbox = open_at(dir.path());
+  ASSERT_TRUE(outbox);
+  EXPECT_EQ(outbox->stats().skipped_records, 1u);
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 3", "event 4"}));
+}
+
+TEST(Outbox, AJournalThatIsNotOneAtAllStartsAfreshWithoutFailing) {
+  test::TempDir dir;
+  dir.write("outbox.journal", std::string(4096, 'x'));
+  auto outbox = open_at(dir.path());
+  ASSERT_TRUE(outbox);
+  EXPECT_EQ(outbox->stats().pending, 0u);
+  ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1"}));
+}
+
+TEST(Outbox, ACrashAtAnyPointLosesNothingThatWasStored) {
+  // A child adds events as fast as it can and tells the parent each sequence number it got back;
+  // it is killed at a moment nobody chose. Every number it reported must come back.
+  for (int round = 0; round < 5; ++round) {
+    test::TempDir dir;
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      OutboxOptions options;
+      options.dir = dir.path();
+      auto outbox = Outbox::open(options);
+      if (!outbox) ::_exit(3);
+      for (;;) {
+        auto seq = (*outbox)->add_event(event_message);
+        if (!seq) ::_exit(4);
+        if (auto taken = (*outbox)->take(); taken && *seq % 3 == 0) (*outbox)->acked(taken->id);
+        const std::uint64_t n = *seq;
+        if (::write(pipe_fds[1], &n, sizeof n) != sizeof n) ::_exit(5);
+      }
+    }
+    ::close(pipe_fds[1]);
+    ::usleep(static_cast<useconds_t>(30000 + round * 17000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed on its own: " << WEXITSTATUS(status);
+    std::uint64_t reported = 0, n = 0;
+    while (::read(pipe_fds[0], &n, sizeof n) == sizeof n) reported = n;
+    ::close(pipe_fds[0]);
+    ASSERT_GT(reported, 0u);
+    auto outbox = open_at(dir.path());
+    ASSERT_TRUE(outbox);
+    EXPECT_GE(outbox->last_event_seq(), reported);
+    // Everything left is in order, no number twice, and nothing stored and unacknowledged missing.
+    auto left = drain(*outbox);
+    std::uint64_t previous = 0;
+    for (const auto& payload : left) {
+      const auto seq = std::stoull(payload.substr(6));
+      EXPECT_GT(seq, previous);
+      previous = seq;
+    }
+    EXPECT_GE(left.size(), reported / 3);  // at most one in three was acknowledged
+  }
+}
+
+TEST(Outbox, WhenFullTheOldestClipGoesFirstAndTheLossIsAnEvent) {
+  test::TempDir dir;
+  std::vector<OutboxLoss> losses;
+  auto outbox = open_at(dir.path(), 64 * 1024, &losses);
+  const std::string chunk(10 * 1024, 'c');
+  for (const char* clip : {"clip:old", "clip:new"}) {
+    std::vector<OutboxMessage> chunks;
+    for (int i = 0; i < 3; ++i) chunks.push_back({.topic = "t/clip", .payload = chunk, .group = clip});
+    ASSERT_TRUE(outbox->add(Lane::clip, chunks));
+  }
+  // An event and its snapshot that need room: the old clip makes it, the new one stays.
+  ASSERT_TRUE(outbox->add_event(event_message));
+  ASSERT_TRUE(outbox->add(Lane::event, {{.topic = "t/snapshot", .payload = std::string(15 * 1024, 's'), .group = "snapshot:1"}}));
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_EQ(losses[0].groups, (std::vector<std::string>{"clip:old"}));
+  EXPECT_EQ(losses[0].events, 0u);
+  const auto sent = drain(*outbox);
+  ASSERT_EQ(sent.size(), 6u);  // the event, the snapshot, the loss event, the new clip's three chunks
+  EXPECT_EQ(sent[0], "event 1");
+  EXPECT_EQ(sent[1], "loss 2");  // raised as the snapshot's room was made
+  EXPECT_EQ(sent[2].size(), 15u * 1024);
+  EXPECT_EQ(outbox->stats().losses, 1u);
+}
+
+TEST(Outbox, EventsOutrankClipsAndSnapshotsAndGoOnlyWhenNothingElseIsLeft) {
+  test::TempDir dir;
+  std::vector<OutboxLoss> losses;
+  auto outbox = open_at(dir.path(), 4 * 1024, &losses);
+  // A clip never pushes out an event: it is refused instead.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+  auto refused = outbox->add(Lane::clip, {{.topic = "t/clip", .payload = std::string(3 * 1024, 'c'), .group = "clip:x"}});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("outbox: full"), std::string::npos) << refused.error().message;
+  EXPECT_TRUE(losses.empty());
+  // Events beyond the quota push out the oldest events, and say so.
+  for (int i = 0; i < 120; ++i) {
+    auto added = outbox->add_event(event_message);
+    ASSERT_TRUE(added) << added.error().message;
+  }
+  ASSERT_FALSE(losses.empty());
+  std::uint64_t dropped = 0;
+  for (const auto& loss : losses) dropped += loss.events;
+  EXPECT_GT(dropped, 0u);
+  EXPECT_LE(outbox->stats().bytes, 4u * 1024 + 256);  // a loss event may stand a little past the quota
+  const auto sent = drain(*outbox);
+  EXPECT_NE(sent.front(), "event 1");  // the oldest went
+  EXPECT_EQ(std::count_if(sent.begin(), sent.end(), [](const std::string& p) { return p.rfind("loss", 0) == 0; }),
+            static_cast<long>(losses.size()));
+}
+
+TEST(Outbox, AFileSliceIsReadWhenSentAndAFileThatVanishedIsALossNotAHang) {
+  test::TempDir dir;
+  std::vector<OutboxLoss> losses;
+  auto outbox = open_at(dir.path() / "outbox", 256ull << 20, &losses);
+  const auto clip = dir.write("clip.mp4", "0123456789abcdef");
+  ASSERT_TRUE(outbox->add(Lane::clip, {{.topic = "t/c/0", .slice = FileSlice{clip, 0, 10}, .group = "clip:c"},
+                                      {.topic = "t/c/1", .slice = FileSlice{clip, 10, 6}, .group = "clip:c"}}));
+  auto first = outbox->take();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->message.payload, "0123456789");
+  outbox->acked(first->id);
+  std::filesystem::remove(clip);
+  EXPECT_FALSE(outbox->take());  // unreadable: dropped with its clip, reported
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_EQ(losses[0].groups, (std::vector<std::string>{"clip:c"}));
+  EXPECT_NE(losses[0].reason.find("clip.mp4"), std::string::npos) << losses[0].reason;
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"loss 1"}));
+}
+
+TEST(Outbox, TheJournalIsCompactedAsMessagesAreAcknowledged) {
+  test::TempDir dir;
+  auto outbox = open_at(dir.path());
+  const std::string big(600, 'x');
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_TRUE(outbox->add(Lane::event, std::vector<OutboxMessage>(1000, {.topic = "t/e", .payload = big})));
+    EXPECT_EQ(drain(*outbox).size(), 1000u);
+  }
+  ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_LT(outbox->stats().journal_bytes, 2u << 20);  // 3.6 MB went through it
+  outbox.reset();
+  auto reopened = open_at(dir.path());
+  EXPECT_EQ(drain(*reopened), (std::vector<std::string>{"event 1"}));
+}
