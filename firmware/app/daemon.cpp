@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <random>
 
 #include "uplink/messages.hpp"
@@ -78,6 +79,14 @@ void report_unfinished_clips(const std::filesystem::path& dir) {
   }
 }
 
+// The SoC temperature where the board reports one (a Pi does, in millidegrees); nullopt elsewhere.
+std::optional<double> board_temperature() {
+  std::ifstream in("/sys/class/thermal/thermal_zone0/temp");
+  long milli = 0;
+  if (!(in >> milli)) return std::nullopt;
+  return static_cast<double>(milli) / 1000.0;
+}
+
 }  // namespace
 
 std::string Daemon::new_boot_id() {
@@ -102,7 +111,6 @@ Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board 
       board_file_(std::move(board)),
       board_(std::move(opened)),
       capture_options_(std::move(capture)),
-      topics_(config_.mqtt.topic_prefix, config_.site, config_.device_id),
       boot_id_(new_boot_id()) {}
 
 Daemon::~Daemon() {
@@ -145,21 +153,17 @@ int Daemon::run() {
 
   uplink::Online online{kFirmwareVersion, boot_id_, board_.name, pipelines::describe(capture_options_.source),
                         board_.clock->utc()};
-  uplink::LinkOptions link;
-  link.brokers = config_.mqtt.brokers;
-  link.client_id = config_.mqtt.client_id;
-  link.keepalive = config_.mqtt.keepalive;
-  link.connect_timeout = config_.mqtt.connect_timeout;
-  link.reconnect_min = config_.mqtt.reconnect_min;
-  link.reconnect_max = config_.mqtt.reconnect_max;
-  link.will_topic = topics_.status();
-  link.will_payload = uplink::offline_payload("connection lost");
-  link_ = std::make_unique<uplink::MqttLink>(link, [this, online](const std::string&) {
-    if (auto sent = link_->publish({topics_.status(), uplink::online_payload(online), 1, true}); !sent) {
-      spdlog::warn("{}", sent.error().message);
-    }
+  auto uplink = UplinkService::open(config_, online);
+  if (!uplink) {
+    spdlog::critical("uplink: {}", uplink.error().message);
+    if (use_watchdog) (void)board_.watchdog->stop();
+    return 1;
+  }
+  uplink_ = std::move(*uplink);
+  spdlog::info("evidence: clips are signed with device key {}", uplink_->public_key());
+  uplink_->start([this](std::string name, std::string payload) {
+    events_.push(IncomingCommand{std::move(name), std::move(payload)});
   });
-  link_->start();
 
   if (const auto& recording = capture_options_.recording) {
     spdlog::info("evidence: clips in {}, {} s before and {} s after motion", recording->dir.string(),
@@ -199,76 +203,163 @@ int Daemon::run() {
   capture_->stop();
   board_.inputs->interrupt();
   if (input_thread_.joinable()) input_thread_.join();
-  link_->stop(uplink::Outgoing{topics_.status(), uplink::offline_payload("shutdown"), 1, true},
-              std::chrono::milliseconds{2000});
+  uplink_->stop();
   if (use_watchdog) (void)board_.watchdog->stop();
   spdlog::info("stopped after {} frames", capture_->frames());
   return 0;
 }
 
-void Daemon::handle(const DaemonEvent& event) {
+uplink::Event Daemon::event(std::string type, std::string source, std::string severity) const {
+  uplink::Event e;
+  e.type = std::move(type);
+  e.source = std::move(source);
+  e.severity = std::move(severity);
+  e.time = board_.clock->utc();
+  return e;
+}
+
+void Daemon::handle(const DaemonEvent& event_in) {
   std::visit(overloaded{
-                 [&](const pipelines::VideoEvent& video) {
-                   std::visit(overloaded{
-                                  [&](const pipelines::VideoStarted& s) {
-                                    video_state_ = "running";
-                                    spdlog::info("video: {} {}x{} at {:.1f} fps from {}",
-                                                 s.restored ? "restored," : "running,", s.width, s.height,
-                                                 s.framerate, pipelines::describe(capture_options_.source));
-                                  },
-                                  [&](const pipelines::VideoLost& l) {
-                                    if (l.attempt == 1) ++video_losses_;
-                                    video_state_ = "lost";
-                                    spdlog::error("video lost: {}; retrying in {:.1f} s", l.reason,
-                                                  static_cast<double>(l.retry_in.count()) / 1000.0);
-                                  },
-                                  [&](const pipelines::VideoEnded&) {},
-                                  [&](const pipelines::MotionStart& m) {
-                                    ++motion_events_;
-                                    spdlog::info("motion: started at frame {} (box {:.2f},{:.2f} {:.2f}x{:.2f}){}",
-                                                 m.start_frame, m.box.x, m.box.y, m.box.w, m.box.h,
-                                                 open_clip_.empty() ? "" : ", clip " + open_clip_);
-                                  },
-                                  [&](const pipelines::MotionUpdate&) {},
-                                  [&](const pipelines::ClipOpened& c) {
-                                    open_clip_ = c.id;
-                                    if (!c.continues.empty()) {
-                                      spdlog::info("clip {}: recording, carrying on from {}", c.id, c.continues);
-                                    } else {
-                                      spdlog::info("clip {}: recording, {:.1f} s from before the motion", c.id,
-                                                   static_cast<double>(c.pre_event.count()) / 1000.0);
-                                    }
-                                  },
-                                  [&](const pipelines::ClipClosed& c) {
-                                    if (open_clip_ == c.id) open_clip_.clear();
-                                    if (!c.error.empty()) {
-                                      ++clip_failures_;
-                                      spdlog::error("clip {}: NOT written whole: {} (kept as {})", c.id, c.error,
-                                                    c.file.string());
-                                      return;
-                                    }
-                                    ++clips_;
-                                    last_clip_ = c.file.string();
-                                    spdlog::info("clip {}: {} ({} frames, {:.1f} s, {} event(s), {}), sidecar {}",
-                                                 c.id, c.file.string(), c.frames,
-                                                 std::chrono::duration<double>(c.end_utc - c.start_utc).count(),
-                                                 c.events.size(), c.reason, c.sidecar.string());
-                                  },
-                                  [&](const pipelines::MotionEnd& m) {
-                                    spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame,
-                                                 m.end_frame,
-                                                 std::chrono::duration<double>(m.end_pts - m.start_pts).count());
-                                  },
-                              },
-                              video);
-                 },
+                 [&](const pipelines::VideoEvent& video) { on_video(video); },
                  [&](const hal::InputEvent& edge) {
                    ++input_edges_;
                    spdlog::info("input {} {}", edge.name, edge.active ? "active" : "inactive");
+                   auto e = event("input", "input:" + edge.name, "info");
+                   e.details = {{"active", edge.active}};
+                   uplink_->raise(std::move(e));
                  },
+                 [&](const IncomingCommand& command) { on_command(command); },
                  [](const StopRequest&) {},
              },
-             event);
+             event_in);
+}
+
+void Daemon::on_video(const pipelines::VideoEvent& video) {
+  const std::string camera = "camera:" + config_.camera_id;
+  std::visit(
+      overloaded{
+          [&](const pipelines::VideoStarted& s) {
+            video_state_ = "running";
+            spdlog::info("video: {} {}x{} at {:.1f} fps from {}", s.restored ? "restored," : "running,", s.width,
+                         s.height, s.framerate, pipelines::describe(capture_options_.source));
+            if (s.restored) uplink_->raise(event("video_restored", camera, "info"));
+          },
+          [&](const pipelines::VideoLost& l) {
+            video_state_ = "lost";
+            spdlog::error("video lost: {}; retrying in {:.1f} s", l.reason,
+                          static_cast<double>(l.retry_in.count()) / 1000.0);
+            if (l.attempt == 1) {
+              ++video_losses_;
+              auto e = event("video_lost", camera, "warning");
+              e.details = {{"reason", l.reason}};
+              uplink_->raise(std::move(e));
+            }
+          },
+          [&](const pipelines::VideoEnded&) {},
+          [&](const pipelines::MotionStart& m) {
+            ++motion_events_;
+            spdlog::info("motion: started at frame {} (box {:.2f},{:.2f} {:.2f}x{:.2f}){}", m.start_frame, m.box.x,
+                         m.box.y, m.box.w, m.box.h, open_clip_.empty() ? "" : ", clip " + open_clip_);
+            auto e = event("motion", camera, "warning");
+            e.clip = open_clip_;
+            e.details = {{"box", {{"x", m.box.x}, {"y", m.box.y}, {"w", m.box.w}, {"h", m.box.h}}},
+                         {"frame", m.start_frame}};
+            const std::string id = uplink_->raise(std::move(e), &m.snapshot_jpeg);
+            if (!open_clip_.empty() && !id.empty()) clip_events_[open_clip_].push_back(id);
+          },
+          [&](const pipelines::MotionUpdate&) {},
+          [&](const pipelines::ClipOpened& c) {
+            open_clip_ = c.id;
+            if (!c.continues.empty()) {
+              spdlog::info("clip {}: recording, carrying on from {}", c.id, c.continues);
+            } else {
+              spdlog::info("clip {}: recording, {:.1f} s from before the motion", c.id,
+                           static_cast<double>(c.pre_event.count()) / 1000.0);
+            }
+          },
+          [&](const pipelines::ClipClosed& c) {
+            if (open_clip_ == c.id) open_clip_.clear();
+            auto events = std::move(clip_events_[c.id]);
+            clip_events_.erase(c.id);
+            if (!c.error.empty()) {
+              ++clip_failures_;
+              spdlog::error("clip {}: NOT written whole: {} (kept as {})", c.id, c.error, c.file.string());
+              auto e = event("clip_failed", camera, "warning");
+              e.clip = c.id;
+              e.details = {{"error", c.error}};
+              uplink_->raise(std::move(e));
+              return;
+            }
+            ++clips_;
+            last_clip_ = c.file.string();
+            spdlog::info("clip {}: {} ({} frames, {:.1f} s, {} event(s), {}), sidecar {}", c.id, c.file.string(),
+                         c.frames, std::chrono::duration<double>(c.end_utc - c.start_utc).count(), c.events.size(),
+                         c.reason, c.sidecar.string());
+            if (auto sent = uplink_->send_clip(c, std::move(events)); sent) {
+              spdlog::info("clip {}: signed manifest {}, queued for the control room", c.id, *sent);
+            } else {
+              spdlog::error("clip {}: cannot be signed and queued: {}", c.id, sent.error().message);
+              auto e = event("clip_failed", camera, "warning");
+              e.clip = c.id;
+              e.details = {{"error", sent.error().message}};
+              uplink_->raise(std::move(e));
+            }
+          },
+          [&](const pipelines::MotionEnd& m) {
+            spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame, m.end_frame,
+                         std::chrono::duration<double>(m.end_pts - m.start_pts).count());
+            auto e = event("motion_end", camera, "info");
+            e.clip = open_clip_;
+            e.details = {{"seconds", std::chrono::duration<double>(m.end_pts - m.start_pts).count()},
+                         {"box", {{"x", m.box.x}, {"y", m.box.y}, {"w", m.box.w}, {"h", m.box.h}}}};
+            uplink_->raise(std::move(e));
+          },
+          [&](const pipelines::SnapshotTaken& s) {
+            auto e = event("snapshot", camera, "info");
+            const std::string id = uplink_->raise(std::move(e), &s.jpeg);
+            for (const auto& command : snapshot_requests_) {
+              uplink_->reply(command, !id.empty(), id.empty() ? "the snapshot could not be stored" : "",
+                             {{"event", id}, {"topic", uplink_->topics().snapshot(id)}});
+            }
+            snapshot_requests_.clear();
+          },
+      },
+      video);
+}
+
+void Daemon::on_command(const IncomingCommand& incoming) {
+  auto admitted = uplink_->admit(incoming.name, incoming.payload);
+  if (!admitted) {
+    spdlog::error("command {} REFUSED: {}", incoming.name, admitted.error().message);
+    auto e = event("command_rejected", "uplink", "warning");
+    e.details = {{"command", incoming.name}, {"reason", admitted.error().message}};
+    uplink_->raise(std::move(e));
+    return;
+  }
+  const uplink::Command& command = *admitted;
+  spdlog::info("command {} accepted (nonce {})", command.name, command.nonce);
+  if (command.name == "ping") {
+    uplink_->reply(command, true, "",
+                   {{"firmware", kFirmwareVersion},
+                    {"boot_id", boot_id_},
+                    {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count()}});
+  } else if (command.name == "snapshot") {
+    if (!capture_options_.motion || video_state_ != "running") {
+      uplink_->reply(command, false, "no picture: the video is " + video_state_ +
+                                         (capture_options_.motion ? "" : " and motion analysis is off"), nullptr);
+      return;
+    }
+    snapshot_requests_.push_back(command);
+    capture_->request_snapshot();
+  } else if (command.name == "resend_clip") {
+    const std::string clip = command.args.value("clip", "");
+    auto queued = uplink_->resend_clip(config_.evidence.dir, clip);
+    if (queued) uplink_->reply(command, true, "", {{"clip", clip}, {"messages", *queued}});
+    else uplink_->reply(command, false, queued.error().message, nullptr);
+  } else {
+    uplink_->reply(command, false, "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip)",
+                   nullptr);
+  }
 }
 
 void Daemon::send_heartbeat() {
@@ -290,10 +381,14 @@ void Daemon::send_heartbeat() {
   heartbeat.boot_id = boot_id_;
   frames_at_last_heartbeat_ = frames;
   last_heartbeat_ = now;
-  // A heartbeat is a state report, not an event: one missed while offline is superseded by the next.
-  if (auto sent = link_->publish({topics_.heartbeat(), uplink::heartbeat_payload(heartbeat), 0, false}); !sent) {
-    spdlog::debug("heartbeat not sent: {}", sent.error().message);
-  }
+  const auto outbox = uplink_->outbox();
+  heartbeat.outbox_pending = outbox.pending;
+  heartbeat.outbox_bytes = outbox.bytes;
+  std::error_code ec;
+  const auto space = std::filesystem::space(config_.state_dir, ec);
+  heartbeat.storage_free_mb = ec ? -1 : static_cast<std::int64_t>(space.available >> 20);
+  heartbeat.temperature_c = board_temperature();
+  uplink_->heartbeat(heartbeat);
 }
 
 }  // namespace assure::app

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,13 +14,16 @@
 #include "assure/hal/board.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "app/event_queue.hpp"
-#include "uplink/mqtt_link.hpp"
-#include "uplink/topics.hpp"
+#include "app/uplink_service.hpp"
 
 namespace assure::app {
 
 struct StopRequest {};
-using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, StopRequest>;
+struct IncomingCommand {  // from cmd/<name>; checked and obeyed on the main loop
+  std::string name;
+  std::string payload;
+};
+using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, IncomingCommand, StopRequest>;
 
 std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion);
 // The capture as the device config and board file ask for it: source, masks, motion and clips.
@@ -43,18 +47,22 @@ class Daemon {
   void read_inputs();
   void handle(const DaemonEvent& event);
   void send_heartbeat();
+  void on_video(const pipelines::VideoEvent& video);
+  void on_command(const IncomingCommand& incoming);
+  uplink::Event event(std::string type, std::string source, std::string severity) const;
 
   config::DeviceConfig config_;
   config::BoardFile board_file_;
   hal::Board board_;
   pipelines::CaptureOptions capture_options_;  // made once by create(), which refuses bad ones
-  uplink::Topics topics_;
   std::string boot_id_;
   std::chrono::steady_clock::time_point started_;
 
   EventQueue<DaemonEvent> events_;
   std::unique_ptr<pipelines::VideoCapture> capture_;
-  std::unique_ptr<uplink::MqttLink> link_;
+  std::unique_ptr<UplinkService> uplink_;
+  std::map<std::string, std::vector<std::string>> clip_events_;  // clip id -> events raised while it was open
+  std::vector<uplink::Command> snapshot_requests_;               // waiting for the next frame
   std::thread input_thread_;
   std::atomic<bool> stopping_{false};
 

@@ -20,7 +20,7 @@ std::string offline_payload(std::string_view reason) {
 }
 
 std::string heartbeat_payload(const Heartbeat& h) {
-  return nlohmann::json{{"time", utc_iso8601(h.time)},
+  nlohmann::json j{{"time", utc_iso8601(h.time)},
                         {"uptime_s", h.uptime.count()},
                         {"frames", h.frames},
                         {"fps", std::round(h.fps * 10) / 10},
@@ -31,8 +31,12 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"clips", h.clips},
                         {"clip_failures", h.clip_failures},
                         {"last_clip", h.last_clip},
-                        {"boot_id", h.boot_id}}
-      .dump();
+                        {"outbox_pending", h.outbox_pending},
+                        {"outbox_bytes", h.outbox_bytes},
+                        {"storage_free_mb", h.storage_free_mb},
+                        {"boot_id", h.boot_id}};
+  j["temperature_c"] = h.temperature_c ? nlohmann::json(std::round(*h.temperature_c * 10) / 10) : nlohmann::json(nullptr);
+  return j.dump();
 }
 
 std::string event_id(std::string_view device, std::string_view epoch, std::uint64_t seq) {

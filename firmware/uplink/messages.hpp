@@ -38,6 +38,10 @@ struct Heartbeat {
   std::uint64_t clips = 0;          // evidence clips finished since start
   std::uint64_t clip_failures = 0;  // clips that could not be written whole
   std::string last_clip;            // path of the newest finished clip on the device; empty: none
+  std::uint64_t outbox_pending = 0;  // messages stored and not yet acknowledged by the broker
+  std::uint64_t outbox_bytes = 0;
+  std::int64_t storage_free_mb = -1;        // free space where the device keeps its state; -1: unknown
+  std::optional<double> temperature_c;      // where the board has a sensor
   std::string boot_id;
 };
 std::string heartbeat_payload(const Heartbeat& heartbeat);

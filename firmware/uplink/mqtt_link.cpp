@@ -7,6 +7,8 @@
 
 #include "assure/base/backoff.hpp"
 
+#include <algorithm>
+
 namespace assure::uplink {
 
 class MqttLink::Listener : public mqtt::iaction_listener {
@@ -72,6 +74,21 @@ bool MqttLink::connect_once(std::string& server, std::string& failure) {
       .servers(servers)
       .keep_alive_interval(options_.keepalive)
       .connect_timeout(options_.connect_timeout);
+  if (!options_.username.empty()) builder.user_name(options_.username);
+  if (!options_.password.empty()) builder.password(options_.password);
+  const bool tls = !options_.ca_file.empty() || !options_.cert_file.empty() ||
+                   std::any_of(options_.brokers.begin(), options_.brokers.end(), [](const std::string& uri) {
+                     return uri.starts_with("ssl://") || uri.starts_with("mqtts://") || uri.starts_with("wss://");
+                   });
+  if (tls) {
+    auto ssl = mqtt::ssl_options_builder();
+    if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file.string());
+    if (!options_.cert_file.empty()) ssl.key_store(options_.cert_file.string());
+    if (!options_.key_file.empty()) ssl.private_key(options_.key_file.string());
+    ssl.enable_server_cert_auth(true).verify(true);
+    ssl.error_handler([](const std::string& message) { spdlog::error("mqtt: TLS: {}", message); });
+    builder.ssl(ssl.finalize());
+  }
   if (options_.session_expiry.count() > 0) {
     builder.properties({mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL,
                                        static_cast<int>(options_.session_expiry.count()))});

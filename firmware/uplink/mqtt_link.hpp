@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,10 @@ struct LinkOptions {
   // A persistent session: the broker keeps this client's subscriptions and the QoS 1 messages
   // for it (commands) while it is away, for this long. 0: a clean start every time.
   std::chrono::seconds session_expiry{0};
+  std::string username, password;  // empty: none
+  // TLS (ssl:// brokers): the CA the broker's certificate must chain to, and this device's client
+  // certificate and key. The broker's name is checked against its certificate.
+  std::filesystem::path ca_file, cert_file, key_file;
   std::string will_topic;  // published retained by the broker if the device vanishes; empty: none
   std::string will_payload;
 };

@@ -12,6 +12,7 @@ class Topics {
  public:
   Topics(std::string prefix, std::string site, std::string device);
   std::string base() const;  // <prefix>/<site>/<device>
+  const std::string& prefix() const { return prefix_; }
   std::string status() const { return base() + "/status"; }
   std::string heartbeat() const { return base() + "/heartbeat"; }
   std::string event() const { return base() + "/event"; }

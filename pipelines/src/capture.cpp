@@ -221,6 +221,16 @@ std::vector<MotionEvent> VideoCapture::detect(Frame& frame) {
     grey = GrayFrame{small.data, small.cols, small.rows, static_cast<int>(small.step), frame.index, frame.pts};
   }
   auto events = detector_->process(grey);
+  if (snapshot_requested_.exchange(false)) {
+    std::uint8_t* base = frame.pixels.data();
+    const bool colour = frame.uv_stride > 0;
+    std::vector<std::uint8_t> copy;
+    if (!colour) copy.assign(grey.data, grey.data + static_cast<std::size_t>(grey.stride) * grey.height);
+    const YuvView view = colour ? YuvView{base, base + frame.u_offset, base + frame.v_offset, frame.width, frame.height,
+                                          frame.stride, frame.uv_stride}
+                                : YuvView{copy.data(), nullptr, nullptr, grey.width, grey.height, grey.stride, 0};
+    sink_(SnapshotTaken{snapshot_jpeg(view, Box{}), frame.index});
+  }
   if (frame.uv_stride > 0) {
     for (auto& event : events) {
       if (auto* start = std::get_if<MotionStart>(&event)) {

@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     fs::remove_all(dir);
     fs::create_directories(dir);
     std::ofstream(dir / "device.toml")
-        << "[device]\nid = \"bench\"\nsite = \"bench\"\n[mqtt]\nbrokers = [\"tcp://127.0.0.1:1\"]\n"
+        << "[device]\nid = \"bench\"\nsite = \"bench\"\nstate_dir = \"state\"\n[mqtt]\nbrokers = [\"tcp://127.0.0.1:1\"]\n"
         << "[camera]\nsource = \"file\"\nlocation = \"" << clip1080.string() << "\"\nloop = true\n"
         << "[evidence]\nenabled = " << (evidence ? "true" : "false") << "\ndir = \"clips\"\npre_event = 10\n"
         << "post_event = 20\n[log]\nlevel = \"warn\"\n";

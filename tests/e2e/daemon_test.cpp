@@ -18,7 +18,7 @@ constexpr const char* kStatus = "assure/v1/estate-a/cam-01/status";
 constexpr const char* kHeartbeat = "assure/v1/estate-a/cam-01/heartbeat";
 
 std::string device_file(const std::string& broker_uri, const std::string& extra = "") {
-  return "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\n"
+  return "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\nstate_dir = \"state\"\n"
          "[mqtt]\nbrokers = [\"" + broker_uri + "\"]\nkeepalive = 2\nreconnect_min = 100\nreconnect_max = 500\n"
          "[heartbeat]\ninterval = 1\n[evidence]\ndir = \"clips\"\n" + extra;
 }

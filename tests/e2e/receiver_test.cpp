@@ -35,7 +35,7 @@ TEST(Receiver, ShowsADeviceComingOnlineHeartbeatingAndGoing) {
   test::Process receiver({test::binary("assure-receiver").string(), "--broker", broker.uri()},
                          dir.path() / "receiver.log");
   ASSERT_TRUE(test::eventually([&] { return receiver.log_contains("listening on assure/v1/+/+/#"); }, 10s));
-  auto config = dir.write("device.toml", "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\n[mqtt]\nbrokers = [\"" +
+  auto config = dir.write("device.toml", "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\nstate_dir = \"state\"\n[mqtt]\nbrokers = [\"" +
                                              broker.uri() + "\"]\n[heartbeat]\ninterval = 1\n");
   {
     test::Process daemon({test::binary("assure-edged").string(), "--config", config.string(), "--board-dir",

@@ -21,6 +21,9 @@ grep -q 'input panic active' "$out" || fail "the sim scenario's panic press did 
 grep -q 'motion: started at frame' "$out" || fail "no motion event in the device log"
 grep -qE 'clip [A-Za-z0-9-]+: /tmp/assure-demo\.[A-Za-z0-9]+/clips/.*\.mp4 \(' "$out" || fail "no finished clip in the device log"
 grep -qE 'heartbeat  up .* clips [1-9].* last clip /tmp/assure-demo' "$out" || fail "no clip in the receiver's heartbeat stats"
+grep -qE 'clip +VERIFIED cam-01-cam0-[0-9TZ-]+: .* -> /tmp/assure-demo\.[A-Za-z0-9]+/control-room/' "$out" || fail "no clip verified at the control room"
+grep -q 'snapshot   of event cam-01-' "$out" || fail "no motion snapshot reached the control room"
+grep -q 'REJECTED' "$out" && fail "the control room rejected evidence"
 grep -q 'unfinished clip' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
 if pgrep -f "$run_dir" >/dev/null; then pgrep -af "$run_dir"; fail "processes left behind"; fi
 rm -rf "$run_dir"

@@ -148,13 +148,17 @@ std::string Process::log() const { return read_file(log_); }
 bool Process::log_contains(const std::string& text) const { return log().find(text) != std::string::npos; }
 
 Broker::Broker(std::uint16_t port) : port_(port == 0 ? free_port() : port) { start(); }
+Broker::Broker(std::uint16_t port, std::string settings)
+    : port_(port == 0 ? free_port() : port), settings_(std::move(settings)) {
+  start();
+}
 Broker::~Broker() { process_.reset(); }
 
 std::string Broker::uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
 
 void Broker::start() {
-  const auto conf = dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                                     " 127.0.0.1\nallow_anonymous true\npersistence false\n");
+  const auto conf = dir_.write("mosquitto.conf", "listener " + std::to_string(port_) + " 127.0.0.1\n" + settings_ +
+                                                     "persistence false\n");
   const std::string binary = std::filesystem::exists("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
   process_ = std::make_unique<Process>(std::vector<std::string>{binary, "-c", conf.string()},
                                        dir_.path() / "mosquitto.log");

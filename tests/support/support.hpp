@@ -98,6 +98,9 @@ class Process {
 class Broker {
  public:
   explicit Broker(std::uint16_t port = 0);
+  // With listener settings of the test's own instead of "allow_anonymous true" (TLS, passwords,
+  // an ACL); file paths in them are the test's.
+  Broker(std::uint16_t port, std::string settings);
   ~Broker();
   std::uint16_t port() const { return port_; }
   std::string uri() const;
@@ -110,6 +113,7 @@ class Broker {
   void start();
   TempDir dir_;
   std::uint16_t port_;
+  std::string settings_ = "allow_anonymous true\n";
   std::unique_ptr<Process> process_;
 };
 

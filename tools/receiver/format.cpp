@@ -59,6 +59,17 @@ std::string describe_heartbeat(const json& p) {
   return text;
 }
 
+std::string describe_event(const json& p) {
+  std::string text = fmt::format("#{} {} {} from {}", field<std::uint64_t>(p, "seq", 0),
+                                 field<std::string>(p, "severity", "?") == "info" ? "" : "[" + field<std::string>(p, "severity", "?") + "]",
+                                 field<std::string>(p, "type", "?"), field<std::string>(p, "source", "?"));
+  if (const auto zone = field<std::string>(p, "zone", ""); !zone.empty()) text += " zone " + zone;
+  if (const auto clip = field<std::string>(p, "clip", ""); !clip.empty()) text += " clip " + clip;
+  if (field<bool>(p, "snapshot", false)) text += " (snapshot follows)";
+  if (p.contains("details")) text += "  " + printable(p["details"].dump(), 160);
+  return text + "  id " + field<std::string>(p, "id", "?");
+}
+
 }  // namespace
 
 std::string human_line(std::string_view prefix, const Arrival& a) {
@@ -75,6 +86,7 @@ std::string human_line(std::string_view prefix, const Arrival& a) {
   std::string text;
   if (parsed->kind == "status") text = describe_status(payload);
   else if (parsed->kind == "heartbeat") text = describe_heartbeat(payload);
+  else if (parsed->kind == "event") text = describe_event(payload);
   else text = printable(payload.dump(), 200);
   return fmt::format("{}  {:<24} {:<10} {}{}", when, who, kind, text, retained);
 }

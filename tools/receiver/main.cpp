@@ -1,15 +1,22 @@
 // assure-receiver: the control-room side. Subscribes to a fleet and prints what arrives.
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <iostream>
 #include <mutex>
 
 #include "app/signals.hpp"
+#include "evidence_desk.hpp"
 #include "format.hpp"
+#include "uplink/messages.hpp"
 #include "uplink/mqtt_link.hpp"
 #include "uplink/topics.hpp"
 
@@ -23,7 +30,54 @@ constexpr std::string_view kUsage = R"(usage: assure-receiver [options]
   --device D         only this device (default: all)
   --json             one JSON object per line instead of text
   --client-id ID     MQTT client id (default assure-receiver-<pid>)
+  --keys DIR         enrolled device keys: DIR/<device id>.pub holds the device's public key (hex,
+                     as assure-key device prints it); clips are verified against them
+  --evidence DIR     write verified clips and manifests to DIR/<site>/<device>/, snapshots to
+                     DIR/<site>/<device>/snapshots/, and clips that fail to DIR/quarantine/
 )";
+
+std::map<std::string, std::string> load_keys(const std::filesystem::path& dir) {
+  std::map<std::string, std::string> keys;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".pub") continue;
+    std::ifstream in(entry.path());
+    std::string hex;
+    in >> hex;
+    if (hex.size() != 64) {
+      spdlog::error("{}: not a device public key (64 hex digits); ignored", entry.path().string());
+      continue;
+    }
+    keys[entry.path().stem().string()] = hex;
+  }
+  return keys;
+}
+
+std::string notice_line(const assure::receiver::DeskNotice& n, bool as_json) {
+  using Kind = assure::receiver::DeskNotice::Kind;
+  const char* status = n.kind == Kind::verified   ? "verified"
+                       : n.kind == Kind::rejected ? "rejected"
+                       : n.kind == Kind::gap      ? "gap"
+                       : n.kind == Kind::duplicate ? "duplicate"
+                                                   : "info";
+  if (as_json) {
+    return nlohmann::json{{"type", "evidence"}, {"status", status}, {"site", n.site}, {"device", n.device},
+                          {"clip", n.clip},      {"message", n.message}, {"file", n.file.string()}}
+        .dump();
+  }
+  const std::string who = n.site + "/" + n.device;
+  switch (n.kind) {
+    case Kind::verified:
+      return fmt::format("{:<24} clip       VERIFIED {}: {}{}", who, n.clip, n.message,
+                         n.file.empty() ? "" : " -> " + n.file.string());
+    case Kind::rejected:
+      return fmt::format("{:<24} clip       !!! REJECTED {}: {}{}", who, n.clip, n.message,
+                         n.file.empty() ? "" : " (kept apart in " + n.file.string() + ")");
+    case Kind::gap:
+      return fmt::format("{:<24} !!! {}", who, n.message);
+    default:
+      return fmt::format("{:<24} {} {}", who, n.clip, n.message);
+  }
+}
 
 int usage_error(std::string_view message) {
   std::cerr << "assure-receiver: " << message << "\n" << kUsage;
@@ -37,6 +91,7 @@ int main(int argc, char** argv) try {
   std::string prefix = "assure/v1", site = "+", device = "+";
   std::string client_id = "assure-receiver-" + std::to_string(::getpid());
   bool as_json = false;
+  std::filesystem::path keys_dir, evidence_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string& into) {
@@ -51,6 +106,8 @@ int main(int argc, char** argv) try {
     else if (arg == "--device" && value(v)) device = v;
     else if (arg == "--client-id" && value(v)) client_id = v;
     else if (arg == "--json") as_json = true;
+    else if (arg == "--keys" && value(v)) keys_dir = v;
+    else if (arg == "--evidence" && value(v)) evidence_dir = v;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
@@ -60,6 +117,14 @@ int main(int argc, char** argv) try {
   }
   if (brokers.empty()) brokers.push_back("tcp://127.0.0.1:1883");
   spdlog::set_pattern("%H:%M:%S.%e %^%-5l%$ receiver: %v");
+  std::map<std::string, std::string> keys;
+  if (!keys_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(keys_dir, ec)) return usage_error("--keys " + keys_dir.string() + " is not a folder");
+    keys = load_keys(keys_dir);
+    spdlog::info("{} enrolled device key(s) from {}", keys.size(), keys_dir.string());
+  }
+  assure::receiver::EvidenceDesk desk(evidence_dir, keys);
 
   std::mutex mutex;
   std::condition_variable done;
@@ -83,12 +148,53 @@ int main(int argc, char** argv) try {
   });
   link_ptr = &link;
   link.on_message([&](const std::string& topic, const std::string& payload, bool retained) {
-    assure::receiver::Arrival arrival{topic, payload, retained, std::chrono::system_clock::now()};
-    const std::string line = as_json ? assure::receiver::json_line(prefix, arrival)
-                                     : assure::receiver::human_line(prefix, arrival);
+    const auto parsed = assure::uplink::parse_topic(prefix, topic);
+    std::vector<std::string> lines;
     std::lock_guard lock(mutex);
-    std::fwrite(line.data(), 1, line.size(), stdout);
-    std::fputc('\n', stdout);
+    std::vector<assure::receiver::DeskNotice> notices;
+    bool show = true;
+    if (parsed && parsed->kind == "clip") {
+      // <clip>/manifest or <clip>/chunk/<n>: evidence, never printed as bytes.
+      const auto slash = parsed->rest.find('/');
+      const std::string clip = parsed->rest.substr(0, slash);
+      const std::string what = slash == std::string::npos ? "" : parsed->rest.substr(slash + 1);
+      if (what == "manifest") notices = desk.manifest(parsed->site, parsed->device, clip, payload);
+      else if (what.starts_with("chunk/")) notices = desk.chunk(parsed->site, parsed->device, clip, what.substr(6), payload);
+      else notices.push_back({assure::receiver::DeskNotice::Kind::rejected, parsed->site, parsed->device, clip,
+                              "an unknown clip topic: " + topic, {}});
+      show = false;
+    } else if (parsed && parsed->kind == "snapshot") {
+      show = false;
+      std::string where;
+      if (!evidence_dir.empty() && parsed->rest.find('/') == std::string::npos && !parsed->rest.empty()) {
+        const auto file = evidence_dir / parsed->site / parsed->device / "snapshots" / (parsed->rest + ".jpg");
+        std::filesystem::create_directories(file.parent_path());
+        std::ofstream(file, std::ios::binary).write(payload.data(), static_cast<std::streamsize>(payload.size()));
+        where = file.string();
+      }
+      lines.push_back(as_json ? nlohmann::json{{"type", "snapshot"}, {"site", parsed->site}, {"device", parsed->device},
+                                               {"event", parsed->rest}, {"bytes", payload.size()}, {"file", where}}
+                                    .dump()
+                              : fmt::format("{:<24} snapshot   of event {}: {} bytes of JPEG{}",
+                                            parsed->site + "/" + parsed->device, parsed->rest, payload.size(),
+                                            where.empty() ? "" : " -> " + where));
+    } else if (parsed && parsed->kind == "event") {
+      if (auto event = assure::uplink::parse_event(payload)) {
+        show = desk.event(parsed->site, parsed->device, event->id, event->seq, notices);  // duplicates are dropped
+      }
+    }
+    for (const auto& n : notices) {
+      if (n.kind != assure::receiver::DeskNotice::Kind::duplicate) lines.push_back(notice_line(n, as_json));
+    }
+    if (show) {
+      assure::receiver::Arrival arrival{topic, payload, retained, std::chrono::system_clock::now()};
+      lines.insert(lines.begin(), as_json ? assure::receiver::json_line(prefix, arrival)
+                                          : assure::receiver::human_line(prefix, arrival));
+    }
+    for (const auto& line : lines) {
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+    }
     std::fflush(stdout);
   });
   link.start();

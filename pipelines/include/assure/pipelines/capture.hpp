@@ -70,8 +70,12 @@ struct VideoLost {
   unsigned attempt = 0;  // failed attempts in a row; 1 marks the start of an outage
 };
 struct VideoEnded {};  // retry false: the source ended or failed and the capture has stopped
+struct SnapshotTaken {  // asked for by request_snapshot(): the next analysed frame, as JPEG
+  std::vector<std::uint8_t> jpeg;
+  std::int64_t frame = 0;
+};
 using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd,
-                                ClipOpened, ClipClosed>;
+                                ClipOpened, ClipClosed, SnapshotTaken>;
 
 struct AnalysisStats {
   std::uint64_t frames = 0;   // analysed
@@ -97,6 +101,9 @@ class VideoCapture {
   std::uint64_t frames() const { return frames_.load(std::memory_order_relaxed); }
   bool running() const { return running_.load(std::memory_order_relaxed); }
   AnalysisStats analysis() const;
+  // The next analysed frame is sent as a SnapshotTaken (masks burnt in, no box). Needs motion
+  // analysis to be on (it is the analysis branch that carries frames out).
+  void request_snapshot() { snapshot_requested_ = true; }
   // Tells the motion analysis that a light the device controls is switching now.
   void light_switching(std::chrono::milliseconds for_how_long);
 
@@ -141,6 +148,7 @@ class VideoCapture {
   bool analysis_closing_ = false;
   AnalysisStats stats_;
   std::atomic<std::int64_t> light_until_ns_{-1};
+  std::atomic<bool> snapshot_requested_{false};
   std::atomic<std::int64_t> last_pts_ns_{0};  // of the newest frame, for light_switching()
   std::optional<MotionDetector> detector_;
   std::unique_ptr<ClipRecorder> recorder_;

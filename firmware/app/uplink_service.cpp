@@ -1,0 +1,238 @@
+#include "app/uplink_service.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+
+#include "assure/base/utc.hpp"
+#include "assure/firmware/version.hpp"
+#include "assure/pipelines/files.hpp"
+
+namespace assure::app {
+namespace fs = std::filesystem;
+
+uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplink::Topics& topics) {
+  uplink::LinkOptions link;
+  link.brokers = config.mqtt.brokers;
+  link.client_id = config.mqtt.client_id;
+  link.keepalive = config.mqtt.keepalive;
+  link.connect_timeout = config.mqtt.connect_timeout;
+  link.reconnect_min = config.mqtt.reconnect_min;
+  link.reconnect_max = config.mqtt.reconnect_max;
+  link.session_expiry = config.mqtt.session_expiry;
+  link.username = config.mqtt.username;
+  link.password = config.mqtt.password;
+  link.ca_file = config.mqtt.ca_file;
+  link.cert_file = config.mqtt.cert_file;
+  link.key_file = config.mqtt.key_file;
+  link.will_topic = topics.status();
+  link.will_payload = uplink::offline_payload("connection lost");
+  return link;
+}
+
+UplinkService::UplinkService(const config::DeviceConfig& config, uplink::Online online)
+    : topics_(config.mqtt.topic_prefix, config.site, config.device_id),
+      online_(std::move(online)),
+      device_(config.device_id),
+      site_(config.site),
+      camera_(config.camera_id),
+      chunk_bytes_(config.uplink.chunk_bytes),
+      link_options_(link_options(config, topics_)) {}
+
+UplinkService::~UplinkService() { stop(); }
+
+Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceConfig& config, uplink::Online online) {
+  std::unique_ptr<UplinkService> service(new UplinkService(config, std::move(online)));
+  const fs::path state = config.state_dir;
+  bool created = false;
+  auto key = evidence::SigningKey::load_or_create(state / "device.key", &created);
+  if (!key) return fail(key.error().code, "evidence: " + key.error().message);
+  service->key_ = std::move(*key);
+  service->public_key_ = service->key_->public_hex();
+  if (created) {
+    spdlog::warn("evidence: made this device's signing key in {}; enrol its public key {} at the control room",
+                 (state / "device.key").string(), service->public_key_);
+  }
+  auto chain = evidence::Chain::open(state / "evidence-chain.json");
+  if (!chain) return fail(chain.error().code, "evidence: " + chain.error().message);
+  service->chain_ = std::move(*chain);
+
+  uplink::OutboxOptions outbox;
+  outbox.dir = state / "outbox";
+  outbox.quota_bytes = config.uplink.outbox_bytes;
+  UplinkService* self = service.get();
+  outbox.loss_event = [self](std::uint64_t seq, const uplink::OutboxLoss& loss) {
+    uplink::Event e;
+    e.seq = seq;
+    e.id = uplink::event_id(self->device_, self->outbox_ ? self->outbox_->epoch() : "", seq);
+    e.type = "evidence_lost";
+    e.source = "uplink";
+    e.severity = "critical";
+    e.time = std::chrono::system_clock::now();
+    e.details = {{"dropped", loss.groups}, {"events_dropped", loss.events}, {"reason", loss.reason}};
+    return uplink::OutboxMessage{.topic = self->topics_.event(), .payload = uplink::event_payload(e)};
+  };
+  auto opened = uplink::Outbox::open(outbox);
+  if (!opened) return std::unexpected(opened.error());
+  service->outbox_ = std::move(*opened);
+  service->gate_ = std::make_unique<uplink::CommandGate>(config.uplink.control_room_key, config.site,
+                                                         config.device_id, config.uplink.command_window,
+                                                         state / "command-nonces.json");
+  return service;
+}
+
+void UplinkService::start(OnCommand on_command) {
+  link_ = std::make_unique<uplink::MqttLink>(link_options_, [this](const std::string&) {
+    if (auto sent = link_->publish({topics_.status(), uplink::online_payload(online_), 1, true}); !sent) {
+      spdlog::warn("{}", sent.error().message);
+    }
+    if (auto subscribed = link_->subscribe(topics_.commands(), 1); !subscribed) {
+      spdlog::error("{}", subscribed.error().message);
+    }
+  });
+  link_->on_message([this, on_command = std::move(on_command)](const std::string& topic, const std::string& payload,
+                                                                bool) {
+    const auto parsed = uplink::parse_topic(topics_.prefix(), topic);
+    if (!parsed || parsed->kind != "cmd" || parsed->rest.empty()) return;
+    on_command(parsed->rest, payload);
+  });
+  courier_ = std::make_unique<uplink::Courier>(*link_, *outbox_);
+  link_->start();
+  courier_->start();
+  const auto stats = outbox_->stats();
+  spdlog::info("uplink: outbox {} with {} message(s) pending; event numbers go on from {}",
+               outbox_->journal().string(), stats.pending, outbox_->last_event_seq());
+}
+
+void UplinkService::stop() {
+  if (courier_) courier_->stop();
+  if (link_) {
+    link_->stop(uplink::Outgoing{topics_.status(), uplink::offline_payload("shutdown"), 1, true},
+                std::chrono::milliseconds{2000});
+  }
+  courier_.reset();
+  link_.reset();
+}
+
+std::string UplinkService::raise(uplink::Event event, const std::vector<std::uint8_t>* snapshot) {
+  event.snapshot = snapshot != nullptr && !snapshot->empty();
+  std::string id;
+  auto stored = outbox_->add_event([&](std::uint64_t seq) {
+    event.seq = seq;
+    event.id = id = uplink::event_id(device_, outbox_->epoch(), seq);
+    return uplink::OutboxMessage{.topic = topics_.event(), .payload = uplink::event_payload(event)};
+  });
+  if (!stored) {
+    spdlog::error("uplink: event {} could not be stored: {}", event.type, stored.error().message);
+    return {};
+  }
+  if (event.snapshot) {
+    std::vector<uplink::OutboxMessage> jpeg{{.topic = topics_.snapshot(id),
+                                             .payload = std::string(snapshot->begin(), snapshot->end()),
+                                             .group = "snapshot:" + id}};
+    if (auto queued = outbox_->add(uplink::Lane::event, std::move(jpeg)); !queued) {
+      spdlog::error("uplink: snapshot of {} could not be stored: {}", id, queued.error().message);
+    }
+  }
+  if (courier_) courier_->wake();
+  return id;
+}
+
+std::vector<uplink::OutboxMessage> UplinkService::clip_messages(const evidence::Manifest& m,
+                                                               const std::string& signed_payload,
+                                                               const fs::path& file) const {
+  std::vector<uplink::OutboxMessage> out;
+  const std::string group = "clip:" + m.clip;
+  out.push_back({.topic = topics_.clip_manifest(m.clip), .payload = signed_payload, .group = group});
+  for (std::size_t n = 0; n < m.chunks.size(); ++n) {
+    const std::uint64_t offset = n * m.chunk_size;
+    const auto length = static_cast<std::uint32_t>(std::min<std::uint64_t>(m.chunk_size, m.size - offset));
+    out.push_back({.topic = topics_.clip_chunk(m.clip, n), .slice = uplink::FileSlice{file, offset, length}, .group = group});
+  }
+  return out;
+}
+
+Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids) {
+  auto hashes = evidence::hash_file(clip.file, chunk_bytes_);
+  if (!hashes) return std::unexpected(hashes.error());
+  evidence::Manifest m;
+  m.clip = clip.id;
+  m.file = clip.file.filename().string();
+  m.device = device_;
+  m.site = site_;
+  m.camera = camera_;
+  m.firmware = kFirmwareVersion;
+  m.start_utc = utc_iso8601(clip.start_utc);
+  m.end_utc = utc_iso8601(clip.end_utc);
+  m.frames = clip.frames;
+  m.size = hashes->size;
+  m.chunk_size = chunk_bytes_;
+  m.sha256 = hashes->sha256;
+  m.chunks = hashes->chunks;
+  m.events = std::move(event_ids);
+  m.index = chain_->count() + 1;
+  m.previous = chain_->last_hash();
+  const auto body = evidence::manifest_body(m);
+  const std::string payload = evidence::signed_manifest(body, *key_);
+  // The signed manifest lives beside the clip (what goes to the police with it), then the chain
+  // moves on, then the clip is queued: a crash in between leaves a gap the control room sees.
+  const fs::path manifest_file = clip.file.parent_path() / (clip.id + ".manifest.json");
+  if (auto written = pipelines::write_durably(manifest_file, payload + "\n"); !written) {
+    return std::unexpected(written.error());
+  }
+  if (auto advanced = chain_->advance(evidence::manifest_hash(body)); !advanced) {
+    return std::unexpected(advanced.error());
+  }
+  if (auto queued = outbox_->add(uplink::Lane::clip, clip_messages(m, payload, clip.file)); !queued) {
+    return std::unexpected(queued.error());
+  }
+  if (courier_) courier_->wake();
+  return manifest_file.string();
+}
+
+Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const std::string& clip_id) {
+  if (clip_id.empty() || clip_id.find('/') != std::string::npos || clip_id.find("..") != std::string::npos) {
+    return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a clip id", clip_id));
+  }
+  const fs::path manifest_file = clips_dir / (clip_id + ".manifest.json");
+  std::error_code ec;
+  const auto size = fs::file_size(manifest_file, ec);
+  std::ifstream in(manifest_file, std::ios::binary);
+  if (ec || !in) return fail(Errc::not_found, fmt::format("no signed manifest for clip {} on this device", clip_id));
+  std::string payload(size, '\0');
+  in.read(payload.data(), static_cast<std::streamsize>(size));
+  auto verified = evidence::verify_manifest(payload, public_key_);
+  if (!verified) return fail(verified.error().code, fmt::format("{}: {}", manifest_file.string(), verified.error().message));
+  auto messages = clip_messages(verified->manifest, payload.substr(0, payload.find_last_not_of('\n') + 1),
+                                clips_dir / verified->manifest.file);
+  const std::size_t count = messages.size();
+  if (auto queued = outbox_->add(uplink::Lane::clip, std::move(messages)); !queued) return std::unexpected(queued.error());
+  if (courier_) courier_->wake();
+  return count;
+}
+
+Result<uplink::Command> UplinkService::admit(const std::string& name, const std::string& payload) {
+  return gate_->admit(name, payload, std::chrono::system_clock::now());
+}
+
+void UplinkService::reply(const uplink::Command& command, bool ok, const std::string& error, const nlohmann::json& result) {
+  nlohmann::json j{{"name", command.name}, {"nonce", command.nonce}, {"ok", ok},
+                   {"time", utc_iso8601(std::chrono::system_clock::now())}};
+  if (!ok) j["error"] = error;
+  if (!result.is_null()) j["result"] = result;
+  if (auto queued = outbox_->add(uplink::Lane::event, {{.topic = topics_.reply(), .payload = j.dump()}}); !queued) {
+    spdlog::error("uplink: reply to {} could not be stored: {}", command.name, queued.error().message);
+  }
+  if (courier_) courier_->wake();
+}
+
+void UplinkService::heartbeat(const uplink::Heartbeat& heartbeat) {
+  if (!link_) return;
+  // A heartbeat is a state report, not an event: one missed while offline is superseded by the next.
+  if (auto sent = link_->publish({topics_.heartbeat(), uplink::heartbeat_payload(heartbeat), 0, false}); !sent) {
+    spdlog::debug("heartbeat not sent: {}", sent.error().message);
+  }
+}
+
+}  // namespace assure::app

@@ -1,0 +1,79 @@
+#pragma once
+// The daemon's side of the control room: the MQTT link, the durable outbox and its courier, the
+// device's signing key and evidence chain, and the command gate, wired to one another.
+//
+// Events are stored before they are sent and numbered across restarts; a motion start's snapshot
+// follows its event at once on the event lane; a finished clip is hashed, its manifest signed and
+// chained, and its chunks read from the clip file as they go out.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "assure/config/device_config.hpp"
+#include "assure/pipelines/recording.hpp"
+#include "evidence/signing.hpp"
+#include "uplink/commands.hpp"
+#include "uplink/courier.hpp"
+#include "uplink/messages.hpp"
+#include "uplink/mqtt_link.hpp"
+#include "uplink/outbox.hpp"
+#include "uplink/topics.hpp"
+
+namespace assure::app {
+
+// The link options the device config asks for (brokers, TLS, session, will).
+uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplink::Topics& topics);
+
+class UplinkService {
+ public:
+  // A command's topic name and payload, handed to the daemon's loop (never handled on MQTT's thread).
+  using OnCommand = std::function<void(std::string name, std::string payload)>;
+
+  static Result<std::unique_ptr<UplinkService>> open(const config::DeviceConfig& config, uplink::Online online);
+  ~UplinkService();
+
+  void start(OnCommand on_command);
+  void stop();  // says "offline: shutdown" and disconnects
+
+  // Stores and sends an event (id and seq are filled in); with a snapshot, the JPEG follows on
+  // snapshot/<id>. Returns the id; an event that cannot be stored is logged as an error.
+  std::string raise(uplink::Event event, const std::vector<std::uint8_t>* snapshot = nullptr);
+  // Hashes, signs and chains a finished clip and queues its manifest and chunks.
+  // event_ids: the events raised while it was recording. Returns the signed manifest's path.
+  Result<std::string> send_clip(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids);
+  // Queues a clip again from its file and its stored signed manifest (the resend command).
+  Result<std::size_t> resend_clip(const std::filesystem::path& clips_dir, const std::string& clip_id);
+
+  Result<uplink::Command> admit(const std::string& name, const std::string& payload);
+  void reply(const uplink::Command& command, bool ok, const std::string& error, const nlohmann::json& result);
+
+  void heartbeat(const uplink::Heartbeat& heartbeat);  // QoS 0, straight to the link: never queued
+  uplink::OutboxStats outbox() const { return outbox_->stats(); }
+  const uplink::Topics& topics() const { return topics_; }
+  const std::string& public_key() const { return public_key_; }
+
+ private:
+  UplinkService(const config::DeviceConfig& config, uplink::Online online);
+  std::vector<uplink::OutboxMessage> clip_messages(const evidence::Manifest& manifest, const std::string& signed_payload,
+                                                   const std::filesystem::path& file) const;
+
+  uplink::Topics topics_;
+  uplink::Online online_;
+  std::string device_, site_, camera_;
+  std::uint32_t chunk_bytes_;
+  uplink::LinkOptions link_options_;
+  std::unique_ptr<uplink::Outbox> outbox_;
+  std::optional<evidence::SigningKey> key_;
+  std::string public_key_;
+  std::optional<evidence::Chain> chain_;
+  std::unique_ptr<uplink::CommandGate> gate_;
+  std::unique_ptr<uplink::MqttLink> link_;
+  std::unique_ptr<uplink::Courier> courier_;
+};
+
+}  // namespace assure::app

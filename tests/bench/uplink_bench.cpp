@@ -1,0 +1,379 @@
+// The uplink's speed on loopback, each figure printed with a baseline measured in the same run (the
+// machines are noisy: compare ratios, not absolute numbers). A real mosquitto on 127.0.0.1.
+//
+//   1. event latency from a simulated input edge (the sim board's input, read as the daemon reads
+//      it) to the event stored in the outbox and to the control room's subscriber; baseline: a bare
+//      Paho QoS 1 publish to the same subscriber, no journal.     target: p99 under 20 ms
+//   2. a finished 30 s 720p clip to a verified clip at the receiver (hash, sign, journal, chunks,
+//      reassembly, every hash and the signature checked); baseline: the same bytes as bare QoS 1
+//      messages.                                                   target: under 1 s
+//   3. drain of a 10,000-event backlog after reconnection, every event arriving; baseline: 10,000
+//      bare QoS 1 publishes.                                       target: over 2,000 events/s
+//
+//   uplink_bench [--quick]        (--quick: fewer events and a shorter clip, to show it works)
+
+#include <mqtt/async_client.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <set>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "app/uplink_service.hpp"
+#include "assure/config/board_file.hpp"
+#include "assure/drivers/sim_board.hpp"
+#include "assure/drivers/system_clock.hpp"
+#include "evidence_desk.hpp"
+#include "support.hpp"
+#include "uplink/courier.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+void line(const std::string& name, const std::string& figure, const std::string& baseline, double ratio,
+          const std::string& target, bool met) {
+  std::printf("%-36s %-30s %-30s ratio %7.2f   target %-18s %s\n", name.c_str(), figure.c_str(), baseline.c_str(),
+              ratio, target.c_str(), met ? "MET" : "MISSED");
+  std::fflush(stdout);
+}
+
+std::string f(const char* format, double a, double b = 0) {
+  char text[96];
+  std::snprintf(text, sizeof text, format, a, b);
+  return text;
+}
+
+// A subscriber that notes when each message arrived.
+struct Listener {
+  using Handler = std::function<void(const std::string&, const std::string&, Clock::time_point)>;
+  Listener(const std::string& uri, const std::string& filter, Handler first = nullptr)
+      : client(uri, "bench-listener-" + std::to_string(std::rand()), mqtt::create_options(MQTTVERSION_5)),
+        on_message(std::move(first)) {
+    client.set_message_callback([this](mqtt::const_message_ptr m) {
+      const auto now = Clock::now();
+      std::function<void(const std::string&, const std::string&, Clock::time_point)> handler;
+      {
+        std::lock_guard lock(mutex);
+        handler = on_message;
+      }
+      if (handler) handler(m->get_topic(), m->get_payload_str(), now);
+      ++count;
+    });
+    client.connect(mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())->wait();
+    client.subscribe(filter, 1)->wait();
+  }
+  void handle(std::function<void(const std::string&, const std::string&, Clock::time_point)> h) {
+    std::lock_guard lock(mutex);
+    on_message = std::move(h);
+  }
+  mqtt::async_client client;
+  std::mutex mutex;
+  std::function<void(const std::string&, const std::string&, Clock::time_point)> on_message;
+  std::atomic<std::uint64_t> count{0};
+};
+
+struct Bare {  // the baseline publisher
+  explicit Bare(const std::string& uri)
+      : client(uri, "bench-bare-" + std::to_string(std::rand()), mqtt::create_options(MQTTVERSION_5)) {
+    client.connect(mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())->wait();
+  }
+  mqtt::async_client client;
+};
+
+config::DeviceConfig device_config(const std::string& uri, const fs::path& state, std::uint64_t outbox_mb = 256) {
+  auto parsed = config::parse_device_config(
+      "[device]\nid = \"bench-1\"\nsite = \"bench\"\nstate_dir = \"" + state.string() + "\"\n[mqtt]\nbrokers = [\"" +
+          uri + "\"]\nkeepalive = 5\nreconnect_min = 50\nreconnect_max = 200\n[uplink]\noutbox_mb = " +
+          std::to_string(outbox_mb) + "\n",
+      "(bench)", state);
+  if (!parsed) throw std::runtime_error("bench config: " + config::to_string(parsed.error()));
+  return *parsed;
+}
+
+// The device's birth, retained: it is connected. (In this process, beside the bench's other Paho
+// clients, a new connection can take a couple of seconds to be made; the daemon has only its own.)
+bool wait_online(const std::string& uri) {
+  std::atomic<bool> online{false};
+  Listener status(uri, "assure/v1/bench/bench-1/status", [&](const std::string&, const std::string& payload, Clock::time_point) {
+    if (payload.find("\"online\"") != std::string::npos) online = true;
+  });
+  const bool ok = test::eventually([&] { return online.load(); }, 20s);
+  status.handle(nullptr);
+  return ok;
+}
+
+uplink::Online online() { return {"bench", "0", "sim", "none", std::chrono::system_clock::now()}; }
+
+bool make_clip(const fs::path& file, int seconds) {
+  if (fs::exists(file)) return true;
+  const std::string launch =
+      "gst-launch-1.0 -q multifilesrc location=/usr/share/doc/opencv-doc/examples/data/vtest.avi loop=true ! decodebin "
+      "! videoscale ! video/x-raw,width=1280,height=720 ! videorate ! video/x-raw,framerate=25/1 ! identity eos-after=" +
+      std::to_string(seconds * 25) +
+      " ! videoconvert ! x264enc speed-preset=ultrafast bitrate=2500 key-int-max=50 ! h264parse ! mp4mux ! filesink "
+      "location=" + file.string() + ".tmp >/dev/null 2>&1";
+  if (std::system(launch.c_str()) != 0) return false;
+  fs::rename(file.string() + ".tmp", file);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  const int edges = quick ? 200 : 2000;
+  const int backlog = quick ? 2000 : 10000;
+  const int clip_seconds = quick ? 5 : 30;
+  test::TempDir work;
+  // As the fleet's broker is set up (firmware/uplink/mosquitto/mosquitto.conf.template): small
+  // QoS 1 acknowledgements are not held back by Nagle's algorithm.
+  const std::string broker_settings = "allow_anonymous true\nset_tcp_nodelay true\n";
+  test::Broker broker(0, broker_settings);
+  const std::string uri = broker.uri();
+  int failures = 0;
+  std::printf("uplink_bench: mosquitto on %s, %d edges, %d-event backlog, %d s 720p clip\n\n", uri.c_str(), edges,
+              backlog, clip_seconds);
+
+  // ---- 1. event latency ------------------------------------------------------------------------
+  {
+    Listener listener(uri, "bench/#");
+    // Baseline: a bare QoS 1 publish, one at a time, as edges come.
+    Bare bare(uri);
+    std::vector<double> base;
+    {
+      std::mutex m;
+      std::map<std::string, Clock::time_point> sent;
+      listener.handle([&](const std::string&, const std::string& payload, Clock::time_point at) {
+        std::lock_guard lock(m);
+        if (auto it = sent.find(payload); it != sent.end()) base.push_back(ms(at - it->second));
+      });
+      for (int i = 0; i < edges; ++i) {
+        const std::string payload = std::to_string(i);
+        {
+          std::lock_guard lock(m);
+          sent[payload] = Clock::now();
+        }
+        bare.client.publish("bench/bare", payload.data(), payload.size(), 1, false);
+        std::this_thread::sleep_for(2ms);
+      }
+      test::eventually([&] { std::lock_guard lock(m); return base.size() == static_cast<std::size_t>(edges); }, 10s);
+      listener.handle(nullptr);
+    }
+
+    // Ours: the sim board's input, read as the daemon reads it, raised through the uplink.
+    auto board = config::load_board(fs::path(ASSURE_SOURCE_DIR) / "board", "sim");
+    if (!board) throw std::runtime_error(config::to_string(board.error()));
+    auto sim = drivers::make_sim_board(board->spec, std::make_shared<drivers::SystemClock>());
+    if (!sim) throw std::runtime_error(sim.error().message);
+    auto service = app::UplinkService::open(device_config(uri, work.path() / "latency"), online());
+    if (!service) throw std::runtime_error(service.error().message);
+    (*service)->start([](std::string, std::string) {});
+    Listener events(uri, "assure/v1/bench/bench-1/event");
+    std::mutex m;
+    std::vector<Clock::time_point> edge_at(static_cast<std::size_t>(edges));
+    std::vector<double> stored, arrived;
+    events.handle([&](const std::string&, const std::string& payload, Clock::time_point at) {
+      const auto j = nlohmann::json::parse(payload, nullptr, false);
+      if (j.is_discarded() || j.value("type", "") != "input") return;
+      const auto n = j["details"]["n"].get<std::size_t>();
+      std::lock_guard lock(m);
+      arrived.push_back(ms(at - edge_at[n]));
+    });
+    std::atomic<bool> stop{false};
+    std::atomic<std::size_t> next{0};
+    std::thread reader([&] {  // the daemon's input thread and main loop, in one
+      while (!stop) {
+        auto got = sim->inputs->wait(100ms);
+        if (!got) continue;
+        for (const auto& edge : *got) {
+          const std::size_t n = next++;
+          uplink::Event e;
+          e.type = "input";
+          e.source = "input:" + edge.name;
+          e.severity = "info";
+          e.time = std::chrono::system_clock::now();
+          e.details = {{"active", edge.active}, {"n", n}};
+          (*service)->raise(std::move(e));
+          std::lock_guard lock(m);
+          stored.push_back(ms(Clock::now() - edge_at[n]));
+        }
+      }
+    });
+    if (!wait_online(uri)) throw std::runtime_error("the device's uplink did not connect");
+    for (int i = 0; i < edges; ++i) {
+      {
+        std::lock_guard lock(m);
+        edge_at[static_cast<std::size_t>(i)] = Clock::now();
+      }
+      (void)sim->inputs->drive("panic", i % 2 == 0);
+      std::this_thread::sleep_for(2ms);
+    }
+    test::eventually([&] { std::lock_guard lock(m); return arrived.size() == static_cast<std::size_t>(edges); }, 20s);
+    stop = true;
+    sim->inputs->interrupt();
+    reader.join();
+    events.handle(nullptr);
+    (*service)->stop();
+    std::lock_guard lock(m);
+    const double p99_store = percentile(stored, 0.99), p99 = percentile(arrived, 0.99), p99_base = percentile(base, 0.99);
+    line("edge to outbox (stored, synced)", f("p50 %.2f ms, p99 %.2f ms", percentile(stored, 0.5), p99_store),
+         f("bare QoS 1 p99 %.2f ms", p99_base), p99_store / std::max(p99_base, 1e-6), "p99 < 5 ms", p99_store < 5);
+    line("edge to control room", f("p50 %.2f ms, p99 %.2f ms", percentile(arrived, 0.5), p99),
+         f("bare QoS 1 p99 %.2f ms", p99_base), p99 / std::max(p99_base, 1e-6), "p99 < 20 ms", p99 < 20);
+    if (arrived.size() != static_cast<std::size_t>(edges)) {
+      std::printf("  LOST: %zu of %d events arrived\n", arrived.size(), edges);
+      ++failures;
+    }
+  }
+
+  // ---- 2. a finished clip to a verified clip ---------------------------------------------------
+  {
+    const fs::path clip_dir = work.path() / "clips";
+    fs::create_directories(clip_dir);
+    const fs::path cached = fs::temp_directory_path() / ("assure-uplink-bench-720p-" + std::to_string(clip_seconds) + "s.mp4");
+    if (!make_clip(cached, clip_seconds)) throw std::runtime_error("could not make the 720p clip with gst-launch");
+    const std::string id = "bench-1-cam0-20261124T100000Z";
+    const fs::path file = clip_dir / (id + ".mp4");
+    fs::copy_file(cached, file, fs::copy_options::overwrite_existing);
+    const auto size = fs::file_size(file);
+    const std::string bytes = test::read_file(file);
+
+    // Baseline: the same bytes as bare 256 KiB QoS 1 messages.
+    Listener raw(uri, "bench/raw/#");
+    Bare bare(uri);
+    const std::size_t pieces = (bytes.size() + (256u << 10) - 1) / (256u << 10);
+    const auto raw_start = Clock::now();
+    for (std::size_t n = 0; n < pieces; ++n) {
+      const auto piece = bytes.substr(n * (256u << 10), 256u << 10);
+      bare.client.publish("bench/raw/" + std::to_string(n), piece.data(), piece.size(), 1, false);
+    }
+    test::eventually([&] { return raw.count == pieces; }, 30s, 1ms);
+    const double raw_ms = ms(Clock::now() - raw_start);
+
+    auto service = app::UplinkService::open(device_config(uri, work.path() / "clip"), online());
+    if (!service) throw std::runtime_error(service.error().message);
+    std::map<std::string, std::string> keys{{"bench-1", (*service)->public_key()}};
+    receiver::EvidenceDesk desk(work.path() / "control-room", keys);
+    std::mutex m;
+    Clock::time_point verified_at{};
+    std::string problem;
+    Listener control_room(uri, "assure/v1/bench/bench-1/clip/#");
+    control_room.handle([&](const std::string& topic, const std::string& payload, Clock::time_point at) {
+      const auto parsed = uplink::parse_topic("assure/v1", topic);
+      const auto slash = parsed->rest.find('/');
+      const std::string clip = parsed->rest.substr(0, slash), what = parsed->rest.substr(slash + 1);
+      std::lock_guard lock(m);
+      const auto notices = what == "manifest" ? desk.manifest("bench", "bench-1", clip, payload)
+                                              : desk.chunk("bench", "bench-1", clip, what.substr(6), payload);
+      for (const auto& n : notices) {
+        if (n.kind == receiver::DeskNotice::Kind::verified) verified_at = at;
+        if (n.kind == receiver::DeskNotice::Kind::rejected) problem = n.message;
+      }
+    });
+    (*service)->start([](std::string, std::string) {});
+    if (!wait_online(uri)) throw std::runtime_error("the device's uplink did not connect");
+    pipelines::ClipClosed closed;
+    closed.id = id;
+    closed.file = file;
+    closed.start_utc = std::chrono::system_clock::now() - std::chrono::seconds{clip_seconds};
+    closed.end_utc = std::chrono::system_clock::now();
+    closed.frames = static_cast<std::uint64_t>(clip_seconds) * 25;
+    const auto start = Clock::now();  // the end of the post-event tail: the clip file is finished
+    auto sent = (*service)->send_clip(closed, {});
+    if (!sent) throw std::runtime_error(sent.error().message);
+    test::eventually([&] { std::lock_guard lock(m); return verified_at != Clock::time_point{} || !problem.empty(); }, 30s, 1ms);
+    (*service)->stop();
+    std::lock_guard lock(m);
+    const double ours = verified_at == Clock::time_point{} ? 1e9 : ms(verified_at - start);
+    line(f("%.0f s 720p clip (%.1f MB) verified", clip_seconds, static_cast<double>(size) / 1e6), f("%.0f ms", ours),
+         f("bare QoS 1 transfer %.0f ms", raw_ms), ours / std::max(raw_ms, 1e-6), "< 1000 ms", ours < 1000);
+    if (!problem.empty() || ours >= 1e9) {
+      std::printf("  the clip did not verify: %s\n", problem.c_str());
+      ++failures;
+    }
+  }
+
+  // ---- 3. a 10,000-event backlog drained after reconnection ------------------------------------
+  {
+    Listener raw(uri, "bench/drain/#");
+    Bare bare(uri);
+    const auto raw_start = Clock::now();
+    std::deque<mqtt::delivery_token_ptr> window;
+    for (int i = 0; i < backlog; ++i) {
+      const std::string payload = std::to_string(i);
+      if (window.size() >= 64) {
+        window.front()->wait();
+        window.pop_front();
+      }
+      window.push_back(bare.client.publish("bench/drain/x", payload.data(), payload.size(), 1, false));
+    }
+    test::eventually([&] { return raw.count == static_cast<std::uint64_t>(backlog); }, 60s, 1ms);
+    const double raw_rate = backlog / std::chrono::duration<double>(Clock::now() - raw_start).count();
+
+    // The backlog builds while no broker can be reached (a dead port), as on a 4G pole in an outage.
+    test::DeadPort dead;
+    const std::string dead_uri = "tcp://127.0.0.1:" + std::to_string(dead.port());
+    const fs::path state = work.path() / "drain";
+    {
+      auto service = app::UplinkService::open(device_config(dead_uri, state), online());
+      if (!service) throw std::runtime_error(service.error().message);
+      for (int i = 0; i < backlog; ++i) {
+        uplink::Event e;
+        e.type = "input";
+        e.source = "input:panic";
+        e.severity = "info";
+        e.time = std::chrono::system_clock::now();
+        if ((*service)->raise(std::move(e)).empty()) throw std::runtime_error("an event could not be stored");
+      }
+    }
+    // Reconnection: a broker appears where there was none; the device (re)starts its uplink.
+    dead.release();
+    test::Broker second(dead.port(), broker_settings);
+    std::mutex m;
+    std::set<std::string> ids;
+    Listener control_room(second.uri(), "assure/v1/bench/bench-1/event");
+    Clock::time_point last{};
+    control_room.handle([&](const std::string&, const std::string& payload, Clock::time_point at) {
+      const auto j = nlohmann::json::parse(payload, nullptr, false);
+      std::lock_guard lock(m);
+      if (!j.is_discarded()) ids.insert(j.value("id", ""));
+      last = at;
+    });
+    auto service = app::UplinkService::open(device_config(dead_uri, state), online());
+    if (!service) throw std::runtime_error(service.error().message);
+    const auto start = Clock::now();
+    (*service)->start([](std::string, std::string) {});
+    test::eventually([&] { std::lock_guard lock(m); return ids.size() >= static_cast<std::size_t>(backlog); }, 120s, 1ms);
+    (*service)->stop();
+    std::lock_guard lock(m);
+    const double rate = static_cast<double>(ids.size()) / std::max(1e-9, std::chrono::duration<double>(last - start).count());
+    line(f("drain of a %.0f-event backlog", backlog), f("%.0f events/s", rate), f("bare QoS 1 %.0f msg/s", raw_rate),
+         rate / std::max(raw_rate, 1e-9), "> 2000 events/s", rate > 2000);
+    if (ids.size() != static_cast<std::size_t>(backlog)) {
+      std::printf("  LOST: %zu of %d events arrived\n", ids.size(), backlog);
+      ++failures;
+    }
+  }
+  return failures == 0 ? 0 : 1;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "uplink_bench: %s\n", e.what());
+  return 1;
+}

@@ -1,0 +1,401 @@
+// The uplink end to end: assure-edged on the sim board filming real video, a real mosquitto on
+// loopback, and assure-receiver verifying clips against the enrolled key. Brokers are killed and
+// hung, the daemon is SIGKILLed, evidence is tampered with and commands are forged: nothing is
+// lost, nothing false is shown as good.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "evidence/signing.hpp"
+#include "support.hpp"
+#include "uplink/commands.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kBase = "assure/v1/estate-a/cam-01";
+
+std::string device_file(const std::string& broker_uri, const std::string& extra = "") {
+  return "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\nstate_dir = \"state\"\n"
+         "[mqtt]\nbrokers = [\"" + broker_uri + "\"]\nkeepalive = 2\nreconnect_min = 100\nreconnect_max = 500\n"
+         "[camera]\nsource = \"file\"\nlocation = \"" + test::vtest_avi().string() + "\"\nloop = true\n"
+         "[heartbeat]\ninterval = 1\n[evidence]\ndir = \"clips\"\npre_event = 2\npost_event = 2\nmax_clip = 10\n"
+         "[uplink]\nchunk_kb = 64\n" + extra;
+}
+
+// A device, its enrolled key, and a control-room receiver writing evidence.
+struct Fleet {
+  test::TempDir dir;
+  std::unique_ptr<test::Process> daemon, receiver;
+
+  Fleet() {
+    std::filesystem::create_directories(dir.path() / "keys");
+    test::Process key({test::binary("assure-key").string(), "device", "--state", (dir.path() / "state").string()},
+                      dir.path() / "key.log");
+    EXPECT_TRUE(key.wait(20s));
+    std::istringstream lines(key.log());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.size() == 64) std::ofstream(dir.path() / "keys" / "cam-01.pub") << line << "\n";
+    }
+  }
+  void start_daemon(const std::string& config_text) {
+    auto config = dir.write("device.toml", config_text);
+    daemon = std::make_unique<test::Process>(
+        std::vector<std::string>{test::binary("assure-edged").string(), "--config", config.string(), "--board-dir",
+                                 (test::source_dir() / "board").string()},
+        dir.path() / "daemon.log");
+  }
+  void start_receiver(const std::string& broker_uri) {
+    receiver = std::make_unique<test::Process>(
+        std::vector<std::string>{test::binary("assure-receiver").string(), "--broker", broker_uri, "--json", "--keys",
+                                 (dir.path() / "keys").string(), "--evidence", (dir.path() / "control-room").string(),
+                                 "--client-id", "control-room"},
+        dir.path() / "receiver.log");
+  }
+  std::vector<json> lines() const {
+    std::vector<json> out;
+    std::istringstream in(receiver->log());
+    for (std::string line; std::getline(in, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
+    }
+    return out;
+  }
+  std::vector<json> evidence(const std::string& status) const {
+    std::vector<json> out;
+    for (auto& j : lines()) {
+      if (j.value("type", "") == "evidence" && j.value("status", "") == status) out.push_back(j);
+    }
+    return out;
+  }
+  std::vector<json> events(const std::string& type = "") const {
+    std::vector<json> out;
+    for (auto& j : lines()) {
+      if (j.value("kind", "") == "event" && j.contains("payload") && (type.empty() || j["payload"].value("type", "") == type)) {
+        out.push_back(j["payload"]);
+      }
+    }
+    return out;
+  }
+};
+
+// Events must arrive each once, numbered without a gap from the first.
+void expect_whole_sequence(const std::vector<json>& events) {
+  ASSERT_FALSE(events.empty());
+  std::uint64_t expected = events.front()["seq"];
+  EXPECT_EQ(expected, 1u) << "the first event the control room saw was not the device's first";
+  std::set<std::string> ids;
+  for (const auto& e : events) {
+    EXPECT_EQ(e["seq"].get<std::uint64_t>(), expected) << e.dump();
+    EXPECT_TRUE(ids.insert(e["id"].get<std::string>()).second) << "shown twice: " << e.dump();
+    expected = e["seq"].get<std::uint64_t>() + 1;
+  }
+}
+
+int run_verify(const std::vector<std::string>& args, const std::filesystem::path& log, std::string& output) {
+  std::vector<std::string> argv{test::binary("assure-verify").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  test::Process verify(argv, log);
+  auto status = verify.wait(30s);
+  output = verify.log();
+  return status ? WEXITSTATUS(*status) : -1;
+}
+
+}  // namespace
+
+TEST(Uplink, EventsASnapshotAndSignedClipsArriveAndVerifyEndToEnd) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  fleet.start_daemon(device_file(broker.uri()));
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= 2; }, 60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+
+  const auto motion = fleet.events("motion");
+  ASSERT_FALSE(motion.empty());
+  EXPECT_TRUE(motion[0]["snapshot"].get<bool>());
+  EXPECT_EQ(motion[0]["source"], "camera:cam0");
+  EXPECT_FALSE(motion[0]["clip"].is_null());
+  bool snapshot_seen = false;
+  for (const auto& j : fleet.lines()) {
+    if (j.value("type", "") == "snapshot" && j["event"] == motion[0]["id"]) {
+      snapshot_seen = true;
+      EXPECT_GT(j["bytes"].get<int>(), 10000);
+      EXPECT_EQ(test::read_file(j["file"].get<std::string>()).substr(0, 2), "\xFF\xD8");
+    }
+  }
+  EXPECT_TRUE(snapshot_seen);
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  expect_whole_sequence(fleet.events());
+
+  // The control room's copy is byte for byte the device's, and verifies offline, as for the police.
+  const auto first = fleet.evidence("verified")[0];
+  const std::filesystem::path copy = first["file"].get<std::string>();
+  const auto manifest = copy.parent_path() / (copy.stem().string() + ".manifest.json");
+  EXPECT_EQ(test::read_file(copy), test::read_file(fleet.dir.path() / "clips" / copy.filename()));
+  const auto key = fleet.dir.path() / "keys" / "cam-01.pub";
+  std::string out;
+  EXPECT_EQ(run_verify({copy.string(), manifest.string(), "--key", key.string()}, fleet.dir.path() / "v1.log", out), 0)
+      << out;
+  EXPECT_NE(out.find("VERIFIED: "), std::string::npos) << out;
+  const auto second = fleet.evidence("verified")[1];
+  const std::filesystem::path copy2 = second["file"].get<std::string>();
+  const auto manifest2 = copy2.parent_path() / (copy2.stem().string() + ".manifest.json");
+  EXPECT_EQ(run_verify({copy2.string(), manifest2.string(), "--key", key.string(), "--previous", manifest.string()},
+                       fleet.dir.path() / "v2.log", out),
+            0)
+      << out;
+
+  std::string bytes = test::read_file(copy);
+  bytes[bytes.size() / 2] ^= 1;
+  const auto tampered = fleet.dir.write("tampered.mp4", bytes);
+  EXPECT_EQ(run_verify({tampered.string(), manifest.string(), "--key", key.string()}, fleet.dir.path() / "v3.log", out), 1);
+  EXPECT_NE(out.find("NOT VERIFIED"), std::string::npos) << out;
+  EXPECT_NE(out.find("does not match its hash"), std::string::npos) << out;
+}
+
+TEST(Uplink, ABrokerKilledMidClipThenHungPastTheKeepaliveLosesNothing) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  fleet.start_daemon(device_file(broker.uri()));
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("motion").empty(); }, 30s)) << fleet.daemon->log();
+
+  // Killed while a clip is being recorded; the clip ends and is queued during the outage.
+  broker.kill();
+  ASSERT_TRUE(test::eventually([&] { return fleet.daemon->log_contains("mqtt: connection lost"); }, 20s));
+  std::this_thread::sleep_for(12s);
+  // The device is held still while the broker comes back, only so that the control room (which
+  // has no session to come back to on a broker that lost everything) is listening before it.
+  fleet.daemon->signal(SIGSTOP);
+  broker.restart();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        const std::string log = fleet.receiver->log();
+        return log.find("listening on") != log.rfind("listening on");
+      },
+      20s));
+  fleet.daemon->signal(SIGCONT);
+  const auto verified_after_kill = [&] { return fleet.evidence("verified").size(); };
+  ASSERT_TRUE(test::eventually([&] { return verified_after_kill() >= 1; }, 40s)) << fleet.daemon->log();
+
+  // Hung, not closed: the device must notice by its keepalive, and send again what was in flight.
+  const std::size_t before_hang = fleet.evidence("verified").size();
+  broker.freeze();
+  std::this_thread::sleep_for(8s);
+  broker.thaw();
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= before_hang + 2; }, 60s))
+      << fleet.daemon->log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("\"reason\":\"shutdown\""); }, 10s));
+
+  EXPECT_TRUE(fleet.daemon->log_contains("connection lost")) << "the hung broker was never noticed";
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  expect_whole_sequence(fleet.events());
+}
+
+TEST(Uplink, ADaemonKilledWithItsOutboxFullLosesNothingAfterRestart) {
+  test::DeadPort dead;  // no broker yet: everything waits in the outbox
+  Fleet fleet;
+  const std::string uri = "tcp://127.0.0.1:" + std::to_string(dead.port());
+  fleet.start_daemon(device_file(uri, "[sim]\nscenario = \"" +
+                                          (test::source_dir() / "board/sim/scenarios/panic-press.toml").string() + "\"\n"));
+  ASSERT_TRUE(test::eventually([&] { return fleet.daemon->log_contains("signed manifest"); }, 40s)) << fleet.daemon->log();
+  fleet.daemon->signal(SIGKILL);
+  fleet.daemon->wait(10s);
+
+  dead.release();
+  test::Broker broker(dead.port());
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  fleet.start_daemon(device_file(uri));
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= 2; }, 60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+
+  EXPECT_TRUE(fleet.daemon->log_contains("message(s) from before the restart to send"));
+  // The panic presses and the motion from before the kill arrived, numbered from 1 without a gap.
+  EXPECT_GE(fleet.events("input").size(), 2u);
+  EXPECT_NE(fleet.evidence("verified")[0]["message"].get<std::string>().find("chain #1 "), std::string::npos);
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  expect_whole_sequence(fleet.events());
+}
+
+namespace {
+
+struct ForgedClip {
+  std::string bytes;
+  std::string manifest;  // signed
+  std::string hash;
+};
+
+ForgedClip make_clip(const test::TempDir& dir, const std::string& id, std::uint64_t index, const std::string& previous,
+                     const evidence::SigningKey& key) {
+  std::string bytes(150000, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 31 + index) % 251);
+  const auto file = dir.write(id + ".mp4", bytes);
+  auto hashes = evidence::hash_file(file, 65536);
+  evidence::Manifest m;
+  m.clip = id;
+  m.file = id + ".mp4";
+  m.device = "pole-9";
+  m.site = "estate-b";
+  m.camera = "cam0";
+  m.firmware = "0.1.0";
+  m.start_utc = "2026-11-24T10:00:00.000Z";
+  m.end_utc = "2026-11-24T10:00:30.000Z";
+  m.size = hashes->size;
+  m.chunk_size = 65536;
+  m.sha256 = hashes->sha256;
+  m.chunks = hashes->chunks;
+  m.index = index;
+  m.previous = previous;
+  const auto body = evidence::manifest_body(m);
+  return {bytes, evidence::signed_manifest(body, key), evidence::manifest_hash(body)};
+}
+
+void send(test::Probe& probe, const std::string& id, const ForgedClip& clip, std::vector<int> order) {
+  const std::string base = "assure/v1/estate-b/pole-9/clip/" + id;
+  for (int n : order) {
+    if (n < 0) probe.publish(base + "/manifest", clip.manifest);
+    else probe.publish(base + "/chunk/" + std::to_string(n), clip.bytes.substr(static_cast<std::size_t>(n) * 65536, 65536));
+  }
+}
+
+}  // namespace
+
+TEST(Uplink, TheReceiverCatchesATamperedChunkAForgedManifestAndABrokenChain) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto device = evidence::SigningKey::generate();
+  const auto impostor = evidence::SigningKey::generate();
+  std::ofstream(fleet.dir.path() / "keys" / "pole-9.pub") << device.public_hex() << "\n";
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  test::Probe probe(broker.uri(), "assure/v1/#");
+
+  // A good clip whose chunks arrive out of order and twice, the manifest last: verified once.
+  const auto good = make_clip(fleet.dir, "c1", 1, "", device);
+  send(probe, "c1", good, {2, 0, 0, 1, -1, 1});
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() == 1; }, 10s)) << fleet.receiver->log();
+
+  // The next clip in the chain, with one chunk altered on the way.
+  auto tampered = make_clip(fleet.dir, "c2", 2, good.hash, device);
+  tampered.bytes[70000] ^= 0x40;
+  send(probe, "c2", tampered, {-1, 0, 1, 2});
+  // A manifest signed by someone else.
+  const auto forged = make_clip(fleet.dir, "c3", 2, good.hash, impostor);
+  send(probe, "c3", forged, {-1, 0, 1, 2});
+  // Signed by the device, but not following the clip before it.
+  const auto broken = make_clip(fleet.dir, "c4", 2, std::string(64, '0'), device);
+  send(probe, "c4", broken, {-1, 0, 1, 2});
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("rejected").size() == 3; }, 10s)) << fleet.receiver->log();
+  // And the genuine next clip still verifies.
+  const auto next = make_clip(fleet.dir, "c5", 2, good.hash, device);
+  send(probe, "c5", next, {0, 1, 2, -1});
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() == 2; }, 10s)) << fleet.receiver->log();
+
+  const auto rejected = fleet.evidence("rejected");
+  std::map<std::string, std::string> why;
+  for (const auto& r : rejected) why[r["clip"]] = r["message"];
+  EXPECT_NE(why["c2"].find("chunk 1 (bytes 65536 to 131072) does not match its hash"), std::string::npos) << why["c2"];
+  EXPECT_NE(why["c3"].find("signature does not verify"), std::string::npos) << why["c3"];
+  EXPECT_NE(why["c4"].find("broken chain"), std::string::npos) << why["c4"];
+  for (const char* clip : {"c2", "c3", "c4"}) {
+    const auto kept = fleet.dir.path() / "control-room" / "quarantine" / "estate-b" / "pole-9";
+    EXPECT_TRUE(std::filesystem::exists(kept / (std::string(clip) + ".REJECTED.txt"))) << clip;
+    EXPECT_FALSE(std::filesystem::exists(fleet.dir.path() / "control-room" / "estate-b" / "pole-9" / (std::string(clip) + ".mp4")));
+  }
+  EXPECT_EQ(test::read_file(fleet.dir.path() / "control-room" / "estate-b" / "pole-9" / "c1.mp4"), good.bytes);
+}
+
+TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  const auto impostor = evidence::SigningKey::generate();
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n"));
+  ASSERT_TRUE(probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/status"; }, 20s))
+      << fleet.daemon->log();
+  std::this_thread::sleep_for(500ms);  // its command subscription follows the birth
+
+  const auto now = std::chrono::system_clock::now();
+  const std::string cmd = std::string(kBase) + "/cmd/";
+  auto reply_to = [&](const std::string& nonce) {
+    return probe.wait_for(
+        [&](auto& m) {
+          return m.topic == std::string(kBase) + "/reply" && json::parse(m.payload).value("nonce", "") == nonce;
+        },
+        15s);
+  };
+  const std::string ping = uplink::sign_command(control_room, "ping", "estate-a", "cam-01", now, "nonce-ping-0000001");
+  probe.publish(cmd + "ping", ping);
+  auto pong = reply_to("nonce-ping-0000001");
+  ASSERT_TRUE(pong) << fleet.daemon->log();
+  EXPECT_TRUE(json::parse(pong->payload)["ok"].get<bool>());
+  EXPECT_EQ(json::parse(pong->payload)["result"]["firmware"], "0.1.0");
+
+  const std::string snap = uplink::sign_command(control_room, "snapshot", "estate-a", "cam-01", now, "nonce-snap-0000001");
+  probe.publish(cmd + "snapshot", snap);
+  auto taken = reply_to("nonce-snap-0000001");
+  ASSERT_TRUE(taken) << fleet.daemon->log();
+  const auto result = json::parse(taken->payload)["result"];
+  ASSERT_TRUE(probe.wait_for([&](auto& m) { return m.topic == result["topic"].get<std::string>(); }, 10s));
+
+  probe.publish(cmd + "ping", ping);  // the same bytes again
+  auto unsigned_ping = json::parse(ping);
+  unsigned_ping["command"]["nonce"] = "nonce-ping-0000002";  // altered after signing
+  probe.publish(cmd + "ping", unsigned_ping.dump());
+  probe.publish(cmd + "ping", uplink::sign_command(impostor, "ping", "estate-a", "cam-01", now, "nonce-ping-0000003"));
+  probe.publish(cmd + "ping", uplink::sign_command(control_room, "ping", "estate-a", "cam-01", now - 1h, "nonce-ping-0000004"));
+  probe.publish(cmd + "ping", uplink::sign_command(control_room, "ping", "estate-a", "cam-99", now, "nonce-ping-0000005"));
+  probe.publish(cmd + "disarm", ping);  // signed for ping, sent as another command
+  probe.publish(cmd + "ping", "not json at all");
+
+  auto rejections = [&] {
+    std::vector<std::string> reasons;
+    for (const auto& m : probe.all()) {
+      if (m.topic != std::string(kBase) + "/event") continue;
+      const auto e = json::parse(m.payload);
+      if (e["type"] == "command_rejected") reasons.push_back(e["details"]["reason"]);
+    }
+    return reasons;
+  };
+  ASSERT_TRUE(test::eventually([&] { return rejections().size() >= 7; }, 15s)) << fleet.daemon->log();
+  const auto reasons = rejections();
+  auto any = [&](const std::string& text) {
+    return std::any_of(reasons.begin(), reasons.end(), [&](auto& r) { return r.find(text) != std::string::npos; });
+  };
+  EXPECT_TRUE(any("was used already: a replayed command"));
+  EXPECT_GE(std::count_if(reasons.begin(), reasons.end(),
+                          [](auto& r) { return r.find("signature does not verify") != std::string::npos; }),
+            2);
+  EXPECT_TRUE(any("from the device's clock"));
+  EXPECT_TRUE(any("addressed to estate-a/cam-99"));
+  EXPECT_TRUE(any("signed for \"ping\" but sent on cmd/disarm"));
+  EXPECT_TRUE(any("not a signed command"));
+  // Exactly two commands were obeyed.
+  int replies = 0;
+  for (const auto& m : probe.all()) replies += m.topic == std::string(kBase) + "/reply";
+  EXPECT_EQ(replies, 2);
+  EXPECT_TRUE(fleet.daemon->log_contains("command ping REFUSED"));
+}

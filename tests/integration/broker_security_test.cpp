@@ -1,0 +1,182 @@
+// The broker side of security, on a real mosquitto: the fleet ACL template confines each device to
+// its own topics, and the device's link speaks TLS with a client certificate and refuses a broker
+// it cannot verify (and a broker refuses a device whose certificate it cannot).
+
+#include <gtest/gtest.h>
+#include <mqtt/async_client.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "support.hpp"
+#include "uplink/mqtt_link.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+
+namespace {
+
+// mosquitto started as root drops to its own user: it must be able to read the test's files.
+void let_the_broker_read(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                           fs::perms::others_exec);
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    fs::permissions(entry.path(), entry.is_directory() ? fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                                             fs::perms::others_read | fs::perms::others_exec
+                                                       : fs::perms::owner_read | fs::perms::owner_write |
+                                                             fs::perms::group_read | fs::perms::others_read);
+  }
+}
+
+// A client of the test's own, with a user name and password.
+struct Client {
+  Client(const std::string& uri, const std::string& user)
+      : client(uri, user + "-" + std::to_string(std::rand()), mqtt::create_options(MQTTVERSION_5)) {
+    client.set_message_callback([this](mqtt::const_message_ptr m) {
+      std::lock_guard lock(mutex);
+      got.push_back(m->get_topic());
+    });
+    auto options = mqtt::connect_options_builder()
+                       .mqtt_version(MQTTVERSION_5)
+                       .clean_start(true)
+                       .user_name(user)
+                       .password(std::string("secret-") + user)
+                       .finalize();
+    client.connect(options)->wait();
+  }
+  ~Client() {
+    try {
+      client.disconnect()->wait_for(2s);
+    } catch (const mqtt::exception&) {
+    }
+  }
+  void subscribe(const std::string& filter) { client.subscribe(filter, 1)->wait(); }
+  // The broker's answer: true when it took the message (PUBACK below 0x80).
+  bool publish(const std::string& topic) {
+    auto token = client.publish(topic, "x", 1, 1, false);
+    try {
+      token->wait();
+      return static_cast<int>(token->get_reason_code()) < 0x80;
+    } catch (const mqtt::exception&) {
+      return false;
+    }
+  }
+  std::vector<std::string> received() {
+    std::lock_guard lock(mutex);
+    return got;
+  }
+  mqtt::async_client client;
+  std::mutex mutex;
+  std::vector<std::string> got;
+};
+
+std::string fleet_broker_settings(const test::TempDir& dir) {
+  const auto passwords = dir.path() / "passwords";
+  for (const char* user : {"pole-7", "pole-8", "control-room"}) {
+    const std::string command = "mosquitto_passwd -b " + std::string(std::filesystem::exists(passwords) ? "" : "-c ") +
+                                passwords.string() + " " + user + " secret-" + user + " >/dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  let_the_broker_read(dir.path());
+  const auto acl = test::source_dir() / "firmware/uplink/mosquitto/acl.template";
+  return "allow_anonymous false\npassword_file " + passwords.string() + "\nacl_file " + acl.string() + "\n";
+}
+
+}  // namespace
+
+TEST(BrokerAcl, ADeviceCanNeitherPublishAsAnotherNorReadAnothersCommands) {
+  test::TempDir dir;
+  test::Broker broker(0, fleet_broker_settings(dir));
+  Client room(broker.uri(), "control-room");
+  room.subscribe("assure/v1/#");
+  Client pole7(broker.uri(), "pole-7");
+  Client pole8(broker.uri(), "pole-8");
+  pole7.subscribe("assure/v1/estate/pole-7/cmd/+");
+  pole8.subscribe("assure/v1/estate/pole-7/cmd/+");  // someone else's commands
+  pole8.subscribe("assure/v1/#");                     // everything
+
+  EXPECT_TRUE(pole8.publish("assure/v1/estate/pole-8/event"));           // its own: taken
+  EXPECT_FALSE(pole8.publish("assure/v1/estate/pole-7/event"));          // as another: refused
+  EXPECT_FALSE(pole8.publish("assure/v1/estate/pole-7/clip/c1/manifest"));
+  EXPECT_FALSE(pole8.publish("assure/v1/estate/pole-8/cmd/disarm"));     // commands to itself: refused
+  EXPECT_TRUE(room.publish("assure/v1/estate/pole-7/cmd/ping"));
+
+  ASSERT_TRUE(test::eventually([&] { return pole7.received().size() == 1; }, 5s));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(pole7.received(), (std::vector<std::string>{"assure/v1/estate/pole-7/cmd/ping"}));
+  EXPECT_TRUE(pole8.received().empty()) << pole8.received().front();  // not even its own event back
+  EXPECT_EQ(room.received(), (std::vector<std::string>{"assure/v1/estate/pole-8/event", "assure/v1/estate/pole-7/cmd/ping"}));
+}
+
+namespace {
+
+// A CA, a broker certificate for 127.0.0.1 and a device certificate, made with openssl.
+struct Pki {
+  explicit Pki(const std::filesystem::path& parent, const std::string& name) : dir(parent / name) {
+    std::filesystem::create_directories(dir);
+    const std::string d = dir.string();
+    const std::string script =
+        "cd " + d + " && "
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=" + name + "-ca && "
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 && "
+        "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext && "
+        "openssl req -newkey rsa:2048 -nodes -keyout device.key -out device.csr -subj /CN=pole-7 && "
+        "openssl x509 -req -in device.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out device.crt -days 2";
+    ok = std::system(("(" + script + ") >" + d + "/openssl.log 2>&1").c_str()) == 0;
+  }
+  std::filesystem::path file(const std::string& name) const { return dir / name; }
+  std::filesystem::path dir;
+  bool ok = false;
+};
+
+std::string tls_settings(const Pki& pki) {
+  return "allow_anonymous true\nrequire_certificate true\ncafile " + pki.file("ca.crt").string() + "\ncertfile " +
+         pki.file("server.crt").string() + "\nkeyfile " + pki.file("server.key").string() + "\n";
+}
+
+uplink::LinkOptions tls_link(std::uint16_t port, const Pki& trusted_ca, const Pki& client) {
+  uplink::LinkOptions o;
+  o.brokers = {"ssl://127.0.0.1:" + std::to_string(port)};
+  o.client_id = "pole-7";
+  o.reconnect_min = 100ms;
+  o.reconnect_max = 300ms;
+  o.connect_timeout = 3s;
+  o.ca_file = trusted_ca.file("ca.crt");
+  o.cert_file = client.file("device.crt");
+  o.key_file = client.file("device.key");
+  return o;
+}
+
+}  // namespace
+
+TEST(BrokerTls, TheDeviceConnectsWithItsCertificateAndABadCertificateIsRefusedBothWays) {
+  test::TempDir dir;
+  const Pki fleet(dir.path(), "fleet"), stranger(dir.path(), "stranger");
+  ASSERT_TRUE(fleet.ok && stranger.ok) << test::read_file(dir.path() / "fleet" / "openssl.log");
+  let_the_broker_read(dir.path());
+  const std::uint16_t port = test::free_port();
+  test::Broker broker(port, tls_settings(fleet));
+
+  {  // The fleet's own certificate, the fleet's CA: connected.
+    uplink::MqttLink link(tls_link(port, fleet, fleet), nullptr);
+    link.start();
+    EXPECT_TRUE(test::eventually([&] { return link.connected(); }, 10s));
+    link.stop(std::nullopt, 1s);
+  }
+  {  // A device certificate the broker's CA never signed: refused by the broker.
+    uplink::MqttLink link(tls_link(port, fleet, stranger), nullptr);
+    link.start();
+    std::this_thread::sleep_for(2s);
+    EXPECT_FALSE(link.connected());
+    link.stop(std::nullopt, 1s);
+  }
+  {  // A broker whose certificate does not chain to the CA the device trusts: refused by the device.
+    uplink::MqttLink link(tls_link(port, stranger, fleet), nullptr);
+    link.start();
+    std::this_thread::sleep_for(2s);
+    EXPECT_FALSE(link.connected());
+    link.stop(std::nullopt, 1s);
+  }
+}
