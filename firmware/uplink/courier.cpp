@@ -77,9 +77,9 @@ void Courier::run() {
       wake_.wait_until(lock, paused_until_, [&] { return stopping_; });
       continue;
     }
-    if (in_flight_.size() >= window_) {
-      wake_.wait_for(lock, std::chrono::milliseconds{200},
-                     [&] { return stopping_ || in_flight_.size() < window_; });
+    const std::size_t window = std::min(window_, link_.receive_maximum());
+    if (in_flight_.size() >= window) {
+      wake_.wait_for(lock, std::chrono::milliseconds{200}, [&] { return stopping_ || in_flight_.size() < window; });
       continue;
     }
     lock.unlock();

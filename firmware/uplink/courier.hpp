@@ -25,6 +25,7 @@ struct CourierStats {
 class Courier {
  public:
   // Installs itself as the link's delivery handler: create it before link.start().
+  // window: at most this many in flight, and never more than the broker's Receive Maximum.
   Courier(MqttLink& link, Outbox& outbox, std::size_t window = 64);
   ~Courier();
   Courier(const Courier&) = delete;

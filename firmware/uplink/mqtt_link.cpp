@@ -66,7 +66,7 @@ bool MqttLink::connected() const {
   return connected_;
 }
 
-bool MqttLink::connect_once(std::string& server, std::string& failure) {
+bool MqttLink::connect_once(std::string& server, std::string& failure, std::size_t& receive_maximum) {
   auto servers = std::make_shared<mqtt::string_collection>(options_.brokers);
   auto builder = mqtt::connect_options_builder();
   builder.mqtt_version(MQTTVERSION_5)
@@ -104,7 +104,12 @@ bool MqttLink::connect_once(std::string& server, std::string& failure) {
       std::lock_guard lock(mutex_);
       if (stopping_) return false;
     }
-    server = token->get_connect_response().get_server_uri();
+    const auto response = token->get_connect_response();
+    server = response.get_server_uri();
+    receive_maximum = 65535;  // the MQTT 5 default when the broker says nothing
+    if (response.get_properties().contains(mqtt::property::RECEIVE_MAXIMUM)) {
+      receive_maximum = mqtt::get<std::uint16_t>(response.get_properties(), mqtt::property::RECEIVE_MAXIMUM);
+    }
     return true;
   } catch (const mqtt::exception& e) {
     failure = e.what();
@@ -122,11 +127,13 @@ void MqttLink::supervise() {
     }
     lock.unlock();
     std::string server, failure;
-    const bool ok = connect_once(server, failure);
+    std::size_t receive_maximum = 65535;
+    const bool ok = connect_once(server, failure, receive_maximum);
     lock.lock();
     if (stopping_) break;
     if (ok) {
       connected_ = true;
+      receive_maximum_ = std::max<std::size_t>(1, receive_maximum);
       ++generation_;
       state_changed_.notify_all();
       backoff.reset();
@@ -167,6 +174,11 @@ Result<void> MqttLink::publish(const Outgoing& message, std::uint64_t tag) {
 }
 
 void MqttLink::on_delivered(OnDelivered handler) { listener_->handler = std::move(handler); }
+
+std::size_t MqttLink::receive_maximum() const {
+  std::lock_guard lock(mutex_);
+  return receive_maximum_;
+}
 
 std::uint64_t MqttLink::generation() const {
   std::lock_guard lock(mutex_);

