@@ -331,7 +331,7 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     std::uint64_t payload_at = 0;
     cost += kHeader + put_body(m, payload_at).size() + (m.slice ? m.slice->length : 0);
   }
-  if (auto room = make_room(cost, lane); !room) return room;
+  if (auto room = make_room(cost, lane, seq != 0); !room) return room;
   std::vector<std::string> records;
   std::vector<std::unique_ptr<Entry>> made;
   for (auto& m : messages) {
@@ -371,7 +371,7 @@ Result<std::uint64_t> Outbox::add_event(const std::function<OutboxMessage(std::u
   {
     const OutboxMessage tentative = build(event_seq_ + 1);
     std::uint64_t payload_at = 0;
-    if (auto room = make_room(kHeader + put_body(tentative, payload_at).size() + 32, Lane::event); !room) {
+    if (auto room = make_room(kHeader + put_body(tentative, payload_at).size() + 32, Lane::event, true); !room) {
       return std::unexpected(room.error());
     }
   }
@@ -388,9 +388,9 @@ Result<void> Outbox::add(Lane lane, std::vector<OutboxMessage> messages) {
   return store(lane, messages, 0);
 }
 
-// Frees quota for `needed` bytes: whole clips first, oldest first; then snapshots; then (only for
-// an event) the oldest events. What went is reported by one loss event.
-Result<void> Outbox::make_room(std::uint64_t needed, Lane lane) {
+// Frees quota for `needed` bytes: whole clips first, oldest first; then (for the event lane)
+// snapshots; then (only for an event) the oldest events. What went is reported by one loss event.
+Result<void> Outbox::make_room(std::uint64_t needed, Lane lane, bool for_event) {
   if (live_bytes_ + needed <= options_.quota_bytes) return {};
   if (needed > options_.quota_bytes) {
     return fail(Errc::invalid_argument,
@@ -418,7 +418,7 @@ Result<void> Outbox::make_room(std::uint64_t needed, Lane lane) {
       drop_group(victim, loss);
       continue;
     }
-    if (lane != Lane::event) break;
+    if (!for_event) break;  // a snapshot or a clip never pushes out an event
     // Only events are left, and a new event must still be kept: the oldest one goes.
     auto oldest = std::find_if(entries_.begin(), entries_.end(),
                                [](const auto& e) { return e.second->lane == Lane::event; });

@@ -117,7 +117,7 @@ class Outbox {
   Result<void> load();
   Result<void> append(const std::vector<std::string>& records, bool sync);
   Result<void> store(Lane lane, std::vector<OutboxMessage>& messages, std::uint64_t seq);
-  Result<void> make_room(std::uint64_t needed, Lane lane);
+  Result<void> make_room(std::uint64_t needed, Lane lane, bool for_event);
   void drop_group(const std::string& group, OutboxLoss& loss);
   void raise_loss(const OutboxLoss& loss);
   void maybe_compact();

@@ -235,6 +235,11 @@ TEST(Outbox, EventsOutrankClipsAndSnapshotsAndGoOnlyWhenNothingElseIsLeft) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("outbox: full"), std::string::npos) << refused.error().message;
   EXPECT_TRUE(losses.empty());
+  // Nor does a snapshot.
+  auto snapshot = outbox->add(Lane::event, {{.topic = "t/snapshot", .payload = std::string(3 * 1024, 's'), .group = "snapshot:9"}});
+  ASSERT_FALSE(snapshot);
+  EXPECT_TRUE(losses.empty());
+  EXPECT_EQ(outbox->stats().events, 20u);
   // Events beyond the quota push out the oldest events, and say so.
   for (int i = 0; i < 120; ++i) {
     auto added = outbox->add_event(event_message);
