@@ -239,6 +239,34 @@ TEST(Uplink, ADaemonKilledWithItsOutboxFullLosesNothingAfterRestart) {
   expect_whole_sequence(fleet.events());
 }
 
+TEST(Uplink, ADaemonKilledWhilePublishingAClipLosesNothingAndRepeatsAreDropped) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  // Small chunks, so the clip is still going out when the device dies.
+  std::string config = device_file(broker.uri());
+  config.replace(config.find("chunk_kb = 64"), 13, "chunk_kb = 4");
+  fleet.start_daemon(config);
+  ASSERT_TRUE(test::eventually([&] { return fleet.daemon->log_contains("signed manifest"); }, 40s)) << fleet.daemon->log();
+  std::this_thread::sleep_for(30ms);
+  fleet.daemon->signal(SIGKILL);
+  fleet.daemon->wait(10s);
+  fleet.start_daemon(config);
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= 2; }, 60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+
+  EXPECT_TRUE(fleet.daemon->log_contains("message(s) from before the restart to send")) << fleet.daemon->log();
+  // The clip that was on its way when the device died arrives whole, as chain #1.
+  EXPECT_NE(fleet.evidence("verified")[0]["message"].get<std::string>().find("chain #1 "), std::string::npos)
+      << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  expect_whole_sequence(fleet.events());
+}
+
 namespace {
 
 struct ForgedClip {
