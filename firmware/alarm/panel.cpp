@@ -1,0 +1,251 @@
+#include "alarm/panel.hpp"
+
+#include <fmt/format.h>
+
+namespace assure::alarm {
+
+std::string_view to_string(ZoneType type) {
+  switch (type) {
+    case ZoneType::instant: return "instant";
+    case ZoneType::entry_exit: return "entry_exit";
+    case ZoneType::interior: return "interior";
+    case ZoneType::tamper: return "tamper";
+    case ZoneType::twenty_four_hour: return "24h";
+    case ZoneType::panic: return "panic";
+  }
+  return "?";
+}
+
+std::string_view to_string(State state) {
+  switch (state) {
+    case State::disarmed: return "disarmed";
+    case State::exit_delay: return "exit_delay";
+    case State::armed_away: return "armed_away";
+    case State::armed_home: return "armed_home";
+    case State::entry_delay: return "entry_delay";
+    case State::alarm: return "alarm";
+  }
+  return "?";
+}
+
+std::optional<ZoneType> zone_type_from(std::string_view text) {
+  for (ZoneType t : {ZoneType::instant, ZoneType::entry_exit, ZoneType::interior, ZoneType::tamper,
+                     ZoneType::twenty_four_hour, ZoneType::panic}) {
+    if (to_string(t) == text) return t;
+  }
+  return std::nullopt;
+}
+
+Panel::Panel(PanelSettings settings) : settings_(std::move(settings)) {
+  for (const auto& zone : settings_.zones) {
+    zones_[zone.name] = zone;
+    open_[zone.name] = false;
+  }
+}
+
+AlarmEvent Panel::make(std::string kind, std::string code, std::string severity) const {
+  AlarmEvent e;
+  e.kind = std::move(kind);
+  e.code = std::move(code);
+  e.severity = std::move(severity);
+  e.state = state_;
+  return e;
+}
+
+void Panel::raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, std::string kind) {
+  AlarmEvent e = make(std::move(kind), std::move(code), "alarm");
+  e.zone = zone.name;
+  if (maintenance_) {
+    e.held_off = true;
+    e.severity = "info";
+    e.state = state_;
+    out.push_back(std::move(e));
+    return;
+  }
+  alarmed_[zone.name] = true;
+  const bool is_24h = zone.type == ZoneType::tamper || zone.type == ZoneType::twenty_four_hour;
+  if (!is_24h || state_ != State::disarmed) {
+    // A burglary alarm (or a 24-hour zone while armed) puts the panel in alarm; a tamper while
+    // disarmed is raised without arming anything.
+    state_ = State::alarm;
+    deadline_.reset();
+  }
+  e.state = state_;
+  out.push_back(std::move(e));
+}
+
+Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, Time now) {
+  auto found = zones_.find(name);
+  if (found == zones_.end()) return fail(Errc::not_found, fmt::format("alarm: no zone named '{}'", name));
+  const ZoneSpec& zone = found->second;
+  std::vector<AlarmEvent> out;
+  const bool was = open_[zone.name];
+  open_[zone.name] = active;
+  if (active == was) return out;  // no change
+
+  if (!active) {
+    // A restore for a zone that raised something; plain activity otherwise.
+    if (alarmed_[zone.name]) {
+      alarmed_[zone.name] = false;
+      const std::string code = zone.type == ZoneType::panic               ? "120"
+                               : zone.type == ZoneType::tamper            ? "137"
+                               : zone.type == ZoneType::interior          ? "132"
+                               : zone.type == ZoneType::entry_exit        ? "134"
+                                                                          : "130";
+      AlarmEvent e = make("restore", code, "info");
+      e.restore = true;
+      e.zone = zone.name;
+      out.push_back(std::move(e));
+    } else {
+      AlarmEvent e = make("activity", "", "info");
+      e.zone = zone.name;
+      e.restore = true;
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  switch (zone.type) {
+    case ZoneType::panic: {
+      // Never held off, never silenced by state: the highest priority there is.
+      AlarmEvent e = make("panic", "120", "critical");
+      e.zone = zone.name;
+      e.confirmed = last_panic_ && now - *last_panic_ <= settings_.panic_confirm_window;
+      last_panic_ = now;
+      alarmed_[zone.name] = true;
+      out.push_back(std::move(e));
+      return out;
+    }
+    case ZoneType::tamper:
+      raise_alarm(out, zone, "137", "tamper");
+      return out;
+    case ZoneType::twenty_four_hour:
+      raise_alarm(out, zone, "133", "burglary");  // 133: 24-hour (safe) burglary
+      return out;
+    default:
+      break;
+  }
+
+  // Burglary zones: what they mean depends on the state.
+  auto activity = [&] {
+    AlarmEvent e = make("activity", "", "info");
+    e.zone = zone.name;
+    out.push_back(std::move(e));
+  };
+  switch (state_) {
+    case State::disarmed:
+      activity();
+      break;
+    case State::exit_delay:
+      // Leaving through the entry route is what the exit delay is for; anything else is an intruder.
+      if (zone.type == ZoneType::entry_exit || zone.type == ZoneType::interior) activity();
+      else raise_alarm(out, zone, "130", "burglary");
+      break;
+    case State::armed_away:
+    case State::armed_home: {
+      const bool bypassed = state_ == State::armed_home && zone.type == ZoneType::interior;
+      if (bypassed) {
+        activity();
+      } else if (zone.type == ZoneType::entry_exit) {
+        if (maintenance_) {
+          raise_alarm(out, zone, "134", "burglary");  // held off
+        } else {
+          state_ = State::entry_delay;
+          entry_zone_ = zone.name;
+          deadline_ = now + settings_.entry_delay;
+          AlarmEvent e = make("entry", "", "warning");
+          e.zone = zone.name;
+          out.push_back(std::move(e));
+        }
+      } else {
+        raise_alarm(out, zone, zone.type == ZoneType::interior ? "132" : "130", "burglary");
+      }
+      break;
+    }
+    case State::entry_delay:
+      // The interior on the way to the keypad follows the entry delay; an instant zone does not wait.
+      if (zone.type == ZoneType::instant) raise_alarm(out, zone, "130", "burglary");
+      else activity();
+      break;
+    case State::alarm: {
+      // Already in alarm: each further zone is still reported with its code.
+      AlarmEvent e = make("burglary", zone.type == ZoneType::interior ? "132" : zone.type == ZoneType::entry_exit ? "134" : "130",
+                          "alarm");
+      e.zone = zone.name;
+      alarmed_[zone.name] = true;
+      out.push_back(std::move(e));
+      break;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<AlarmEvent>> Panel::arm(ArmMode mode, std::string_view who, Time now) {
+  if (maintenance_) return fail(Errc::busy, "alarm: cannot arm in maintenance mode; the engineer must end it first");
+  if (state_ != State::disarmed) {
+    return fail(Errc::busy, fmt::format("alarm: cannot arm: the panel is {}", to_string(state_)));
+  }
+  for (const auto& [name, zone] : zones_) {
+    const bool perimeter = zone.type == ZoneType::instant;
+    if (perimeter && open_[name]) {
+      return fail(Errc::busy, fmt::format("alarm: cannot arm: zone '{}' is open", name));
+    }
+  }
+  mode_ = mode;
+  state_ = State::exit_delay;
+  deadline_ = now + settings_.exit_delay;
+  AlarmEvent e = make("arming", "", "info");
+  e.user = std::string(who);
+  std::vector<AlarmEvent> out{std::move(e)};
+  if (settings_.exit_delay.count() == 0) {
+    auto armed = tick(now);
+    out.insert(out.end(), armed.begin(), armed.end());
+  }
+  return out;
+}
+
+std::vector<AlarmEvent> Panel::disarm(std::string_view who, Time /*now*/) {
+  std::vector<AlarmEvent> out;
+  if (state_ == State::disarmed) return out;
+  const bool was_alarm = state_ == State::alarm;
+  state_ = State::disarmed;
+  deadline_.reset();
+  if (was_alarm) {
+    AlarmEvent cancel = make("alarm_cancelled", "406", "warning");
+    cancel.user = std::string(who);
+    out.push_back(std::move(cancel));
+  }
+  AlarmEvent e = make("disarmed", "401", "info");  // an "open" by this user
+  e.user = std::string(who);
+  out.push_back(std::move(e));
+  return out;
+}
+
+Result<std::vector<AlarmEvent>> Panel::set_maintenance(bool on, std::string_view who, Time /*now*/) {
+  if (on == maintenance_) return std::vector<AlarmEvent>{};
+  if (on && state_ != State::disarmed) {
+    return fail(Errc::busy, fmt::format("alarm: maintenance needs the panel disarmed (it is {})", to_string(state_)));
+  }
+  maintenance_ = on;
+  AlarmEvent e = make("maintenance", on ? "627" : "628", "warning");
+  e.user = std::string(who);
+  return std::vector<AlarmEvent>{std::move(e)};
+}
+
+std::vector<AlarmEvent> Panel::tick(Time now) {
+  std::vector<AlarmEvent> out;
+  if (!deadline_ || now < *deadline_) return out;
+  deadline_.reset();
+  if (state_ == State::exit_delay) {
+    state_ = mode_ == ArmMode::home ? State::armed_home : State::armed_away;
+    AlarmEvent e = make("armed", "401", "info");
+    e.restore = true;  // Contact ID: 401 with the restore qualifier is a "close" (armed)
+    out.push_back(std::move(e));
+  } else if (state_ == State::entry_delay) {
+    // Nobody disarmed in time: the entry/exit zone that started the delay is the alarm.
+    raise_alarm(out, zones_.at(entry_zone_), "134", "burglary");
+  }
+  return out;
+}
+
+}  // namespace assure::alarm

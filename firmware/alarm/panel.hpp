@@ -1,0 +1,100 @@
+#pragma once
+// The alarm logic of a kit or a pole: a state machine, free of I/O and of clocks of its own (the
+// caller passes the time), so every transition can be driven and checked by a table.
+//
+//   disarmed --arm--> exit delay --(exit time)--> armed away / armed home
+//   armed --entry/exit zone--> entry delay --(entry time)--> alarm ;  armed --instant zone--> alarm
+//   any --disarm--> disarmed (a disarm also ends an alarm)
+//
+// Zone types: instant (a window shock sensor, a back door), entry/exit (the front door: starts the
+// entry delay), interior (a PIR in the hall: ignored when armed home, follows the entry route),
+// tamper and 24-hour (raise in every state, even disarmed), panic (a personal attack button: always
+// raised, highest priority, never held off; a second press within the confirm window is reported
+// as confirmed). An engineer's maintenance mode holds off burglary and tamper alarms (they are still
+// reported, as held off) but never a panic, and is reported itself.
+//
+// Every transition and every zone activation comes out as an AlarmEvent with its Contact ID code
+// (SIA DC-05), so an alarm receiving centre can map it: 120 panic, 130 burglary, 132 interior,
+// 134 entry/exit, 137 tamper, 401 open/close (disarm/arm), 627/628 program mode entry/exit;
+// restores carry the same code with restore set.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "assure/base/error.hpp"
+
+namespace assure::alarm {
+
+enum class ZoneType { instant, entry_exit, interior, tamper, twenty_four_hour, panic };
+enum class State { disarmed, exit_delay, armed_away, armed_home, entry_delay, alarm };
+enum class ArmMode { away, home };
+
+std::string_view to_string(ZoneType type);
+std::string_view to_string(State state);
+std::optional<ZoneType> zone_type_from(std::string_view text);
+
+struct ZoneSpec {
+  std::string name;
+  ZoneType type = ZoneType::instant;
+};
+
+struct PanelSettings {
+  std::vector<ZoneSpec> zones;
+  std::chrono::seconds exit_delay{30};
+  std::chrono::seconds entry_delay{30};
+  std::chrono::seconds panic_confirm_window{120};
+};
+
+struct AlarmEvent {
+  std::string kind;      // panic, burglary, tamper, activity, arming, armed, disarmed, entry, alarm_cancelled, maintenance
+  std::string code;      // Contact ID event code ("" for activity that no receiving centre needs)
+  bool restore = false;  // the condition ended (a zone closed, the panel armed as a "close")
+  std::string zone;      // the zone, or empty
+  std::string user;      // who armed, disarmed or entered maintenance ("keyfob", "control-room", "engineer")
+  std::string severity;  // info, warning, alarm, critical
+  State state = State::disarmed;  // the panel's state after it
+  bool confirmed = false;         // panic: a second press within the confirm window
+  bool held_off = false;          // raised during maintenance: reported, not acted on
+};
+
+class Panel {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+  explicit Panel(PanelSettings settings);
+
+  State state() const { return state_; }
+  bool maintenance() const { return maintenance_; }
+  // When the current delay runs out; nullopt when none is running. The caller calls tick() then.
+  std::optional<Time> deadline() const { return deadline_; }
+
+  // A zone's input changed. An unknown zone is an error (named), never ignored silently.
+  Result<std::vector<AlarmEvent>> zone(std::string_view name, bool active, Time now);
+  // Arm and disarm: one entry point for the keyfob, the control room's signed command and the
+  // engineer's shell. Arming is refused (with the reason) in maintenance or while a perimeter
+  // zone is open.
+  Result<std::vector<AlarmEvent>> arm(ArmMode mode, std::string_view who, Time now);
+  std::vector<AlarmEvent> disarm(std::string_view who, Time now);
+  Result<std::vector<AlarmEvent>> set_maintenance(bool on, std::string_view who, Time now);
+  std::vector<AlarmEvent> tick(Time now);  // delays running out
+
+ private:
+  AlarmEvent make(std::string kind, std::string code, std::string severity) const;
+  void raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, std::string kind);
+
+  PanelSettings settings_;
+  std::map<std::string, ZoneSpec, std::less<>> zones_;
+  std::map<std::string, bool, std::less<>> open_;     // zone -> active now
+  std::map<std::string, bool, std::less<>> alarmed_;  // zone -> raised an alarm code not yet restored
+  State state_ = State::disarmed;
+  ArmMode mode_ = ArmMode::away;
+  bool maintenance_ = false;
+  std::optional<Time> deadline_;
+  std::optional<Time> last_panic_;
+  std::string entry_zone_;  // the entry/exit zone that started the entry delay
+};
+
+}  // namespace assure::alarm
