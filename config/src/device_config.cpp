@@ -114,6 +114,22 @@ Schema make_device_schema() {
               polygon_table("zone"), 32);
   s.add_array("motion.exclusion", "An exclusion: motion here never counts (a road, a neighbour's window).",
               polygon_table("exclusion"), 32);
+  {
+    Schema zone;
+    zone.add({.path = "input", .type = Type::string, .required = true, .format = Format::identifier,
+              .help = "a board input name (panic, shock_front_window, ...) or \"camera\" for camera motion"});
+    zone.add({.path = "type", .type = Type::string, .required = true,
+              .choices = {"instant", "entry_exit", "interior", "tamper", "24h", "panic"},
+              .help = "instant: alarm at once when armed; entry_exit: starts the entry delay; interior: ignored when "
+                      "armed home; tamper and 24h: raise even when disarmed; panic: always, never held off"});
+    s.add_array("alarm.zone", "An alarm zone: what an input (or the camera's motion) means to the alarm logic. "
+                              "Inputs in no zone are still reported as input events.",
+                zone, 64);
+  }
+  s.add({.path = "alarm.exit_delay", .type = Type::integer, .fallback = std::int64_t{30}, .min = 0, .max = 300,
+         .unit = "s", .help = "time to leave by the entry/exit route after arming"});
+  s.add({.path = "alarm.entry_delay", .type = Type::integer, .fallback = std::int64_t{30}, .min = 0, .max = 300,
+         .unit = "s", .help = "time to disarm after coming in by the entry/exit route"});
   s.add_array("privacy.mask",
               "A privacy mask: blacked out in the pixels before recording and analysis, so it never "
               "reaches storage, snapshots or the control room (Surveillance Camera Code, UK GDPR).",
@@ -229,6 +245,9 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.zones = read_polygons(v, "motion.zone");
   c.motion.exclusions = read_polygons(v, "motion.exclusion");
   c.privacy_masks = read_polygons(v, "privacy.mask");
+  for (const Values& zone : v.tables("alarm.zone")) c.alarm.zones.push_back({zone.string("input"), zone.string("type")});
+  c.alarm.exit_delay = std::chrono::seconds{v.integer("alarm.exit_delay")};
+  c.alarm.entry_delay = std::chrono::seconds{v.integer("alarm.entry_delay")};
   c.evidence.enabled = v.boolean("evidence.enabled");
   c.evidence.dir = detail::resolve(base_dir, v.string("evidence.dir"));
   c.evidence.pre_event = std::chrono::seconds{v.integer("evidence.pre_event")};

@@ -94,7 +94,32 @@ std::string Daemon::new_boot_id() {
   return fmt::format("{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
 }
 
+// The alarm zones the device file asks for, each checked against the board's inputs.
+Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, const config::BoardFile& board) {
+  alarm::PanelSettings panel;
+  panel.exit_delay = config.alarm.exit_delay;
+  panel.entry_delay = config.alarm.entry_delay;
+  for (const auto& zone : config.alarm.zones) {
+    const bool on_board = std::any_of(board.spec.inputs.begin(), board.spec.inputs.end(),
+                                      [&](const auto& line) { return line.name == zone.input; });
+    if (!on_board && zone.input != "camera") {
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: alarm.zone input '{}' is not an input of board '{}' (nor \"camera\")",
+                              config.file.string(), zone.input, board.spec.name));
+    }
+    if (std::any_of(panel.zones.begin(), panel.zones.end(), [&](const auto& z) { return z.name == zone.input; })) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: input '{}' is in two alarm zones", config.file.string(), zone.input));
+    }
+    // The schema allows only known types.
+    panel.zones.push_back({zone.input, alarm::zone_type_from(zone.type).value_or(alarm::ZoneType::instant)});
+  }
+  return panel;
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
+  auto panel = panel_settings(config, board);
+  if (!panel) return std::unexpected(panel.error());
   drivers::BoardOptions options;
   options.sim_scenario = config.sim_scenario;
   auto capture = capture_options(config, board);
@@ -102,15 +127,16 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, conf
   auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
   if (!opened) return std::unexpected(opened.error());
   return std::unique_ptr<Daemon>(
-      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture)));
+      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture), std::move(*panel)));
 }
 
 Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
-               pipelines::CaptureOptions capture)
+               pipelines::CaptureOptions capture, alarm::PanelSettings panel)
     : config_(std::move(config)),
       board_file_(std::move(board)),
       board_(std::move(opened)),
       capture_options_(std::move(capture)),
+      panel_(std::move(panel)),
       boot_id_(new_boot_id()) {}
 
 Daemon::~Daemon() {
@@ -186,12 +212,14 @@ int Daemon::run() {
   bool running = true;
   while (running) {
     const auto next_heartbeat = last_heartbeat_ + config_.heartbeat_interval;
-    const auto deadline = use_watchdog ? std::min(next_heartbeat, next_kick) : next_heartbeat;
+    auto deadline = use_watchdog ? std::min(next_heartbeat, next_kick) : next_heartbeat;
+    if (const auto delay_ends = panel_.deadline()) deadline = std::min(deadline, *delay_ends);
     if (auto event = events_.pop_until(deadline)) {
       if (std::holds_alternative<StopRequest>(*event)) running = false;
       else handle(*event);
     }
     const auto now = std::chrono::steady_clock::now();
+    report(panel_.tick(now));
     if (now >= last_heartbeat_ + config_.heartbeat_interval) send_heartbeat();
     if (use_watchdog && now >= next_kick) {
       if (auto kicked = board_.watchdog->kick(); !kicked) spdlog::error("watchdog: {}", kicked.error().message);
@@ -207,6 +235,36 @@ int Daemon::run() {
   if (use_watchdog) (void)board_.watchdog->stop();
   spdlog::info("stopped after {} frames", capture_->frames());
   return 0;
+}
+
+// An input or the camera, to the alarm logic when it is one of its zones.
+void Daemon::to_panel(std::string_view zone, bool active) {
+  const bool is_zone = std::any_of(config_.alarm.zones.begin(), config_.alarm.zones.end(),
+                                   [&](const auto& z) { return z.input == zone; });
+  if (!is_zone) return;
+  auto events = panel_.zone(zone, active, std::chrono::steady_clock::now());
+  if (!events) {
+    spdlog::error("{}", events.error().message);
+    return;
+  }
+  report(*events);
+}
+
+// Alarm events to the log and the control room, with their Contact ID codes.
+void Daemon::report(const std::vector<alarm::AlarmEvent>& events) {
+  for (const auto& a : events) {
+    if (a.kind == "activity") continue;  // the input event already says it
+    const std::string source = a.zone.empty() ? "panel" : "zone:" + a.zone;
+    auto log = a.severity == "critical" || a.severity == "alarm" ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(log, "alarm: {}{} {}{}{}, panel {}{}", a.kind, a.code.empty() ? "" : " (Contact ID " + a.code + (a.restore ? " restore)" : ")"),
+                a.zone, a.confirmed ? " CONFIRMED" : "", a.held_off ? " held off (maintenance)" : "",
+                alarm::to_string(a.state), a.user.empty() ? "" : ", by " + a.user);
+    auto e = event(a.kind, source, a.held_off ? "info" : a.severity);
+    e.zone = a.zone;
+    e.details = {{"contact_id", a.code},      {"restore", a.restore},   {"state", alarm::to_string(a.state)},
+                 {"confirmed", a.confirmed},  {"held_off", a.held_off}, {"user", a.user}};
+    uplink_->raise(std::move(e));
+  }
 }
 
 uplink::Event Daemon::event(std::string type, std::string source, std::string severity) const {
@@ -227,6 +285,7 @@ void Daemon::handle(const DaemonEvent& event_in) {
                    auto e = event("input", "input:" + edge.name, "info");
                    e.details = {{"active", edge.active}};
                    uplink_->raise(std::move(e));
+                   to_panel(edge.name, edge.active);
                  },
                  [&](const IncomingCommand& command) { on_command(command); },
                  [](const StopRequest&) {},
@@ -266,6 +325,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
                          {"frame", m.start_frame}};
             const std::string id = uplink_->raise(std::move(e), &m.snapshot_jpeg);
             if (!open_clip_.empty() && !id.empty()) clip_events_[open_clip_].push_back(id);
+            to_panel("camera", true);
           },
           [&](const pipelines::MotionUpdate&) {},
           [&](const pipelines::ClipOpened& c) {
@@ -308,6 +368,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
           [&](const pipelines::MotionEnd& m) {
             spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame, m.end_frame,
                          std::chrono::duration<double>(m.end_pts - m.start_pts).count());
+            to_panel("camera", false);
             auto e = event("motion_end", camera, "info");
             e.clip = open_clip_;
             e.details = {{"seconds", std::chrono::duration<double>(m.end_pts - m.start_pts).count()},
@@ -356,9 +417,29 @@ void Daemon::on_command(const IncomingCommand& incoming) {
     auto queued = uplink_->resend_clip(config_.evidence.dir, clip);
     if (queued) uplink_->reply(command, true, "", {{"clip", clip}, {"messages", *queued}});
     else uplink_->reply(command, false, queued.error().message, nullptr);
+  } else if (command.name == "arm" || command.name == "disarm") {
+    // The one entry point for arming: a keyfob input and the engineer's shell come here too.
+    const auto now = std::chrono::steady_clock::now();
+    const std::string who = "control-room";
+    if (command.name == "disarm") {
+      report(panel_.disarm(who, now));
+    } else {
+      const std::string mode = command.args.value("mode", "away");
+      if (mode != "away" && mode != "home") {
+        uplink_->reply(command, false, "mode must be \"away\" or \"home\", not \"" + mode + "\"", nullptr);
+        return;
+      }
+      auto armed = panel_.arm(mode == "home" ? alarm::ArmMode::home : alarm::ArmMode::away, who, now);
+      if (!armed) {
+        uplink_->reply(command, false, armed.error().message, {{"state", alarm::to_string(panel_.state())}});
+        return;
+      }
+      report(*armed);
+    }
+    uplink_->reply(command, true, "", {{"state", alarm::to_string(panel_.state())}});
   } else {
-    uplink_->reply(command, false, "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip)",
-                   nullptr);
+    uplink_->reply(command, false,
+                   "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip, arm, disarm)", nullptr);
   }
 }
 

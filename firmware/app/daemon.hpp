@@ -14,6 +14,7 @@
 #include "assure/hal/board.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "app/event_queue.hpp"
+#include "alarm/panel.hpp"
 #include "app/uplink_service.hpp"
 
 namespace assure::app {
@@ -43,18 +44,21 @@ class Daemon {
 
  private:
   Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
-         pipelines::CaptureOptions capture);
+         pipelines::CaptureOptions capture, alarm::PanelSettings panel);
   void read_inputs();
   void handle(const DaemonEvent& event);
   void send_heartbeat();
   void on_video(const pipelines::VideoEvent& video);
   void on_command(const IncomingCommand& incoming);
   uplink::Event event(std::string type, std::string source, std::string severity) const;
+  void report(const std::vector<alarm::AlarmEvent>& events);
+  void to_panel(std::string_view zone, bool active);
 
   config::DeviceConfig config_;
   config::BoardFile board_file_;
   hal::Board board_;
   pipelines::CaptureOptions capture_options_;  // made once by create(), which refuses bad ones
+  alarm::Panel panel_;
   std::string boot_id_;
   std::chrono::steady_clock::time_point started_;
 

@@ -427,3 +427,73 @@ TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
   EXPECT_EQ(replies, 2);
   EXPECT_TRUE(fleet.daemon->log_contains("command ping REFUSED"));
 }
+
+TEST(Uplink, AlarmZonesRaiseContactIdEventsAndASignedArmCommandArmsThePanel) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  const auto scenario = fleet.dir.write("scenario.toml",
+                                        "[[step]]\nat_ms = 2500\ninput = \"panic\"\nactive = true\n"
+                                        "[[step]]\nat_ms = 2700\ninput = \"panic\"\nactive = false\n"
+                                        "[[step]]\nat_ms = 3000\ninput = \"panic\"\nactive = true\n"
+                                        "[[step]]\nat_ms = 3200\ninput = \"panic\"\nactive = false\n"
+                                        "[[step]]\nat_ms = 6000\ninput = \"shock_front_window\"\nactive = true\n");
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n") +
+                     "[sim]\nscenario = \"" + scenario.string() + "\"\n"
+                     "[alarm]\nexit_delay = 0\n"
+                     "[[alarm.zone]]\ninput = \"panic\"\ntype = \"panic\"\n"
+                     "[[alarm.zone]]\ninput = \"shock_front_window\"\ntype = \"instant\"\n"
+                     "[[alarm.zone]]\ninput = \"tamper_lid\"\ntype = \"tamper\"\n");
+  ASSERT_TRUE(probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/status"; }, 20s))
+      << fleet.daemon->log();
+  std::this_thread::sleep_for(300ms);
+  probe.publish(std::string(kBase) + "/cmd/arm",
+                uplink::sign_command(control_room, "arm", "estate-a", "cam-01", std::chrono::system_clock::now(),
+                                     "nonce-arm-00000001", {{"mode", "away"}}));
+  auto reply = probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/reply"; }, 10s);
+  ASSERT_TRUE(reply) << fleet.daemon->log();
+  EXPECT_TRUE(json::parse(reply->payload)["ok"].get<bool>()) << reply->payload;
+  EXPECT_EQ(json::parse(reply->payload)["result"]["state"], "armed_away");
+
+  auto event_of = [&](const std::string& type, int nth = 0) -> std::optional<json> {
+    for (const auto& m : probe.all()) {
+      if (m.topic != std::string(kBase) + "/event") continue;
+      const auto e = json::parse(m.payload);
+      if (e["type"] == type && nth-- == 0) return e;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(test::eventually([&] { return event_of("burglary").has_value(); }, 20s)) << fleet.daemon->log();
+  const auto armed = event_of("armed");
+  ASSERT_TRUE(armed);
+  EXPECT_EQ((*armed)["details"]["contact_id"], "401");
+  const auto first_panic = event_of("panic", 0), second_panic = event_of("panic", 1);
+  ASSERT_TRUE(first_panic && second_panic);
+  EXPECT_EQ((*first_panic)["details"]["contact_id"], "120");
+  EXPECT_EQ((*first_panic)["severity"], "critical");
+  EXPECT_FALSE((*first_panic)["details"]["confirmed"].get<bool>());
+  EXPECT_TRUE((*second_panic)["details"]["confirmed"].get<bool>());  // a second press within two minutes
+  const auto burglary = event_of("burglary");
+  EXPECT_EQ((*burglary)["details"]["contact_id"], "130");
+  EXPECT_EQ((*burglary)["zone"], "shock_front_window");
+  EXPECT_EQ((*burglary)["details"]["state"], "alarm");
+
+  probe.publish(std::string(kBase) + "/cmd/disarm",
+                uplink::sign_command(control_room, "disarm", "estate-a", "cam-01", std::chrono::system_clock::now(),
+                                     "nonce-disarm-000001"));
+  ASSERT_TRUE(test::eventually([&] { return event_of("disarmed").has_value(); }, 10s));
+  EXPECT_TRUE(event_of("alarm_cancelled").has_value());
+  fleet.daemon->signal(SIGTERM);
+  fleet.daemon->wait(20s);
+}
+
+TEST(Uplink, AnAlarmZoneOnAnInputTheBoardLacksStopsTheDaemonNamingIt) {
+  Fleet fleet;
+  fleet.start_daemon(device_file("tcp://127.0.0.1:1") + "[[alarm.zone]]\ninput = \"garage_door\"\ntype = \"entry_exit\"\n");
+  auto status = fleet.daemon->wait(20s);
+  ASSERT_TRUE(status);
+  EXPECT_NE(WEXITSTATUS(*status), 0);
+  EXPECT_TRUE(fleet.daemon->log_contains("alarm.zone input 'garage_door' is not an input of board 'sim'"))
+      << fleet.daemon->log();
+}

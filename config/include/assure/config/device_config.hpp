@@ -89,6 +89,15 @@ struct DeviceConfig {
   CameraSettings camera;
 
   MotionConfig motion;
+  struct Alarm {
+    struct Zone {
+      std::string input;  // a board input, or "camera"
+      std::string type;   // instant, entry_exit, interior, tamper, 24h, panic
+    };
+    std::vector<Zone> zones;
+    std::chrono::seconds exit_delay{30};
+    std::chrono::seconds entry_delay{30};
+  } alarm;
   std::vector<NamedPolygon> privacy_masks;  // blacked out before recording and analysis
   EvidenceConfig evidence;
   std::string log_level;
