@@ -67,6 +67,7 @@ class Panel {
   explicit Panel(PanelSettings settings);
 
   State state() const { return state_; }
+  bool has_zone(std::string_view name) const { return zones_.find(name) != zones_.end(); }
   bool maintenance() const { return maintenance_; }
   // When the current delay runs out; nullopt when none is running. The caller calls tick() then.
   std::optional<Time> deadline() const { return deadline_; }

@@ -231,6 +231,11 @@ int Daemon::run() {
   capture_->stop();
   board_.inputs->interrupt();
   if (input_thread_.joinable()) input_thread_.join();
+  // What the capture and the inputs said while stopping (the last clip, closed just now; a last
+  // input edge) is handled before the uplink stops, so it is signed, stored and sent.
+  while (auto late = events_.pop_until(std::chrono::steady_clock::now())) {
+    if (!std::holds_alternative<StopRequest>(*late)) handle(*late);
+  }
   uplink_->stop();
   if (use_watchdog) (void)board_.watchdog->stop();
   spdlog::info("stopped after {} frames", capture_->frames());
@@ -239,9 +244,7 @@ int Daemon::run() {
 
 // An input or the camera, to the alarm logic when it is one of its zones.
 void Daemon::to_panel(std::string_view zone, bool active) {
-  const bool is_zone = std::any_of(config_.alarm.zones.begin(), config_.alarm.zones.end(),
-                                   [&](const auto& z) { return z.input == zone; });
-  if (!is_zone) return;
+  if (!panel_.has_zone(zone)) return;
   auto events = panel_.zone(zone, active, std::chrono::steady_clock::now());
   if (!events) {
     spdlog::error("{}", events.error().message);
@@ -355,15 +358,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             spdlog::info("clip {}: {} ({} frames, {:.1f} s, {} event(s), {}), sidecar {}", c.id, c.file.string(),
                          c.frames, std::chrono::duration<double>(c.end_utc - c.start_utc).count(), c.events.size(),
                          c.reason, c.sidecar.string());
-            if (auto sent = uplink_->send_clip(c, std::move(events)); sent) {
-              spdlog::info("clip {}: signed manifest {}, queued for the control room", c.id, *sent);
-            } else {
-              spdlog::error("clip {}: cannot be signed and queued: {}", c.id, sent.error().message);
-              auto e = event("clip_failed", camera, "warning");
-              e.clip = c.id;
-              e.details = {{"error", sent.error().message}};
-              uplink_->raise(std::move(e));
-            }
+            uplink_->submit_clip(c, std::move(events));
           },
           [&](const pipelines::MotionEnd& m) {
             spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame, m.end_frame,

@@ -100,12 +100,19 @@ void UplinkService::start(OnCommand on_command) {
   courier_ = std::make_unique<uplink::Courier>(*link_, *outbox_);
   link_->start();
   courier_->start();
+  evidence_thread_ = std::thread([this] { sign_clips(); });
   const auto stats = outbox_->stats();
   spdlog::info("uplink: outbox {} with {} message(s) pending; event numbers go on from {}",
                outbox_->journal().string(), stats.pending, outbox_->last_event_seq());
 }
 
 void UplinkService::stop() {
+  {
+    std::lock_guard lock(clips_mutex_);
+    clips_closing_ = true;
+  }
+  clips_ready_.notify_all();
+  if (evidence_thread_.joinable()) evidence_thread_.join();  // every finished clip is signed and queued first
   if (courier_) courier_->stop();
   if (link_) {
     link_->stop(uplink::Outgoing{topics_.status(), uplink::offline_payload("shutdown"), 1, true},
@@ -189,6 +196,41 @@ Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, 
   }
   if (courier_) courier_->wake();
   return manifest_file.string();
+}
+
+void UplinkService::submit_clip(pipelines::ClipClosed clip, std::vector<std::string> event_ids) {
+  {
+    std::lock_guard lock(clips_mutex_);
+    clips_.emplace_back(std::move(clip), std::move(event_ids));
+  }
+  clips_ready_.notify_all();
+}
+
+void UplinkService::sign_clips() {
+  while (true) {
+    std::pair<pipelines::ClipClosed, std::vector<std::string>> next;
+    {
+      std::unique_lock lock(clips_mutex_);
+      clips_ready_.wait(lock, [&] { return !clips_.empty() || clips_closing_; });
+      if (clips_.empty()) return;
+      next = std::move(clips_.front());
+      clips_.pop_front();
+    }
+    const auto& clip = next.first;
+    if (auto sent = send_clip(clip, std::move(next.second)); sent) {
+      spdlog::info("clip {}: signed manifest {}, queued for the control room", clip.id, *sent);
+    } else {
+      spdlog::error("clip {}: cannot be signed and queued: {}", clip.id, sent.error().message);
+      uplink::Event e;
+      e.type = "clip_failed";
+      e.source = "camera:" + camera_;
+      e.severity = "warning";
+      e.time = std::chrono::system_clock::now();
+      e.clip = clip.id;
+      e.details = {{"error", sent.error().message}};
+      raise(std::move(e));
+    }
+  }
 }
 
 Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const std::string& clip_id) {

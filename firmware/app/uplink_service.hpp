@@ -7,6 +7,10 @@
 // chained, and its chunks read from the clip file as they go out.
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -46,6 +50,9 @@ class UplinkService {
   // Hashes, signs and chains a finished clip and queues its manifest and chunks.
   // event_ids: the events raised while it was recording. Returns the signed manifest's path.
   Result<std::string> send_clip(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids);
+  // The same on the evidence thread, in the order given: hashing a long clip takes a while on a
+  // Pi, and the caller's loop carries alarms. A clip that cannot be sent raises clip_failed.
+  void submit_clip(pipelines::ClipClosed clip, std::vector<std::string> event_ids);
   // Queues a clip again from its file and its stored signed manifest (the resend command).
   Result<std::size_t> resend_clip(const std::filesystem::path& clips_dir, const std::string& clip_id);
 
@@ -74,6 +81,13 @@ class UplinkService {
   std::unique_ptr<uplink::CommandGate> gate_;
   std::unique_ptr<uplink::MqttLink> link_;
   std::unique_ptr<uplink::Courier> courier_;
+
+  void sign_clips();  // the evidence thread
+  std::mutex clips_mutex_;
+  std::condition_variable clips_ready_;
+  std::deque<std::pair<pipelines::ClipClosed, std::vector<std::string>>> clips_;
+  bool clips_closing_ = false;
+  std::thread evidence_thread_;
 };
 
 }  // namespace assure::app

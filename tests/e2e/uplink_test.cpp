@@ -122,6 +122,15 @@ TEST(Uplink, EventsASnapshotAndSignedClipsArriveAndVerifyEndToEnd) {
       << fleet.daemon->log() << fleet.receiver->log();
   fleet.daemon->signal(SIGTERM);
   ASSERT_TRUE(fleet.daemon->wait(20s));
+  // Every clip finished, the one cut by the stop included, was signed and stored for sending.
+  auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const std::string log = fleet.daemon->log();
+  EXPECT_TRUE(log.find("event(s), stopped)") != std::string::npos) << log;
+  EXPECT_EQ(count(log, ": signed manifest "), count(log, "), sidecar ")) << log;
 
   const auto motion = fleet.events("motion");
   ASSERT_FALSE(motion.empty());
