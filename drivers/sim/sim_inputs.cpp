@@ -8,7 +8,10 @@ namespace assure::drivers {
 
 SimInputs::SimInputs(std::vector<hal::LineSpec> lines, std::shared_ptr<hal::Clock> clock)
     : lines_(std::move(lines)), clock_(std::move(clock)) {
-  for (const auto& line : lines_) levels_.emplace(line.name, false);
+  for (const auto& line : lines_) {
+    levels_.emplace(line.name, false);
+    debouncer_.add_line(line.name, line.debounce);
+  }
 }
 
 SimInputs::~SimInputs() {
@@ -42,19 +45,33 @@ Result<void> SimInputs::drive(std::string_view name, bool active) {
     }
     if (it->second == active) return {};
     it->second = active;
-    pending_.push_back(hal::InputEvent{it->first, active, clock_->monotonic()});
+    debouncer_.raw(name, active, clock_->monotonic());
+    ++changes_;
   }
   changed_.notify_all();
   return {};
 }
 
 Result<std::vector<hal::InputEvent>> SimInputs::wait(std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
   std::unique_lock lock(mutex_);
-  changed_.wait_for(lock, timeout, [&] { return !pending_.empty() || interrupted_; });
-  interrupted_ = false;
-  std::vector<hal::InputEvent> out(pending_.begin(), pending_.end());
-  pending_.clear();
-  return out;
+  while (true) {
+    auto settled = debouncer_.settle(clock_->monotonic());
+    if (!settled.empty() || interrupted_) {
+      interrupted_ = false;
+      return settled;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= end) return settled;
+    auto until = end;
+    if (const auto due = debouncer_.next_deadline()) {
+      // The board clock's time to the next settle, waited in real time.
+      const auto left = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*due - clock_->monotonic());
+      until = std::min(until, now + std::max(left, std::chrono::steady_clock::duration{std::chrono::milliseconds{1}}));
+    }
+    const std::uint64_t seen = changes_;
+    changed_.wait_until(lock, until, [&] { return interrupted_ || changes_ != seen; });
+  }
 }
 
 void SimInputs::interrupt() {

@@ -1,7 +1,7 @@
 // The uplink's speed on loopback, each figure printed with a baseline measured in the same run (the
 // machines are noisy: compare ratios, not absolute numbers). A real mosquitto on 127.0.0.1.
 //
-//   1. event latency from a simulated input edge (the sim board's input, read as the daemon reads
+//   1. event latency from a simulated input edge (the sim board's shock sensor input, read as the daemon reads
 //      it) to the event stored in the outbox and to the control room's subscriber; baseline: a bare
 //      Paho QoS 1 publish to the same subscriber, no journal.     target: p99 under 20 ms
 //   2. a finished 30 s 720p clip to a verified clip at the receiver (hash, sign, journal, chunks,
@@ -225,7 +225,7 @@ int main(int argc, char** argv) try {
         std::lock_guard lock(m);
         edge_at[static_cast<std::size_t>(i)] = Clock::now();
       }
-      (void)sim->inputs->drive("panic", i % 2 == 0);
+      (void)sim->inputs->drive("shock_front_window", i % 2 == 0);  // no debounce: every pulse counts
       std::this_thread::sleep_for(2ms);
     }
     test::eventually([&] { std::lock_guard lock(m); return arrived.size() == static_cast<std::size_t>(edges); }, 20s);
@@ -237,9 +237,9 @@ int main(int argc, char** argv) try {
     std::lock_guard lock(m);
     const double p99_store = percentile(stored, 0.99), p99 = percentile(arrived, 0.99), p99_base = percentile(base, 0.99);
     line("edge to outbox (stored, synced)", f("p50 %.2f ms, p99 %.2f ms", percentile(stored, 0.5), p99_store),
-         f("bare QoS 1 p99 %.2f ms", p99_base), p99_store / std::max(p99_base, 1e-6), "p99 < 5 ms", p99_store < 5);
+         f("bare QoS 1 p99 %.2f ms", p99_base), p99_store / std::max(p99_base, 1e-6), "p99 < 5 ms", !stored.empty() && p99_store < 5);
     line("edge to control room", f("p50 %.2f ms, p99 %.2f ms", percentile(arrived, 0.5), p99),
-         f("bare QoS 1 p99 %.2f ms", p99_base), p99 / std::max(p99_base, 1e-6), "p99 < 20 ms", p99 < 20);
+         f("bare QoS 1 p99 %.2f ms", p99_base), p99 / std::max(p99_base, 1e-6), "p99 < 20 ms", !arrived.empty() && p99 < 20);
     if (arrived.size() != static_cast<std::size_t>(edges)) {
       std::printf("  LOST: %zu of %d events arrived\n", arrived.size(), edges);
       ++failures;

@@ -158,3 +158,52 @@ TEST(OpenBoard, AnUnknownDriverIsRefusedByName) {
   EXPECT_EQ(board.error().code, Errc::unsupported);
   EXPECT_NE(board.error().message.find("'gpiod'"), std::string::npos);
 }
+
+TEST(Debounce, AGlitchShorterThanTheDebounceIsNoEdgeAndChatterIsOne) {
+  drivers::Debouncer d;
+  d.add_line("shock", 20ms);
+  d.add_line("panic", 0ms);
+  using T = drivers::Debouncer::Time;
+  // A 5 ms glitch on a 20 ms line: nothing.
+  d.raw("shock", true, T{1ms});
+  d.raw("shock", false, T{6ms});
+  EXPECT_TRUE(d.settle(T{40ms}).empty());
+  EXPECT_FALSE(d.next_deadline());
+  // A press that chatters for 4 ms, then holds: one edge, once it has held 20 ms.
+  d.raw("shock", true, T{100ms});
+  d.raw("shock", false, T{102ms});
+  d.raw("shock", true, T{104ms});
+  EXPECT_EQ(d.next_deadline(), T{124ms});
+  EXPECT_TRUE(d.settle(T{123ms}).empty());
+  auto edges = d.settle(T{124ms});
+  ASSERT_EQ(edges.size(), 1u);
+  EXPECT_TRUE(edges[0].active);
+  EXPECT_EQ(edges[0].timestamp, T{104ms});
+  // A line without debounce reports every change, in order.
+  d.raw("panic", true, T{200ms});
+  d.raw("panic", false, T{201ms});
+  edges = d.settle(T{201ms});
+  ASSERT_EQ(edges.size(), 2u);
+  EXPECT_TRUE(edges[0].active);
+  EXPECT_FALSE(edges[1].active);
+  EXPECT_FALSE(d.raw("doorbell", true, T{0}));
+}
+
+TEST(SimBoard, TheBoardFilesDebounceAppliesToDrivenInputs) {
+  hal::BoardSpec s = spec();
+  s.inputs[0].debounce = 20ms;
+  auto clock = std::make_shared<SimClock>();
+  auto sim = drivers::make_sim_board(s, clock);
+  ASSERT_TRUE(sim.has_value());
+  const auto pressed_at = clock->monotonic();
+  ASSERT_TRUE(sim->inputs->drive("panic", true));
+  auto early = sim->board.inputs->wait(30ms);  // the board's clock has not moved: not settled yet
+  ASSERT_TRUE(early);
+  EXPECT_TRUE(early->empty());
+  clock->advance(25ms);
+  auto edges = sim->board.inputs->wait(100ms);
+  ASSERT_TRUE(edges);
+  ASSERT_EQ(edges->size(), 1u);
+  EXPECT_TRUE((*edges)[0].active);
+  EXPECT_EQ((*edges)[0].timestamp, pressed_at);
+}

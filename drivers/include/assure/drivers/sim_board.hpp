@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "assure/drivers/debounce.hpp"
 #include "assure/hal/board.hpp"
 
 namespace assure::drivers {
@@ -58,7 +59,8 @@ class SimInputs final : public hal::DigitalInputs {
   Result<std::vector<hal::InputEvent>> wait(std::chrono::milliseconds timeout) override;
   void interrupt() override;
 
-  // Sets an input's logical level as the wiring would; an edge is queued only on a change.
+  // Sets an input's logical level as the wiring would. As on real hardware, the line's debounce
+  // applies: an edge is reported once the level has held for it (at once for a line without).
   Result<void> drive(std::string_view name, bool active);
   // Plays the steps on a thread of their own, timed from now; stops with this object.
   void play(std::vector<ScenarioStep> steps);
@@ -69,7 +71,8 @@ class SimInputs final : public hal::DigitalInputs {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, bool, std::less<>> levels_;
-  std::deque<hal::InputEvent> pending_;
+  Debouncer debouncer_;
+  std::uint64_t changes_ = 0;
   bool interrupted_ = false;
   bool stopping_ = false;
   std::thread player_;
