@@ -73,6 +73,13 @@ int main(int argc, char** argv) try {
     return 2;
   }
   if (args.check) {
+    // What only the two together can say: zones, lights and the sounder against the board's lines.
+    auto panel = assure::app::panel_settings(*config, *board);
+    auto devices = panel ? assure::app::device_settings(*config, *board) : std::unexpected(panel.error());
+    if (!devices) {
+      std::cerr << devices.error().message << "\n";
+      return 2;
+    }
     std::cout << args.config << ": ok (board " << board->spec.name << ", " << board->spec.inputs.size()
               << " inputs, " << board->spec.outputs.size() << " outputs)\n";
     return 0;

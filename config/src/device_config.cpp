@@ -1,6 +1,9 @@
 #include "assure/config/device_config.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <optional>
 
 #include "camera_keys.hpp"
 
@@ -24,6 +27,23 @@ std::vector<NamedPolygon> read_polygons(const Values& v, std::string_view array)
     if (auto points = parse_polygon(item.string("points"))) out.push_back({item.string("name"), std::move(*points)});
   }
   return out;
+}
+
+// "53.4808,-2.2426" -> {53.4808, -2.2426}; nullopt unless both are numbers in range.
+std::optional<std::pair<double, double>> parse_location(const std::string& text) {
+  const auto comma = text.find(',');
+  if (comma == std::string::npos) return std::nullopt;
+  double lat = 0, lon = 0;
+  auto number = [](std::string part, double& out) {
+    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+    while (!part.empty() && part.back() == ' ') part.pop_back();
+    const char* end = part.data() + part.size();
+    auto [ptr, ec] = std::from_chars(part.data(), end, out);
+    return !part.empty() && ec == std::errc{} && ptr == end && std::isfinite(out);
+  };
+  if (!number(text.substr(0, comma), lat) || !number(text.substr(comma + 1), lon)) return std::nullopt;
+  if (lat < -90 || lat > 90 || lon < -180 || lon > 180) return std::nullopt;
+  return std::pair{lat, lon};
 }
 
 Schema make_device_schema() {
@@ -119,13 +139,64 @@ Schema make_device_schema() {
     zone.add({.path = "input", .type = Type::string, .required = true, .format = Format::identifier,
               .help = "a board input name (panic, shock_front_window, ...) or \"camera\" for camera motion"});
     zone.add({.path = "type", .type = Type::string, .required = true,
-              .choices = {"instant", "entry_exit", "interior", "tamper", "24h", "panic"},
+              .choices = {"instant", "entry_exit", "interior", "tamper", "24h", "panic", "mains", "battery"},
               .help = "instant: alarm at once when armed; entry_exit: starts the entry delay; interior: ignored when "
-                      "armed home; tamper and 24h: raise even when disarmed; panic: always, never held off"});
+                      "armed home; tamper and 24h: raise even when disarmed; panic: always, never held off; mains "
+                      "(active: supply lost, 301) and battery (active: low, 302): troubles reported in every state"});
     s.add_array("alarm.zone", "An alarm zone: what an input (or the camera's motion) means to the alarm logic. "
                               "Inputs in no zone are still reported as input events.",
                 zone, 64);
   }
+  {
+    Schema shock;
+    shock.add({.path = "input", .type = Type::string, .required = true, .format = Format::identifier,
+               .help = "the shock sensor's board input (its zone sees one activation per attack)"});
+    shock.add({.path = "pulses", .type = Type::integer, .fallback = std::int64_t{3}, .min = 1, .max = 50,
+               .help = "knocks that make an attack (sensitivity: fewer is more sensitive) ..."});
+    shock.add({.path = "window", .type = Type::integer, .fallback = std::int64_t{10000}, .min = 100, .max = 120000,
+               .unit = "ms", .help = "... within this time; a lorry passing is one knock"});
+    shock.add({.path = "gross", .type = Type::integer, .fallback = std::int64_t{0}, .min = 0, .max = 5000,
+               .unit = "ms", .help = "one blow holding the contact open this long is an attack by itself; 0: off"});
+    s.add_array("alarm.shock", "A window shock sensor: pulses counted in a window, plus a gross-attack pulse.", shock, 32);
+  }
+  {
+    Schema fob;
+    fob.add({.path = "input", .type = Type::string, .required = true, .format = Format::identifier,
+             .help = "the keyfob receiver's board input (a press is its active edge)"});
+    fob.add({.path = "action", .type = Type::string, .required = true,
+             .choices = {"arm_away", "arm_home", "disarm", "toggle"},
+             .help = "what a press does; toggle arms away when disarmed and disarms otherwise"});
+    s.add_array("alarm.keyfob", "A keyfob button: arms or disarms through the same entry point as the control room.",
+                fob, 8);
+  }
+  {
+    Schema light;
+    light.add({.path = "output", .type = Type::string, .required = true, .format = Format::identifier,
+               .help = "the light's board output, e.g. light_porch"});
+    light.add({.path = "triggers", .type = Type::string_list, .fallback = std::vector<std::string>{"camera"},
+               .format = Format::identifier,
+               .help = "what turns it on: board inputs, \"camera\" (motion) and \"alarm\" (the panel in alarm)"});
+    light.add({.path = "hold", .type = Type::integer, .fallback = std::int64_t{120}, .min = 5, .max = 3600,
+               .unit = "s", .help = "stays on this long after the last trigger ends"});
+    light.add({.path = "max_on", .type = Type::integer, .fallback = std::int64_t{900}, .min = 10, .max = 14400,
+               .unit = "s", .help = "never on longer in one go (a flag in the wind); then off until the triggers rest"});
+    light.add({.path = "dark", .type = Type::string, .fallback = std::string{"sun"},
+               .choices = {"always", "sun", "sensor"},
+               .help = "only when dark: by sunset and sunrise at device.latitude/longitude, by a light sensor "
+                       "input (dark_input), or always"});
+    light.add({.path = "dark_input", .type = Type::string, .fallback = std::string{},
+               .help = "dark = \"sensor\": the board input that is active while it is dark"});
+    s.add_array("light", "A security light the device switches for motion and alarms.", light, 8);
+  }
+  s.add({.path = "sounder.output", .type = Type::string, .fallback = std::string{},
+         .help = "the sounder's board output; empty: the device never sounds"});
+  s.add({.path = "sounder.max", .type = Type::integer, .fallback = std::int64_t{900}, .min = 10, .max = 1200,
+         .unit = "s", .help = "longest it sounds for one alarm (UK external sounders: 20 minutes at most)"});
+  s.add({.path = "sounder.panic", .type = Type::boolean, .fallback = false,
+         .help = "sound for a panic too; off in home kits, where a panic must never warn the attacker"});
+  s.add({.path = "device.location", .type = Type::string, .fallback = std::string{},
+         .help = "the site as \"latitude,longitude\" in degrees (north and east +), e.g. \"53.4808,-2.2426\", "
+                 "for sunset and sunrise; empty: not set"});
   s.add({.path = "alarm.exit_delay", .type = Type::integer, .fallback = std::int64_t{30}, .min = 0, .max = 300,
          .unit = "s", .help = "time to leave by the entry/exit route after arming"});
   s.add({.path = "alarm.entry_delay", .type = Type::integer, .fallback = std::int64_t{30}, .min = 0, .max = 300,
@@ -166,6 +237,29 @@ Schema make_device_schema() {
                          "'" + name + "' names another " + std::string(array) + " already"});
         }
         seen.push_back(name);
+      }
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
+    const std::string& text = v.string("device.location");
+    if (!text.empty() && !parse_location(text)) {
+      out.push_back({v.where("device.location"), "device.location",
+                     "\"" + text + "\" is not \"latitude,longitude\" in degrees (-90..90, -180..180)"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
+    const auto& lights = v.tables("light");
+    for (std::size_t i = 0; i < lights.size(); ++i) {
+      const bool sensor = lights[i].string("dark") == "sensor";
+      if (lights[i].string("dark") == "sun" && v.string("device.location").empty()) {
+        out.push_back({lights[i].where("dark"), "device.location",
+                       "light[" + std::to_string(i) + "] is on only after sunset (dark = \"sun\"): set the site's "
+                       "device.location, or use dark = \"sensor\" or \"always\""});
+      }
+      if (sensor == lights[i].string("dark_input").empty()) {
+        out.push_back({lights[i].where("dark"), "light[" + std::to_string(i) + "].dark_input",
+                       sensor ? "dark = \"sensor\" needs dark_input, the light sensor's board input"
+                              : "dark_input is used only with dark = \"sensor\""});
       }
     }
   });
@@ -246,6 +340,23 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.exclusions = read_polygons(v, "motion.exclusion");
   c.privacy_masks = read_polygons(v, "privacy.mask");
   for (const Values& zone : v.tables("alarm.zone")) c.alarm.zones.push_back({zone.string("input"), zone.string("type")});
+  for (const Values& shock : v.tables("alarm.shock")) {
+    c.alarm.shocks.push_back({shock.string("input"), static_cast<unsigned>(shock.integer("pulses")),
+                              std::chrono::milliseconds{shock.integer("window")},
+                              std::chrono::milliseconds{shock.integer("gross")}});
+  }
+  for (const Values& fob : v.tables("alarm.keyfob")) c.alarm.keyfobs.push_back({fob.string("input"), fob.string("action")});
+  for (const Values& light : v.tables("light")) {
+    c.lights.push_back({light.string("output"), light.strings("triggers"), std::chrono::seconds{light.integer("hold")},
+                        std::chrono::seconds{light.integer("max_on")}, light.string("dark"), light.string("dark_input")});
+  }
+  c.sounder.output = v.string("sounder.output");
+  c.sounder.max = std::chrono::seconds{v.integer("sounder.max")};
+  c.sounder.panic = v.boolean("sounder.panic");
+  if (auto place = parse_location(v.string("device.location"))) {
+    c.latitude = place->first;
+    c.longitude = place->second;
+  }
   c.alarm.exit_delay = std::chrono::seconds{v.integer("alarm.exit_delay")};
   c.alarm.entry_delay = std::chrono::seconds{v.integer("alarm.entry_delay")};
   c.evidence.enabled = v.boolean("evidence.enabled");

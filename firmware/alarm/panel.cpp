@@ -12,6 +12,8 @@ std::string_view to_string(ZoneType type) {
     case ZoneType::tamper: return "tamper";
     case ZoneType::twenty_four_hour: return "24h";
     case ZoneType::panic: return "panic";
+    case ZoneType::mains: return "mains";
+    case ZoneType::battery: return "battery";
   }
   return "?";
 }
@@ -30,7 +32,7 @@ std::string_view to_string(State state) {
 
 std::optional<ZoneType> zone_type_from(std::string_view text) {
   for (ZoneType t : {ZoneType::instant, ZoneType::entry_exit, ZoneType::interior, ZoneType::tamper,
-                     ZoneType::twenty_four_hour, ZoneType::panic}) {
+                     ZoneType::twenty_four_hour, ZoneType::panic, ZoneType::mains, ZoneType::battery}) {
     if (to_string(t) == text) return t;
   }
   return std::nullopt;
@@ -91,6 +93,8 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
                                : zone.type == ZoneType::tamper            ? "137"
                                : zone.type == ZoneType::interior          ? "132"
                                : zone.type == ZoneType::entry_exit        ? "134"
+                               : zone.type == ZoneType::mains             ? "301"
+                               : zone.type == ZoneType::battery           ? "302"
                                                                           : "130";
       AlarmEvent e = make("restore", code, "info");
       e.restore = true;
@@ -122,6 +126,17 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
     case ZoneType::twenty_four_hour:
       raise_alarm(out, zone, "133", "burglary");  // 133: 24-hour (safe) burglary
       return out;
+    case ZoneType::mains:
+    case ZoneType::battery: {
+      // A power trouble: the control room needs it in every state (a kit on its battery will go
+      // quiet when the battery is flat), but it is no intrusion and changes nothing here.
+      const bool mains = zone.type == ZoneType::mains;
+      AlarmEvent e = make(mains ? "mains_lost" : "battery_low", mains ? "301" : "302", "warning");
+      e.zone = zone.name;
+      alarmed_[zone.name] = true;
+      out.push_back(std::move(e));
+      return out;
+    }
     default:
       break;
   }

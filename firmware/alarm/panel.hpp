@@ -10,12 +10,13 @@
 // entry delay), interior (a PIR in the hall: ignored when armed home, follows the entry route),
 // tamper and 24-hour (raise in every state, even disarmed), panic (a personal attack button: always
 // raised, highest priority, never held off; a second press within the confirm window is reported
-// as confirmed). An engineer's maintenance mode holds off burglary and tamper alarms (they are still
+// as confirmed), mains and battery (power troubles, reported in every state and never an alarm:
+// the mains supply lost, the standby battery low). An engineer's maintenance mode holds off burglary and tamper alarms (they are still
 // reported, as held off) but never a panic, and is reported itself.
 //
 // Every transition and every zone activation comes out as an AlarmEvent with its Contact ID code
 // (SIA DC-05), so an alarm receiving centre can map it: 120 panic, 130 burglary, 132 interior,
-// 134 entry/exit, 137 tamper, 401 open/close (disarm/arm), 627/628 program mode entry/exit;
+// 134 entry/exit, 137 tamper, 301 AC loss, 302 low battery, 401 open/close (disarm/arm), 627/628 program mode entry/exit;
 // restores carry the same code with restore set.
 
 #include <chrono>
@@ -29,7 +30,7 @@
 
 namespace assure::alarm {
 
-enum class ZoneType { instant, entry_exit, interior, tamper, twenty_four_hour, panic };
+enum class ZoneType { instant, entry_exit, interior, tamper, twenty_four_hour, panic, mains, battery };
 enum class State { disarmed, exit_delay, armed_away, armed_home, entry_delay, alarm };
 enum class ArmMode { away, home };
 
@@ -50,7 +51,8 @@ struct PanelSettings {
 };
 
 struct AlarmEvent {
-  std::string kind;      // panic, burglary, tamper, activity, arming, armed, disarmed, entry, alarm_cancelled, maintenance
+  std::string kind;      // panic, burglary, tamper, mains_lost, battery_low, activity, arming, armed, disarmed, entry,
+                         // alarm_cancelled, maintenance, restore
   std::string code;      // Contact ID event code ("" for activity that no receiving centre needs)
   bool restore = false;  // the condition ended (a zone closed, the panel armed as a "close")
   std::string zone;      // the zone, or empty

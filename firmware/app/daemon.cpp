@@ -117,9 +117,82 @@ Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, 
   return panel;
 }
 
+namespace {
+
+bool has_line(const std::vector<hal::LineSpec>& lines, std::string_view name) {
+  return std::any_of(lines.begin(), lines.end(), [&](const auto& line) { return line.name == name; });
+}
+
+}  // namespace
+
+Result<DeviceSettings> device_settings(const config::DeviceConfig& config, const config::BoardFile& board) {
+  DeviceSettings devices;
+  const std::string& file = config.file.string();
+  auto no_input = [&](std::string_view what, std::string_view name) {
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: {} '{}' is not an input of board '{}'", file, what, name, board.spec.name));
+  };
+  auto no_output = [&](std::string_view what, std::string_view name) {
+    return fail(Errc::invalid_argument,
+                fmt::format("{}: {} '{}' is not an output of board '{}'", file, what, name, board.spec.name));
+  };
+  for (const auto& shock : config.alarm.shocks) {
+    if (!has_line(board.spec.inputs, shock.input)) return no_input("alarm.shock input", shock.input);
+    devices.shocks[shock.input] = alarm::ShockSettings{shock.pulses, shock.window, shock.gross};
+  }
+  for (const auto& fob : config.alarm.keyfobs) {
+    if (!has_line(board.spec.inputs, fob.input)) return no_input("alarm.keyfob input", fob.input);
+    if (std::any_of(config.alarm.zones.begin(), config.alarm.zones.end(), [&](const auto& z) { return z.input == fob.input; })) {
+      return fail(Errc::invalid_argument,
+                  fmt::format("{}: input '{}' is a keyfob and an alarm zone; a button that arms cannot also raise", file,
+                              fob.input));
+    }
+    devices.keyfobs[fob.input] = fob.action;
+  }
+  std::vector<std::string> driven;
+  auto drive = [&](std::string_view what, const std::string& output) -> Result<void> {
+    if (!has_line(board.spec.outputs, output)) return no_output(what, output);
+    if (std::find(driven.begin(), driven.end(), output) != driven.end()) {
+      return fail(Errc::invalid_argument, fmt::format("{}: output '{}' is driven twice (a light and the sounder, or two "
+                                                      "lights); give each its own", file, output));
+    }
+    driven.push_back(output);
+    return {};
+  };
+  for (const auto& light : config.lights) {
+    if (auto ok = drive("light output", light.output); !ok) return std::unexpected(ok.error());
+    alarm::LightSettings s;
+    s.output = light.output;
+    for (const auto& trigger : light.triggers) {
+      if (trigger != "camera" && trigger != "alarm" && !has_line(board.spec.inputs, trigger)) {
+        return no_input(fmt::format("light '{}' trigger", light.output), trigger);
+      }
+    }
+    s.triggers = light.triggers;
+    s.hold = light.hold;
+    s.max_on = light.max_on;
+    s.darkness = light.dark == "sensor" ? alarm::Darkness::sensor : light.dark == "sun" ? alarm::Darkness::sun
+                                                                                          : alarm::Darkness::always;
+    if (s.darkness == alarm::Darkness::sensor && !has_line(board.spec.inputs, light.dark_input)) {
+      return no_input(fmt::format("light '{}' dark_input", light.output), light.dark_input);
+    }
+    s.dark_input = light.dark_input;
+    s.latitude = config.latitude;
+    s.longitude = config.longitude;
+    devices.lights.push_back(std::move(s));
+  }
+  if (!config.sounder.output.empty()) {
+    if (auto ok = drive("sounder.output", config.sounder.output); !ok) return std::unexpected(ok.error());
+    devices.sounder = alarm::SounderSettings{config.sounder.output, config.sounder.max, config.sounder.panic};
+  }
+  return devices;
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
   auto panel = panel_settings(config, board);
   if (!panel) return std::unexpected(panel.error());
+  auto devices = device_settings(config, board);
+  if (!devices) return std::unexpected(devices.error());
   drivers::BoardOptions options;
   options.sim_scenario = config.sim_scenario;
   auto capture = capture_options(config, board);
@@ -127,17 +200,23 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, conf
   auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
   if (!opened) return std::unexpected(opened.error());
   return std::unique_ptr<Daemon>(
-      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture), std::move(*panel)));
+      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture), std::move(*panel),
+                 std::move(*devices)));
 }
 
 Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
-               pipelines::CaptureOptions capture, alarm::PanelSettings panel)
+               pipelines::CaptureOptions capture, alarm::PanelSettings panel, DeviceSettings devices)
     : config_(std::move(config)),
       board_file_(std::move(board)),
       board_(std::move(opened)),
       capture_options_(std::move(capture)),
       panel_(std::move(panel)),
-      boot_id_(new_boot_id()) {}
+      keyfobs_(std::move(devices.keyfobs)),
+      boot_id_(new_boot_id()) {
+  for (const auto& [input, settings] : devices.shocks) shocks_.emplace(input, alarm::ShockCounter(settings));
+  for (auto& light : devices.lights) lights_.emplace_back(std::move(light));
+  if (devices.sounder) sounder_.emplace(std::move(*devices.sounder));
+}
 
 Daemon::~Daemon() {
   request_stop();
@@ -203,6 +282,15 @@ int Daemon::run() {
       capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
   capture_->start();
 
+  // A light sensor's level now: the lights cannot wait for its next change to know it is dark.
+  for (auto& light : lights_) {
+    if (light.settings().darkness != alarm::Darkness::sensor) continue;
+    if (auto dark = board_.inputs->read(light.settings().dark_input)) {
+      (void)light.dark_sensor(*dark, std::chrono::steady_clock::now());
+    } else {
+      spdlog::error("light {}: cannot read its light sensor: {}", light.settings().output, dark.error().message);
+    }
+  }
   input_thread_ = std::thread([this] { read_inputs(); });
 
   // The main loop: wake for an event, a heartbeat or a watchdog kick, whichever is first.
@@ -214,12 +302,14 @@ int Daemon::run() {
     const auto next_heartbeat = last_heartbeat_ + config_.heartbeat_interval;
     auto deadline = use_watchdog ? std::min(next_heartbeat, next_kick) : next_heartbeat;
     if (const auto delay_ends = panel_.deadline()) deadline = std::min(deadline, *delay_ends);
+    if (const auto device_due = device_deadline()) deadline = std::min(deadline, *device_due);
     if (auto event = events_.pop_until(deadline)) {
       if (std::holds_alternative<StopRequest>(*event)) running = false;
       else handle(*event);
     }
     const auto now = std::chrono::steady_clock::now();
     report(panel_.tick(now));
+    tick_devices();
     if (now >= last_heartbeat_ + config_.heartbeat_interval) send_heartbeat();
     if (use_watchdog && now >= next_kick) {
       if (auto kicked = board_.watchdog->kick(); !kicked) spdlog::error("watchdog: {}", kicked.error().message);
@@ -236,6 +326,14 @@ int Daemon::run() {
   while (auto late = events_.pop_until(std::chrono::steady_clock::now())) {
     if (!std::holds_alternative<StopRequest>(*late)) handle(*late);
   }
+  // A clean stop leaves nothing on that nobody would be left to switch off (after a crash, the
+  // next start sets every output to the board file's initial state).
+  std::vector<alarm::Switch> off;
+  for (const auto& light : lights_) {
+    if (light.on()) off.push_back({light.settings().output, false, "the device is stopping"});
+  }
+  if (sounder_ && sounder_->on()) off.push_back({sounder_->settings().output, false, "the device is stopping"});
+  apply(off);
   uplink_->stop();
   if (use_watchdog) (void)board_.watchdog->stop();
   spdlog::info("stopped after {} frames", capture_->frames());
@@ -268,6 +366,12 @@ void Daemon::report(const std::vector<alarm::AlarmEvent>& events) {
                  {"confirmed", a.confirmed},  {"held_off", a.held_off}, {"user", a.user}};
     uplink_->raise(std::move(e));
   }
+  if (sounder_) apply(sounder_->panel(events, std::chrono::steady_clock::now()));
+  // The lights' "alarm" trigger follows the panel into and out of alarm.
+  if (const bool in_alarm = panel_.state() == alarm::State::alarm; in_alarm != alarm_lit_) {
+    alarm_lit_ = in_alarm;
+    to_lights("alarm", in_alarm);
+  }
 }
 
 uplink::Event Daemon::event(std::string type, std::string source, std::string severity) const {
@@ -282,14 +386,7 @@ uplink::Event Daemon::event(std::string type, std::string source, std::string se
 void Daemon::handle(const DaemonEvent& event_in) {
   std::visit(overloaded{
                  [&](const pipelines::VideoEvent& video) { on_video(video); },
-                 [&](const hal::InputEvent& edge) {
-                   ++input_edges_;
-                   spdlog::info("input {} {}", edge.name, edge.active ? "active" : "inactive");
-                   auto e = event("input", "input:" + edge.name, "info");
-                   e.details = {{"active", edge.active}};
-                   uplink_->raise(std::move(e));
-                   to_panel(edge.name, edge.active);
-                 },
+                 [&](const hal::InputEvent& edge) { on_input(edge); },
                  [&](const IncomingCommand& command) { on_command(command); },
                  [](const StopRequest&) {},
              },
@@ -329,6 +426,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             const std::string id = uplink_->raise(std::move(e), &m.snapshot_jpeg);
             if (!open_clip_.empty() && !id.empty()) clip_events_[open_clip_].push_back(id);
             to_panel("camera", true);
+            to_lights("camera", true);
           },
           [&](const pipelines::MotionUpdate&) {},
           [&](const pipelines::ClipOpened& c) {
@@ -364,6 +462,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame, m.end_frame,
                          std::chrono::duration<double>(m.end_pts - m.start_pts).count());
             to_panel("camera", false);
+            to_lights("camera", false);
             auto e = event("motion_end", camera, "info");
             e.clip = open_clip_;
             e.details = {{"seconds", std::chrono::duration<double>(m.end_pts - m.start_pts).count()},
@@ -394,6 +493,16 @@ void Daemon::on_command(const IncomingCommand& incoming) {
   }
   const uplink::Command& command = *admitted;
   spdlog::info("command {} accepted (nonce {})", command.name, command.nonce);
+  try {
+    obey(command);
+  } catch (const nlohmann::json::exception& e) {
+    // Signed, but with arguments of the wrong shape: answered, never a crash.
+    spdlog::error("command {}: bad arguments: {}", command.name, e.what());
+    uplink_->reply(command, false, fmt::format("bad arguments for {}: {}", command.name, e.what()), nullptr);
+  }
+}
+
+void Daemon::obey(const uplink::Command& command) {
   if (command.name == "ping") {
     uplink_->reply(command, true, "",
                    {{"firmware", kFirmwareVersion},
@@ -413,29 +522,167 @@ void Daemon::on_command(const IncomingCommand& incoming) {
     if (queued) uplink_->reply(command, true, "", {{"clip", clip}, {"messages", *queued}});
     else uplink_->reply(command, false, queued.error().message, nullptr);
   } else if (command.name == "arm" || command.name == "disarm") {
-    // The one entry point for arming: a keyfob input and the engineer's shell come here too.
-    const auto now = std::chrono::steady_clock::now();
-    const std::string who = "control-room";
-    if (command.name == "disarm") {
-      report(panel_.disarm(who, now));
-    } else {
-      const std::string mode = command.args.value("mode", "away");
-      if (mode != "away" && mode != "home") {
-        uplink_->reply(command, false, "mode must be \"away\" or \"home\", not \"" + mode + "\"", nullptr);
-        return;
-      }
-      auto armed = panel_.arm(mode == "home" ? alarm::ArmMode::home : alarm::ArmMode::away, who, now);
-      if (!armed) {
-        uplink_->reply(command, false, armed.error().message, {{"state", alarm::to_string(panel_.state())}});
-        return;
-      }
-      report(*armed);
+    const std::string mode = command.args.value("mode", "away");
+    if (command.name == "arm" && mode != "away" && mode != "home") {
+      uplink_->reply(command, false, "mode must be \"away\" or \"home\", not \"" + mode + "\"", nullptr);
+      return;
     }
-    uplink_->reply(command, true, "", {{"state", alarm::to_string(panel_.state())}});
+    auto done = arm_or_disarm(command.name == "disarm" ? "disarm" : "arm_" + mode, "control-room");
+    uplink_->reply(command, done.has_value(), done ? "" : done.error().message,
+                   {{"state", alarm::to_string(panel_.state())}});
+  } else if (command.name == "outputs") {
+    on_outputs_command(command);
   } else {
     uplink_->reply(command, false,
-                   "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip, arm, disarm)", nullptr);
+                   "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip, arm, disarm, outputs)",
+                   nullptr);
   }
+}
+
+Result<void> Daemon::arm_or_disarm(std::string_view action, std::string_view who) {
+  const auto now = std::chrono::steady_clock::now();
+  if (action == "toggle") action = panel_.state() == alarm::State::disarmed ? "arm_away" : "disarm";
+  if (action == "disarm") {
+    report(panel_.disarm(who, now));
+    return {};
+  }
+  auto armed = panel_.arm(action == "arm_home" ? alarm::ArmMode::home : alarm::ArmMode::away, who, now);
+  if (!armed) return std::unexpected(armed.error());
+  report(*armed);
+  return {};
+}
+
+void Daemon::on_input(const hal::InputEvent& edge) {
+  ++input_edges_;
+  spdlog::info("input {} {}", edge.name, edge.active ? "active" : "inactive");
+  auto e = event("input", "input:" + edge.name, "info");
+  e.details = {{"active", edge.active}};
+  uplink_->raise(std::move(e));
+
+  if (auto fob = keyfobs_.find(edge.name); fob != keyfobs_.end()) {
+    if (!edge.active) return;  // a press is the active edge
+    if (auto done = arm_or_disarm(fob->second, "keyfob:" + edge.name); !done) {
+      spdlog::warn("keyfob {}: {}", edge.name, done.error().message);
+      auto refused = event("arming_refused", "input:" + edge.name, "warning");
+      refused.details = {{"reason", done.error().message}, {"state", alarm::to_string(panel_.state())}};
+      uplink_->raise(std::move(refused));
+    }
+    return;
+  }
+  for (auto& light : lights_) {
+    if (light.settings().darkness == alarm::Darkness::sensor && light.settings().dark_input == edge.name) {
+      (void)light.dark_sensor(edge.active, std::chrono::steady_clock::now());
+    }
+  }
+  to_lights(edge.name, edge.active);
+  if (auto shock = shocks_.find(edge.name); shock != shocks_.end()) {
+    // A knock is not yet an attack: the zone sees one activation when the counter says so.
+    auto attack = shock->second.edge(edge.active, edge.timestamp);
+    if (!attack) return;
+    spdlog::warn("shock {}: {}", edge.name, *attack);
+    auto a = event("shock", "input:" + edge.name, "warning");
+    a.zone = edge.name;
+    a.details = {{"why", *attack}};
+    uplink_->raise(std::move(a));
+    to_panel(edge.name, true);
+    to_panel(edge.name, false);
+    return;
+  }
+  to_panel(edge.name, edge.active);
+}
+
+void Daemon::to_lights(std::string_view trigger, bool active) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& light : lights_) apply(light.trigger(trigger, active, now, board_.clock->utc()));
+}
+
+// Switches an output, telling the video first when it is a light (so the device's own light is
+// never taken for motion), and reports the change.
+void Daemon::apply(const std::vector<alarm::Switch>& switches) {
+  for (const auto& change : switches) {
+    const bool is_light = std::any_of(lights_.begin(), lights_.end(),
+                                      [&](const auto& l) { return l.settings().output == change.output; });
+    if (is_light && capture_) capture_->light_switching(std::chrono::milliseconds{3000});
+    auto set = board_.outputs->set(change.output, change.on);
+    if (!set) {
+      spdlog::error("output {}: could not switch {}: {}", change.output, change.on ? "on" : "off", set.error().message);
+      auto failed = event("output_failed", "output:" + change.output, "warning");
+      failed.details = {{"on", change.on}, {"reason", change.reason}, {"error", set.error().message}};
+      uplink_->raise(std::move(failed));
+      continue;
+    }
+    spdlog::info("output {} {}: {}", change.output, change.on ? "on" : "off", change.reason);
+    auto e = event("output", "output:" + change.output, "info");
+    e.details = {{"on", change.on}, {"reason", change.reason}};
+    uplink_->raise(std::move(e));
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> Daemon::device_deadline() const {
+  std::optional<std::chrono::steady_clock::time_point> next;
+  auto consider = [&](std::optional<std::chrono::steady_clock::time_point> t) {
+    if (t) next = next ? std::min(*next, *t) : *t;
+  };
+  for (const auto& light : lights_) consider(light.deadline());
+  if (sounder_) consider(sounder_->deadline());
+  return next;
+}
+
+void Daemon::tick_devices() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& light : lights_) apply(light.tick(now));
+  if (sounder_) apply(sounder_->tick(now));
+}
+
+// outputs {output, state: on | off | auto, seconds}: a light by hand for a while (auto gives it
+// back), a test sound or a silence of the sounder.
+void Daemon::on_outputs_command(const uplink::Command& command) {
+  for (const char* key : {"output", "state"}) {
+    if (!command.args.contains(key) || !command.args[key].is_string()) {
+      uplink_->reply(command, false, fmt::format("\"{}\" must be given as a string", key), nullptr);
+      return;
+    }
+  }
+  if (command.args.contains("seconds") && !command.args["seconds"].is_number_integer()) {
+    uplink_->reply(command, false, "\"seconds\" must be a whole number of seconds", nullptr);
+    return;
+  }
+  const std::string output = command.args["output"].get<std::string>();
+  const std::string state = command.args["state"].get<std::string>();
+  const auto seconds = std::chrono::seconds{command.args.value("seconds", 600)};
+  const auto now = std::chrono::steady_clock::now();
+  const std::string who = "control-room";
+  if (seconds.count() <= 0 || seconds.count() > 86400) {
+    uplink_->reply(command, false, "seconds must be 1 to 86400", nullptr);
+    return;
+  }
+  for (auto& light : lights_) {
+    if (light.settings().output != output) continue;
+    if (state != "on" && state != "off" && state != "auto") {
+      uplink_->reply(command, false, "state must be \"on\", \"off\" or \"auto\", not \"" + state + "\"", nullptr);
+      return;
+    }
+    apply(light.override(state == "on" ? alarm::Override::on : state == "off" ? alarm::Override::off : alarm::Override::none,
+                         seconds, who, now));
+    uplink_->reply(command, true, "", {{"output", output}, {"on", light.on()}});
+    return;
+  }
+  if (sounder_ && sounder_->settings().output == output) {
+    if (state != "on" && state != "off") {
+      uplink_->reply(command, false, "the sounder takes state \"on\" (a test sound) or \"off\" (silence)", nullptr);
+      return;
+    }
+    apply(sounder_->override(state == "on", seconds, who, now));
+    uplink_->reply(command, true, "", {{"output", output}, {"on", sounder_->on()}});
+    return;
+  }
+  std::string known;
+  for (const auto& light : lights_) known += (known.empty() ? "" : ", ") + light.settings().output;
+  if (sounder_) known += (known.empty() ? "" : ", ") + sounder_->settings().output;
+  uplink_->reply(command, false,
+                 fmt::format("no output \"{}\" is under the device's control (known: {})", output,
+                             known.empty() ? "none" : known),
+                 nullptr);
 }
 
 void Daemon::send_heartbeat() {

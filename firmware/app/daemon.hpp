@@ -14,7 +14,9 @@
 #include "assure/hal/board.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "app/event_queue.hpp"
+#include "alarm/outputs.hpp"
 #include "alarm/panel.hpp"
+#include "alarm/shock.hpp"
 #include "app/uplink_service.hpp"
 
 namespace assure::app {
@@ -25,6 +27,18 @@ struct IncomingCommand {  // from cmd/<name>; checked and obeyed on the main loo
   std::string payload;
 };
 using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, IncomingCommand, StopRequest>;
+
+// The devices around the panel, as the device file asks and checked against the board: shock
+// sensors, keyfobs, security lights and the sounder.
+struct DeviceSettings {
+  std::map<std::string, alarm::ShockSettings, std::less<>> shocks;  // by input
+  std::map<std::string, std::string, std::less<>> keyfobs;          // input -> action
+  std::vector<alarm::LightSettings> lights;
+  std::optional<alarm::SounderSettings> sounder;
+};
+// The alarm zones the device file asks for, each checked against the board's inputs.
+Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, const config::BoardFile& board);
+Result<DeviceSettings> device_settings(const config::DeviceConfig& config, const config::BoardFile& board);
 
 std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion);
 // The capture as the device config and board file ask for it: source, masks, motion and clips.
@@ -44,7 +58,7 @@ class Daemon {
 
  private:
   Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
-         pipelines::CaptureOptions capture, alarm::PanelSettings panel);
+         pipelines::CaptureOptions capture, alarm::PanelSettings panel, DeviceSettings devices);
   void read_inputs();
   void handle(const DaemonEvent& event);
   void send_heartbeat();
@@ -53,12 +67,27 @@ class Daemon {
   uplink::Event event(std::string type, std::string source, std::string severity) const;
   void report(const std::vector<alarm::AlarmEvent>& events);
   void to_panel(std::string_view zone, bool active);
+  void on_input(const hal::InputEvent& edge);
+  void to_lights(std::string_view trigger, bool active);
+  void apply(const std::vector<alarm::Switch>& switches);
+  void tick_devices();
+  std::optional<std::chrono::steady_clock::time_point> device_deadline() const;
+  // The one entry point for arming and disarming: the control room's command, a keyfob, and the
+  // engineer's shell. action: arm_away, arm_home, disarm, toggle.
+  Result<void> arm_or_disarm(std::string_view action, std::string_view who);
+  void obey(const uplink::Command& command);  // an admitted command
+  void on_outputs_command(const uplink::Command& command);
 
   config::DeviceConfig config_;
   config::BoardFile board_file_;
   hal::Board board_;
   pipelines::CaptureOptions capture_options_;  // made once by create(), which refuses bad ones
   alarm::Panel panel_;
+  std::map<std::string, alarm::ShockCounter, std::less<>> shocks_;
+  std::map<std::string, std::string, std::less<>> keyfobs_;
+  std::vector<alarm::SecurityLight> lights_;
+  std::optional<alarm::Sounder> sounder_;
+  bool alarm_lit_ = false;  // the lights' "alarm" trigger is active
   std::string boot_id_;
   std::chrono::steady_clock::time_point started_;
 

@@ -155,7 +155,7 @@ TEST(Daemon, CheckValidatesConfigAndBoardWithoutRunning) {
   auto status = check.wait(10s);
   ASSERT_TRUE(status);
   EXPECT_EQ(WEXITSTATUS(*status), 0) << check.log();
-  EXPECT_TRUE(check.log_contains("ok (board sim, 4 inputs, 2 outputs)"));
+  EXPECT_TRUE(check.log_contains("ok (board sim, 8 inputs, 2 outputs)"));
 
   auto other = dir.write("other.toml", "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\nboard = \"nope\"\n");
   test::Process missing({test::binary("assure-edged").string(), "--config", other.string(), "--board-dir",

@@ -13,80 +13,18 @@
 #include <sstream>
 
 #include "evidence/signing.hpp"
+#include "fleet.hpp"
 #include "support.hpp"
 #include "uplink/commands.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test::device_file;
+using test::Fleet;
+using test::kBase;
 
 namespace {
-
-constexpr const char* kBase = "assure/v1/estate-a/cam-01";
-
-std::string device_file(const std::string& broker_uri, const std::string& extra = "") {
-  return "[device]\nid = \"cam-01\"\nsite = \"estate-a\"\nstate_dir = \"state\"\n"
-         "[mqtt]\nbrokers = [\"" + broker_uri + "\"]\nkeepalive = 2\nreconnect_min = 100\nreconnect_max = 500\n"
-         "[camera]\nsource = \"file\"\nlocation = \"" + test::vtest_avi().string() + "\"\nloop = true\n"
-         "[heartbeat]\ninterval = 1\n[evidence]\ndir = \"clips\"\npre_event = 2\npost_event = 2\nmax_clip = 10\n"
-         "[uplink]\nchunk_kb = 64\n" + extra;
-}
-
-// A device, its enrolled key, and a control-room receiver writing evidence.
-struct Fleet {
-  test::TempDir dir;
-  std::unique_ptr<test::Process> daemon, receiver;
-
-  Fleet() {
-    std::filesystem::create_directories(dir.path() / "keys");
-    test::Process key({test::binary("assure-key").string(), "device", "--state", (dir.path() / "state").string()},
-                      dir.path() / "key.log");
-    EXPECT_TRUE(key.wait(20s));
-    std::istringstream lines(key.log());
-    for (std::string line; std::getline(lines, line);) {
-      if (line.size() == 64) std::ofstream(dir.path() / "keys" / "cam-01.pub") << line << "\n";
-    }
-  }
-  void start_daemon(const std::string& config_text) {
-    auto config = dir.write("device.toml", config_text);
-    daemon = std::make_unique<test::Process>(
-        std::vector<std::string>{test::binary("assure-edged").string(), "--config", config.string(), "--board-dir",
-                                 (test::source_dir() / "board").string()},
-        dir.path() / "daemon.log");
-  }
-  void start_receiver(const std::string& broker_uri) {
-    receiver = std::make_unique<test::Process>(
-        std::vector<std::string>{test::binary("assure-receiver").string(), "--broker", broker_uri, "--json", "--keys",
-                                 (dir.path() / "keys").string(), "--evidence", (dir.path() / "control-room").string(),
-                                 "--client-id", "control-room"},
-        dir.path() / "receiver.log");
-  }
-  std::vector<json> lines() const {
-    std::vector<json> out;
-    std::istringstream in(receiver->log());
-    for (std::string line; std::getline(in, line);) {
-      auto j = json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.is_object()) out.push_back(std::move(j));
-    }
-    return out;
-  }
-  std::vector<json> evidence(const std::string& status) const {
-    std::vector<json> out;
-    for (auto& j : lines()) {
-      if (j.value("type", "") == "evidence" && j.value("status", "") == status) out.push_back(j);
-    }
-    return out;
-  }
-  std::vector<json> events(const std::string& type = "") const {
-    std::vector<json> out;
-    for (auto& j : lines()) {
-      if (j.value("kind", "") == "event" && j.contains("payload") && (type.empty() || j["payload"].value("type", "") == type)) {
-        out.push_back(j["payload"]);
-      }
-    }
-    return out;
-  }
-};
 
 // Events must arrive each once, numbered without a gap from the first.
 void expect_whole_sequence(const std::vector<json>& events) {
@@ -437,72 +375,3 @@ TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
   EXPECT_TRUE(fleet.daemon->log_contains("command ping REFUSED"));
 }
 
-TEST(Uplink, AlarmZonesRaiseContactIdEventsAndASignedArmCommandArmsThePanel) {
-  test::Broker broker;
-  Fleet fleet;
-  const auto control_room = evidence::SigningKey::generate();
-  const auto scenario = fleet.dir.write("scenario.toml",
-                                        "[[step]]\nat_ms = 2500\ninput = \"panic\"\nactive = true\n"
-                                        "[[step]]\nat_ms = 2700\ninput = \"panic\"\nactive = false\n"
-                                        "[[step]]\nat_ms = 3000\ninput = \"panic\"\nactive = true\n"
-                                        "[[step]]\nat_ms = 3200\ninput = \"panic\"\nactive = false\n"
-                                        "[[step]]\nat_ms = 6000\ninput = \"shock_front_window\"\nactive = true\n");
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n") +
-                     "[sim]\nscenario = \"" + scenario.string() + "\"\n"
-                     "[alarm]\nexit_delay = 0\n"
-                     "[[alarm.zone]]\ninput = \"panic\"\ntype = \"panic\"\n"
-                     "[[alarm.zone]]\ninput = \"shock_front_window\"\ntype = \"instant\"\n"
-                     "[[alarm.zone]]\ninput = \"tamper_lid\"\ntype = \"tamper\"\n");
-  ASSERT_TRUE(probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/status"; }, 20s))
-      << fleet.daemon->log();
-  std::this_thread::sleep_for(300ms);
-  probe.publish(std::string(kBase) + "/cmd/arm",
-                uplink::sign_command(control_room, "arm", "estate-a", "cam-01", std::chrono::system_clock::now(),
-                                     "nonce-arm-00000001", {{"mode", "away"}}));
-  auto reply = probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/reply"; }, 10s);
-  ASSERT_TRUE(reply) << fleet.daemon->log();
-  EXPECT_TRUE(json::parse(reply->payload)["ok"].get<bool>()) << reply->payload;
-  EXPECT_EQ(json::parse(reply->payload)["result"]["state"], "armed_away");
-
-  auto event_of = [&](const std::string& type, int nth = 0) -> std::optional<json> {
-    for (const auto& m : probe.all()) {
-      if (m.topic != std::string(kBase) + "/event") continue;
-      const auto e = json::parse(m.payload);
-      if (e["type"] == type && nth-- == 0) return e;
-    }
-    return std::nullopt;
-  };
-  ASSERT_TRUE(test::eventually([&] { return event_of("burglary").has_value(); }, 20s)) << fleet.daemon->log();
-  const auto armed = event_of("armed");
-  ASSERT_TRUE(armed);
-  EXPECT_EQ((*armed)["details"]["contact_id"], "401");
-  const auto first_panic = event_of("panic", 0), second_panic = event_of("panic", 1);
-  ASSERT_TRUE(first_panic && second_panic);
-  EXPECT_EQ((*first_panic)["details"]["contact_id"], "120");
-  EXPECT_EQ((*first_panic)["severity"], "critical");
-  EXPECT_FALSE((*first_panic)["details"]["confirmed"].get<bool>());
-  EXPECT_TRUE((*second_panic)["details"]["confirmed"].get<bool>());  // a second press within two minutes
-  const auto burglary = event_of("burglary");
-  EXPECT_EQ((*burglary)["details"]["contact_id"], "130");
-  EXPECT_EQ((*burglary)["zone"], "shock_front_window");
-  EXPECT_EQ((*burglary)["details"]["state"], "alarm");
-
-  probe.publish(std::string(kBase) + "/cmd/disarm",
-                uplink::sign_command(control_room, "disarm", "estate-a", "cam-01", std::chrono::system_clock::now(),
-                                     "nonce-disarm-000001"));
-  ASSERT_TRUE(test::eventually([&] { return event_of("disarmed").has_value(); }, 10s));
-  EXPECT_TRUE(event_of("alarm_cancelled").has_value());
-  fleet.daemon->signal(SIGTERM);
-  fleet.daemon->wait(20s);
-}
-
-TEST(Uplink, AnAlarmZoneOnAnInputTheBoardLacksStopsTheDaemonNamingIt) {
-  Fleet fleet;
-  fleet.start_daemon(device_file("tcp://127.0.0.1:1") + "[[alarm.zone]]\ninput = \"garage_door\"\ntype = \"entry_exit\"\n");
-  auto status = fleet.daemon->wait(20s);
-  ASSERT_TRUE(status);
-  EXPECT_NE(WEXITSTATUS(*status), 0);
-  EXPECT_TRUE(fleet.daemon->log_contains("alarm.zone input 'garage_door' is not an input of board 'sim'"))
-      << fleet.daemon->log();
-}

@@ -18,7 +18,8 @@ PanelSettings kit() {
   PanelSettings s;
   s.zones = {{"front_door", ZoneType::entry_exit}, {"shock_window", ZoneType::instant},
              {"pir_hall", ZoneType::interior},     {"tamper_lid", ZoneType::tamper},
-             {"panic", ZoneType::panic},           {"safe", ZoneType::twenty_four_hour}};
+             {"panic", ZoneType::panic},           {"safe", ZoneType::twenty_four_hour},
+             {"mains_fail", ZoneType::mains},      {"battery_low", ZoneType::battery}};
   s.exit_delay = 30s;
   s.entry_delay = 20s;
   return s;
@@ -135,7 +136,20 @@ INSTANTIATE_TEST_SUITE_P(
         Row{State::alarm, "front_door", State::alarm, "burglary", "134"},
         Row{State::alarm, "panic", State::alarm, "panic", "120"},
         Row{State::alarm, "arm", State::alarm, "", ""},
-        Row{State::alarm, "disarm", State::disarmed, "disarmed", "401"}));
+        Row{State::alarm, "disarm", State::disarmed, "disarmed", "401"},
+        // power troubles: reported in every state, never an alarm, never a change of state
+        Row{State::disarmed, "mains_fail", State::disarmed, "mains_lost", "301"},
+        Row{State::disarmed, "battery_low", State::disarmed, "battery_low", "302"},
+        Row{State::exit_delay, "mains_fail", State::exit_delay, "mains_lost", "301"},
+        Row{State::exit_delay, "battery_low", State::exit_delay, "battery_low", "302"},
+        Row{State::armed_away, "mains_fail", State::armed_away, "mains_lost", "301"},
+        Row{State::armed_away, "battery_low", State::armed_away, "battery_low", "302"},
+        Row{State::armed_home, "mains_fail", State::armed_home, "mains_lost", "301"},
+        Row{State::armed_home, "battery_low", State::armed_home, "battery_low", "302"},
+        Row{State::entry_delay, "mains_fail", State::entry_delay, "mains_lost", "301"},
+        Row{State::entry_delay, "battery_low", State::entry_delay, "battery_low", "302"},
+        Row{State::alarm, "mains_fail", State::alarm, "mains_lost", "301"},
+        Row{State::alarm, "battery_low", State::alarm, "battery_low", "302"}));
 
 TEST(AlarmPanel, ADisarmDuringAnAlarmReportsTheCancelBeforeTheOpen) {
   Panel panel(kit());
@@ -226,4 +240,32 @@ TEST(AlarmPanel, TheEntryDelayAlarmNamesTheDoorEvenIfItWasClosedAgain) {
   EXPECT_EQ(late[0].zone, "front_door");
   EXPECT_EQ(late[0].code, "134");
   EXPECT_EQ(panel.state(), State::alarm);
+}
+
+TEST(AlarmPanel, PowerTroublesRestoreWithTheirCodesAndAreNotHeldOffByMaintenance) {
+  Panel panel(kit());
+  ASSERT_TRUE(panel.set_maintenance(true, "engineer", t0));
+  auto lost = panel.zone("mains_fail", true, t0);
+  ASSERT_TRUE(lost);
+  ASSERT_EQ(lost->size(), 1u);
+  EXPECT_EQ(lost->front().code, "301");
+  EXPECT_FALSE(lost->front().held_off);
+  EXPECT_EQ(lost->front().severity, "warning");
+  auto back = panel.zone("mains_fail", false, t0 + 60s);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 1u);
+  EXPECT_EQ(back->front().kind, "restore");
+  EXPECT_EQ(back->front().code, "301");
+  EXPECT_TRUE(back->front().restore);
+  auto low = panel.zone("battery_low", true, t0 + 61s);
+  ASSERT_TRUE(low);
+  EXPECT_EQ(low->front().code, "302");
+  auto ok = panel.zone("battery_low", false, t0 + 62s);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->front().code, "302");
+  EXPECT_TRUE(ok->front().restore);
+  // A power trouble open at arming does not stop the household arming.
+  ASSERT_TRUE(panel.set_maintenance(false, "engineer", t0 + 63s));
+  ASSERT_TRUE(panel.zone("mains_fail", true, t0 + 64s));
+  EXPECT_TRUE(panel.arm(ArmMode::away, "keyfob", t0 + 65s));
 }

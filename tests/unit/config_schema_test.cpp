@@ -204,3 +204,49 @@ points = "0.1,0.1 0.3,0.1 0.3,0.4"
   EXPECT_EQ(errors[1].path, "privacy.mask[1].name");
   EXPECT_NE(errors[1].message.find("'window' names another privacy.mask"), std::string::npos);
 }
+
+TEST(DeviceConfig, LightsSounderShockSensorsAndKeyfobsBind) {
+  auto config = parse_device_config(std::string(kMinimal) +
+                                        "location = \"53.4808, -2.2426\"\n"
+                                        "[sounder]\noutput = \"sounder\"\nmax = 1200\n"
+                                        "[[light]]\noutput = \"light_porch\"\ntriggers = [\"camera\", \"pir_hall\"]\nhold = 90\n"
+                                        "[[light]]\noutput = \"flood\"\ndark = \"sensor\"\ndark_input = \"photocell\"\n"
+                                        "[[alarm.shock]]\ninput = \"shock_front_window\"\npulses = 4\ngross = 250\n"
+                                        "[[alarm.keyfob]]\ninput = \"fob\"\naction = \"toggle\"\n",
+                                    "device.toml", "/etc/assure");
+  ASSERT_TRUE(config.has_value()) << to_string(config.error());
+  EXPECT_DOUBLE_EQ(config->latitude, 53.4808);
+  EXPECT_DOUBLE_EQ(config->longitude, -2.2426);
+  EXPECT_EQ(config->sounder.max, std::chrono::seconds{1200});
+  ASSERT_EQ(config->lights.size(), 2u);
+  EXPECT_EQ(config->lights[0].triggers, (std::vector<std::string>{"camera", "pir_hall"}));
+  EXPECT_EQ(config->lights[0].dark, "sun");
+  EXPECT_EQ(config->lights[1].dark_input, "photocell");
+  ASSERT_EQ(config->alarm.shocks.size(), 1u);
+  EXPECT_EQ(config->alarm.shocks[0].pulses, 4u);
+  EXPECT_EQ(config->alarm.shocks[0].window, std::chrono::milliseconds{10000});
+  EXPECT_EQ(config->alarm.shocks[0].gross, std::chrono::milliseconds{250});
+  EXPECT_EQ(config->alarm.keyfobs[0].action, "toggle");
+}
+
+TEST(DeviceConfig, ASounderOverTwentyMinutesAndALightThatCannotTellDarkAreRefused) {
+  auto sounder = errors_of(std::string(kMinimal) + "[sounder]\noutput = \"sounder\"\nmax = 1800\n");
+  ASSERT_EQ(sounder.size(), 1u);
+  EXPECT_EQ(sounder[0].path, "sounder.max");
+
+  auto no_place = errors_of(std::string(kMinimal) + "[[light]]\noutput = \"light_porch\"\n");
+  ASSERT_EQ(no_place.size(), 1u);
+  EXPECT_EQ(no_place[0].path, "device.location");
+  EXPECT_NE(no_place[0].message.find("sunset"), std::string::npos) << no_place[0].message;
+
+  auto no_sensor = errors_of(std::string(kMinimal) + "[[light]]\noutput = \"light_porch\"\ndark = \"sensor\"\n");
+  ASSERT_EQ(no_sensor.size(), 1u);
+  EXPECT_EQ(no_sensor[0].path, "light[0].dark_input");
+
+  auto bad_place = errors_of(std::string(kMinimal) + "location = \"53.4N 2.2W\"\n");
+  ASSERT_EQ(bad_place.size(), 1u);
+  EXPECT_EQ(bad_place[0].path, "device.location");
+  EXPECT_EQ(bad_place[0].where.line, 4);
+  auto off_earth = errors_of(std::string(kMinimal) + "location = \"95,0\"\n");
+  ASSERT_EQ(off_earth.size(), 1u);
+}

@@ -95,9 +95,36 @@ struct DeviceConfig {
       std::string type;   // instant, entry_exit, interior, tamper, 24h, panic
     };
     std::vector<Zone> zones;
+    struct Shock {
+      std::string input;
+      unsigned pulses = 3;
+      std::chrono::milliseconds window{10000};
+      std::chrono::milliseconds gross{0};  // 0: off
+    };
+    std::vector<Shock> shocks;
+    struct Keyfob {
+      std::string input;
+      std::string action;  // arm_away, arm_home, disarm, toggle
+    };
+    std::vector<Keyfob> keyfobs;
     std::chrono::seconds exit_delay{30};
     std::chrono::seconds entry_delay{30};
   } alarm;
+  struct Light {
+    std::string output;
+    std::vector<std::string> triggers;  // inputs, "camera", "alarm"
+    std::chrono::seconds hold{120};
+    std::chrono::seconds max_on{900};
+    std::string dark;        // always, sun, sensor
+    std::string dark_input;  // dark == "sensor"
+  };
+  std::vector<Light> lights;
+  struct Sounder {
+    std::string output;  // empty: none
+    std::chrono::seconds max{900};
+    bool panic = false;
+  } sounder;
+  double latitude = 0, longitude = 0;  // the site, for sunset and sunrise
   std::vector<NamedPolygon> privacy_masks;  // blacked out before recording and analysis
   EvidenceConfig evidence;
   std::string log_level;
