@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <map>
 #include <set>
 
 #include "camera_keys.hpp"
@@ -62,6 +63,24 @@ Schema make_board_schema() {
   add_line_keys(output, false);
   s.add_array("input", "A digital input (sensor, button, tamper switch).", std::move(input), 64);
   s.add_array("output", "A digital output (light, sounder, relay).", std::move(output), 64);
+  s.rule([](const Values& v, Diagnostics& out) {
+    // One pin, one use: two lines on the same chip line would fight (an output driving an input).
+    std::map<std::string, std::string> wired;  // "chip/line" -> the logical name using it
+    for (const char* array : {"input", "output"}) {
+      const auto& lines = v.tables(array);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string line = lines[i].has("line") ? std::to_string(lines[i].integer("line"))
+                                                      : "\"" + lines[i].string("line_name") + "\"";
+        const std::string key = lines[i].string("chip") + " line " + line;
+        auto [at, fresh] = wired.emplace(key, lines[i].string("name"));
+        if (!fresh) {
+          out.push_back({lines[i].where("chip"), fmt::format("{}[{}]", array, i),
+                         fmt::format("'{}' is wired to {}, which '{}' already uses", lines[i].string("name"), key,
+                                     at->second)});
+        }
+      }
+    }
+  });
   s.rule([](const Values& v, Diagnostics& out) {
     std::set<std::string> seen;
     for (const char* array : {"input", "output"}) {

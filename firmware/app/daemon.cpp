@@ -8,6 +8,7 @@
 
 #include "uplink/messages.hpp"
 #include "assure/drivers/open_board.hpp"
+#include "assure/drivers/service_manager.hpp"
 #include "assure/drivers/system_clock.hpp"
 #include "assure/firmware/version.hpp"
 
@@ -247,6 +248,7 @@ int Daemon::run() {
   spdlog::info("assure-edged {} starting: device {}/{}, board {}, camera {}", kFirmwareVersion, config_.site,
                config_.device_id, board_.name, pipelines::describe(capture_options_.source));
 
+  service_ = drivers::ServiceManager::from_environment();
   const bool use_watchdog = config_.watchdog_timeout.count() > 0;
   if (use_watchdog) {
     if (auto started = board_.watchdog->start(config_.watchdog_timeout); !started) {
@@ -293,14 +295,22 @@ int Daemon::run() {
   }
   input_thread_ = std::thread([this] { read_inputs(); });
 
-  // The main loop: wake for an event, a heartbeat or a watchdog kick, whichever is first.
-  const auto kick_every = std::max(std::chrono::milliseconds{100},
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(config_.watchdog_timeout) / 3);
+  // The main loop: wake for an event, a heartbeat or a watchdog kick, whichever is first. The
+  // board's watchdog and systemd's (WatchdogSec) are kicked together, at a third of the shorter.
+  const bool kicks = use_watchdog || service_.watchdog_timeout().has_value();
+  auto kick_every = std::chrono::milliseconds{std::chrono::hours{1}};
+  if (use_watchdog) kick_every = std::chrono::duration_cast<std::chrono::milliseconds>(config_.watchdog_timeout) / 3;
+  if (auto systemd = service_.watchdog_timeout()) {
+    kick_every = std::min(kick_every, std::chrono::duration_cast<std::chrono::milliseconds>(*systemd) / 3);
+  }
+  kick_every = std::max(kick_every, std::chrono::milliseconds{100});
+  if (service_.watchdog_timeout()) spdlog::info("watchdog: systemd's, kicked every {} ms", kick_every.count());
+  service_.ready(fmt::format("running: board {}, camera {}", board_.name, pipelines::describe(capture_options_.source)));
   auto next_kick = std::chrono::steady_clock::now();
   bool running = true;
   while (running) {
     const auto next_heartbeat = last_heartbeat_ + config_.heartbeat_interval;
-    auto deadline = use_watchdog ? std::min(next_heartbeat, next_kick) : next_heartbeat;
+    auto deadline = kicks ? std::min(next_heartbeat, next_kick) : next_heartbeat;
     if (const auto delay_ends = panel_.deadline()) deadline = std::min(deadline, *delay_ends);
     if (const auto device_due = device_deadline()) deadline = std::min(deadline, *device_due);
     if (auto event = events_.pop_until(deadline)) {
@@ -311,13 +321,17 @@ int Daemon::run() {
     report(panel_.tick(now));
     tick_devices();
     if (now >= last_heartbeat_ + config_.heartbeat_interval) send_heartbeat();
-    if (use_watchdog && now >= next_kick) {
-      if (auto kicked = board_.watchdog->kick(); !kicked) spdlog::error("watchdog: {}", kicked.error().message);
+    if (kicks && now >= next_kick) {
+      if (use_watchdog) {
+        if (auto kicked = board_.watchdog->kick(); !kicked) spdlog::error("watchdog: {}", kicked.error().message);
+      }
+      service_.kick();
       next_kick = now + kick_every;
     }
   }
 
   spdlog::info("stopping");
+  service_.stopping();
   capture_->stop();
   board_.inputs->interrupt();
   if (input_thread_.joinable()) input_thread_.join();
@@ -530,11 +544,23 @@ void Daemon::obey(const uplink::Command& command) {
     auto done = arm_or_disarm(command.name == "disarm" ? "disarm" : "arm_" + mode, "control-room");
     uplink_->reply(command, done.has_value(), done ? "" : done.error().message,
                    {{"state", alarm::to_string(panel_.state())}});
+  } else if (command.name == "maintenance") {
+    // The control room puts a site in maintenance while its engineer works there (the engineer's
+    // shell will use the same call): burglary and tamper are held off, a panic never is.
+    if (!command.args.contains("on") || !command.args["on"].is_boolean()) {
+      uplink_->reply(command, false, "\"on\" must be given as true or false", nullptr);
+      return;
+    }
+    auto done = panel_.set_maintenance(command.args["on"].get<bool>(), "control-room", std::chrono::steady_clock::now());
+    if (done) report(*done);
+    uplink_->reply(command, done.has_value(), done ? "" : done.error().message,
+                   {{"state", alarm::to_string(panel_.state())}, {"maintenance", panel_.maintenance()}});
   } else if (command.name == "outputs") {
     on_outputs_command(command);
   } else {
     uplink_->reply(command, false,
-                   "unknown command \"" + command.name + "\" (known: ping, snapshot, resend_clip, arm, disarm, outputs)",
+                   "unknown command \"" + command.name +
+                       "\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs)",
                    nullptr);
   }
 }
@@ -611,7 +637,8 @@ void Daemon::apply(const std::vector<alarm::Switch>& switches) {
       uplink_->raise(std::move(failed));
       continue;
     }
-    spdlog::info("output {} {}: {}", change.output, change.on ? "on" : "off", change.reason);
+    spdlog::info("output {} {}: {}{}", change.output, change.on ? "on" : "off", change.reason,
+                 is_light && capture_ ? " (the video was told)" : "");
     auto e = event("output", "output:" + change.output, "info");
     e.details = {{"on", change.on}, {"reason", change.reason}};
     uplink_->raise(std::move(e));
@@ -712,6 +739,8 @@ void Daemon::send_heartbeat() {
   heartbeat.storage_free_mb = ec ? -1 : static_cast<std::int64_t>(space.available >> 20);
   heartbeat.temperature_c = board_temperature();
   uplink_->heartbeat(heartbeat);
+  service_.status(fmt::format("video {}, {} frames, panel {}, {} message(s) waiting for the broker", video_state_, frames,
+                              alarm::to_string(panel_.state()), outbox.pending));
 }
 
 }  // namespace assure::app

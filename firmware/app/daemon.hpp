@@ -11,6 +11,7 @@
 
 #include "assure/config/board_file.hpp"
 #include "assure/config/device_config.hpp"
+#include "assure/drivers/service_manager.hpp"
 #include "assure/hal/board.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "app/event_queue.hpp"
@@ -82,6 +83,7 @@ class Daemon {
   config::BoardFile board_file_;
   hal::Board board_;
   pipelines::CaptureOptions capture_options_;  // made once by create(), which refuses bad ones
+  drivers::ServiceManager service_;  // systemd, when it runs the daemon
   alarm::Panel panel_;
   std::map<std::string, alarm::ShockCounter, std::less<>> shocks_;
   std::map<std::string, std::string, std::less<>> keyfobs_;

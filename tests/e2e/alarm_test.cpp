@@ -189,11 +189,13 @@ TEST(Alarm, AHomeKitsEveningFromKeyfobToSounderCapOnTheSimBoard) {
   // Disarmed by the keyfob.
   EXPECT_EQ(events(probe, "disarmed")[0]["details"]["user"], "keyfob:keyfob");
   EXPECT_TRUE(fleet.daemon->log_contains("shock shock_front_window: 3 knocks")) << fleet.daemon->log();
+  // Each switch of the light was announced to the video first, so it is not taken for motion.
+  EXPECT_TRUE(fleet.daemon->log_contains("output light_porch on: input pir_hall (the video was told)"));
   fleet.daemon->signal(SIGTERM);
   fleet.daemon->wait(20s);
 }
 
-TEST(Alarm, TheSignedOutputsCommandSwitchesTheLightByHandAndNamesWhatItCannot) {
+TEST(Alarm, SignedCommandsSwitchTheLightByHandAndPutTheSiteInMaintenance) {
   test::Broker broker;
   Fleet fleet;
   const auto control_room = evidence::SigningKey::generate();
@@ -234,6 +236,14 @@ TEST(Alarm, TheSignedOutputsCommandSwitchesTheLightByHandAndNamesWhatItCannot) {
   auto bad_type = command("nonce-outputs-0004", {{"output", "light_porch"}, {"state", "on"}, {"seconds", "ten"}});
   EXPECT_FALSE(bad_type.value("ok", true)) << bad_type.dump();
   EXPECT_NE(bad_type.dump().find("seconds"), std::string::npos) << bad_type.dump();
+
+  // The engineer arrives: maintenance on, reported with Contact ID 627.
+  probe.publish(std::string(kBase) + "/cmd/maintenance",
+                uplink::sign_command(control_room, "maintenance", "estate-a", "cam-01", std::chrono::system_clock::now(),
+                                     "nonce-maintenance-1", {{"on", true}}));
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "maintenance").empty(); }, 10s)) << fleet.daemon->log();
+  EXPECT_EQ(events(probe, "maintenance")[0]["details"]["contact_id"], "627");
+  EXPECT_EQ(events(probe, "maintenance")[0]["details"]["user"], "control-room");
   fleet.daemon->signal(SIGTERM);
   auto status = fleet.daemon->wait(20s);
   ASSERT_TRUE(status);

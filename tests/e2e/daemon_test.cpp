@@ -87,6 +87,33 @@ TEST(Daemon, StopsCleanlyOnSigtermAndSaysSo) {
   }
 }
 
+// Under systemd (Type=notify, WatchdogSec=): ready once running, kicked well inside the watchdog
+// time, stopping on the way out. systemd is stood in for by a socket of the test's own.
+TEST(Daemon, TellsSystemdItIsReadyKicksItsWatchdogAndSaysWhenStopping) {
+  test::TempDir dir;
+  test::NotifySocket systemd(dir.path() / "notify");
+  ::setenv("NOTIFY_SOCKET", (dir.path() / "notify").c_str(), 1);
+  ::setenv("WATCHDOG_USEC", "900000", 1);
+  auto daemon = start_daemon(dir, device_file("tcp://127.0.0.1:1"));
+  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("WATCHDOG_USEC");
+  std::string first;
+  for (int i = 0; i < 20 && first.empty(); ++i) first = systemd.receive(1s);
+  EXPECT_EQ(first.rfind("READY=1\nSTATUS=running: board sim", 0), 0u) << first << daemon->log();
+  int kicks = 0;
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (std::chrono::steady_clock::now() < until) kicks += systemd.receive(500ms) == "WATCHDOG=1";
+  EXPECT_GE(kicks, 4) << "900 ms WatchdogSec needs a kick at least every 450 ms";
+  daemon->signal(SIGTERM);
+  bool stopping = false;
+  for (int i = 0; i < 50 && !stopping; ++i) stopping = systemd.receive(200ms).starts_with("STOPPING=1");
+  EXPECT_TRUE(stopping);
+  auto status = daemon->wait(20s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << daemon->log();
+  EXPECT_TRUE(daemon->log_contains("watchdog: systemd's, kicked every 300 ms"));
+}
+
 TEST(Daemon, AnUnreachableBrokerIsLoggedAndRetriedNotFatal) {
   test::DeadPort dead;
   const std::string uri = "tcp://127.0.0.1:" + std::to_string(dead.port());

@@ -21,6 +21,7 @@ grep -q 'input panic active' "$out" || fail "the sim scenario's panic press did 
 grep -q 'alarm: panic (Contact ID 120) panic' "$out" || fail "the panic press was not raised as a panic alarm"
 grep -qE '\[critical\] panic from zone:panic' "$out" || fail "the panic alarm did not reach the control room"
 grep -q 'motion: started at frame' "$out" || fail "no motion event in the device log"
+grep -q 'output light_porch on: motion (the video was told)' "$out" || fail "the porch light did not come on for motion"
 grep -qE 'clip [A-Za-z0-9-]+: /tmp/assure-demo\.[A-Za-z0-9]+/clips/.*\.mp4 \(' "$out" || fail "no finished clip in the device log"
 grep -qE 'heartbeat  up .* clips [1-9].* last clip /tmp/assure-demo' "$out" || fail "no clip in the receiver's heartbeat stats"
 grep -qE 'clip +VERIFIED cam-01-cam0-[0-9TZ-]+: .* -> /tmp/assure-demo\.[A-Za-z0-9]+/control-room/' "$out" || fail "no clip verified at the control room"

@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -246,5 +248,26 @@ void Probe::publish(const std::string& topic, const std::string& payload, bool r
 std::filesystem::path source_dir() { return ASSURE_SOURCE_DIR; }
 std::filesystem::path binary(const std::string& name) { return std::filesystem::path(ASSURE_BINARY_DIR) / name; }
 std::filesystem::path vtest_avi() { return "/usr/share/doc/opencv-doc/examples/data/vtest.avi"; }
+
+NotifySocket::NotifySocket(const std::filesystem::path& path) {
+  fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof address.sun_path) throw std::runtime_error("socket path too long: " + path.string());
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    throw std::runtime_error("cannot bind a notify socket at " + path.string());
+  }
+}
+
+NotifySocket::~NotifySocket() { ::close(fd_); }
+
+std::string NotifySocket::receive(std::chrono::milliseconds timeout) {
+  pollfd fd{fd_, POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) != 1) return {};
+  char buffer[4096];
+  const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string{};
+}
 
 }  // namespace assure::test

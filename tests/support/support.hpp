@@ -140,6 +140,20 @@ class Probe {
 };
 
 // Paths the build hands to the tests.
+// A datagram socket standing in for systemd's notify socket (NOTIFY_SOCKET).
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path);
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+  // The next message, or "" when none comes within `timeout`.
+  std::string receive(std::chrono::milliseconds timeout = std::chrono::seconds{2});
+
+ private:
+  int fd_ = -1;
+};
+
 std::filesystem::path source_dir();
 std::filesystem::path binary(const std::string& name);  // assure-edged, assure-receiver, ...
 std::filesystem::path vtest_avi();

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "assure/config/board_file.hpp"
 #include "support.hpp"
 
@@ -101,4 +103,63 @@ TEST(BoardFile, AnUnknownBoardNamesTheFileItLookedFor) {
   auto board = load_board(dir.path(), "nowhere");
   ASSERT_FALSE(board.has_value());
   EXPECT_EQ(board.error()[0].where.file, (dir.path() / "nowhere/board.toml").string());
+}
+
+TEST(BoardFile, TwoLinesOnOnePinAreRefusedNamingBoth) {
+  TempDir dir;
+  auto file = dir.write("b/board.toml", R"(name = "b"
+driver = "gpiod"
+[[input]]
+name = "panic"
+chip = "gpiochip0"
+line_name = "GPIO5"
+[[output]]
+name = "sounder"
+chip = "gpiochip0"
+line_name = "GPIO5"
+)");
+  auto board = load_board_file(file);
+  ASSERT_FALSE(board.has_value());
+  EXPECT_EQ(board.error()[0].path, "output[0]");
+  EXPECT_EQ(board.error()[0].where.line, 9);
+  EXPECT_NE(board.error()[0].message.find("'sounder' is wired to gpiochip0 line \"GPIO5\", which 'panic' already uses"),
+            std::string::npos)
+      << board.error()[0].message;
+}
+
+// Every board shipped loads, and the real boards carry what their installers wire.
+TEST(BoardFile, EveryShippedBoardLoadsAndTheRealOnesHaveTheirDevices) {
+  const auto root = std::filesystem::path(ASSURE_SOURCE_DIR) / "board";
+  std::set<std::string> boards;
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    if (!entry.is_directory()) continue;
+    const std::string name = entry.path().filename().string();
+    auto board = load_board(root, name);
+    ASSERT_TRUE(board.has_value()) << name << ": " << to_string(board.error());
+    boards.insert(name);
+  }
+  EXPECT_EQ(boards, (std::set<std::string>{"sim", "rpi4-hotspot-pole", "rpi-zero2w-home-kit"}));
+
+  auto names = [](const BoardFile& b, bool inputs) {
+    std::set<std::string> out;
+    for (const auto& line : inputs ? b.spec.inputs : b.spec.outputs) out.insert(line.name);
+    return out;
+  };
+  auto kit = load_board(root, "rpi-zero2w-home-kit");
+  ASSERT_TRUE(kit);
+  EXPECT_EQ(kit->spec.driver, "gpiod");
+  EXPECT_EQ(kit->encoder, "v4l2h264enc");
+  EXPECT_EQ(kit->camera.source, "libcamera");
+  EXPECT_EQ(kit->spec.watchdog_device, "/dev/watchdog");
+  for (const char* input : {"panic", "shock_front_window", "tamper_lid", "pir_hall", "door_front", "keyfob", "mains_fail",
+                            "battery_low"}) {
+    EXPECT_TRUE(names(*kit, true).count(input)) << input;
+  }
+  EXPECT_EQ(names(*kit, false), (std::set<std::string>{"light_porch", "sounder"}));
+  auto pole = load_board(root, "rpi4-hotspot-pole");
+  ASSERT_TRUE(pole);
+  for (const char* input : {"tamper_cabinet", "mains_fail", "battery_low", "photocell"}) {
+    EXPECT_TRUE(names(*pole, true).count(input)) << input;
+  }
+  EXPECT_TRUE(names(*pole, false).count("light_flood"));
 }

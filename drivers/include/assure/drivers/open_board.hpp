@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "assure/hal/board.hpp"
 
@@ -9,6 +10,7 @@ namespace assure::drivers {
 
 struct BoardOptions {
   std::filesystem::path sim_scenario;  // sim driver only: a scenario file to play from start
+  std::string consumer = "assure-edged";  // gpiod: who holds the lines, as gpioinfo shows it
 };
 
 // Opens the board with the driver its spec names. Unknown drivers, bad lines and unreadable
