@@ -190,19 +190,35 @@ Result<DeviceSettings> device_settings(const config::DeviceConfig& config, const
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
+  // Everything the files say is checked before any line is requested.
+  if (auto panel = panel_settings(config, board); !panel) return std::unexpected(panel.error());
+  if (auto devices = device_settings(config, board); !devices) return std::unexpected(devices.error());
+  if (auto capture = capture_options(config, board); !capture) return std::unexpected(capture.error());
+  drivers::BoardOptions options;
+  options.sim_scenario = config.sim_scenario;
+  auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
+  if (!opened) return std::unexpected(opened.error());
+  return create(std::move(config), std::move(board), std::move(*opened));
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board, hal::Board opened) {
   auto panel = panel_settings(config, board);
   if (!panel) return std::unexpected(panel.error());
   auto devices = device_settings(config, board);
   if (!devices) return std::unexpected(devices.error());
-  drivers::BoardOptions options;
-  options.sim_scenario = config.sim_scenario;
   auto capture = capture_options(config, board);
   if (!capture) return std::unexpected(capture.error());
-  auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
-  if (!opened) return std::unexpected(opened.error());
   return std::unique_ptr<Daemon>(
-      new Daemon(std::move(config), std::move(board), std::move(*opened), std::move(*capture), std::move(*panel),
+      new Daemon(std::move(config), std::move(board), std::move(opened), std::move(*capture), std::move(*panel),
                  std::move(*devices)));
+}
+
+std::string Daemon::raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg) {
+  if (!raised_) return uplink_->raise(std::move(event), jpeg);
+  uplink::Event copy = event;
+  std::string id = uplink_->raise(std::move(event), jpeg);
+  raised_(copy, id);
+  return id;
 }
 
 Daemon::Daemon(config::DeviceConfig config, config::BoardFile board, hal::Board opened,
@@ -378,7 +394,7 @@ void Daemon::report(const std::vector<alarm::AlarmEvent>& events) {
     e.zone = a.zone;
     e.details = {{"contact_id", a.code},      {"restore", a.restore},   {"state", alarm::to_string(a.state)},
                  {"confirmed", a.confirmed},  {"held_off", a.held_off}, {"user", a.user}};
-    uplink_->raise(std::move(e));
+    raise(std::move(e));
   }
   if (sounder_) apply(sounder_->panel(events, std::chrono::steady_clock::now()));
   // The lights' "alarm" trigger follows the panel into and out of alarm.
@@ -415,7 +431,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             video_state_ = "running";
             spdlog::info("video: {} {}x{} at {:.1f} fps from {}", s.restored ? "restored," : "running,", s.width,
                          s.height, s.framerate, pipelines::describe(capture_options_.source));
-            if (s.restored) uplink_->raise(event("video_restored", camera, "info"));
+            if (s.restored) raise(event("video_restored", camera, "info"));
           },
           [&](const pipelines::VideoLost& l) {
             video_state_ = "lost";
@@ -425,7 +441,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
               ++video_losses_;
               auto e = event("video_lost", camera, "warning");
               e.details = {{"reason", l.reason}};
-              uplink_->raise(std::move(e));
+              raise(std::move(e));
             }
           },
           [&](const pipelines::VideoEnded&) {},
@@ -437,7 +453,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             e.clip = open_clip_;
             e.details = {{"box", {{"x", m.box.x}, {"y", m.box.y}, {"w", m.box.w}, {"h", m.box.h}}},
                          {"frame", m.start_frame}};
-            const std::string id = uplink_->raise(std::move(e), &m.snapshot_jpeg);
+            const std::string id = raise(std::move(e), &m.snapshot_jpeg);
             if (!open_clip_.empty() && !id.empty()) clip_events_[open_clip_].push_back(id);
             to_panel("camera", true);
             to_lights("camera", true);
@@ -462,7 +478,7 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
               auto e = event("clip_failed", camera, "warning");
               e.clip = c.id;
               e.details = {{"error", c.error}};
-              uplink_->raise(std::move(e));
+              raise(std::move(e));
               return;
             }
             ++clips_;
@@ -481,11 +497,11 @@ void Daemon::on_video(const pipelines::VideoEvent& video) {
             e.clip = open_clip_;
             e.details = {{"seconds", std::chrono::duration<double>(m.end_pts - m.start_pts).count()},
                          {"box", {{"x", m.box.x}, {"y", m.box.y}, {"w", m.box.w}, {"h", m.box.h}}}};
-            uplink_->raise(std::move(e));
+            raise(std::move(e));
           },
           [&](const pipelines::SnapshotTaken& s) {
             auto e = event("snapshot", camera, "info");
-            const std::string id = uplink_->raise(std::move(e), &s.jpeg);
+            const std::string id = raise(std::move(e), &s.jpeg);
             for (const auto& command : snapshot_requests_) {
               uplink_->reply(command, !id.empty(), id.empty() ? "the snapshot could not be stored" : "",
                              {{"event", id}, {"topic", uplink_->topics().snapshot(id)}});
@@ -502,7 +518,7 @@ void Daemon::on_command(const IncomingCommand& incoming) {
     spdlog::error("command {} REFUSED: {}", incoming.name, admitted.error().message);
     auto e = event("command_rejected", "uplink", "warning");
     e.details = {{"command", incoming.name}, {"reason", admitted.error().message}};
-    uplink_->raise(std::move(e));
+    raise(std::move(e));
     return;
   }
   const uplink::Command& command = *admitted;
@@ -583,7 +599,7 @@ void Daemon::on_input(const hal::InputEvent& edge) {
   spdlog::info("input {} {}", edge.name, edge.active ? "active" : "inactive");
   auto e = event("input", "input:" + edge.name, "info");
   e.details = {{"active", edge.active}};
-  uplink_->raise(std::move(e));
+  raise(std::move(e));
 
   if (auto fob = keyfobs_.find(edge.name); fob != keyfobs_.end()) {
     if (!edge.active) return;  // a press is the active edge
@@ -591,7 +607,7 @@ void Daemon::on_input(const hal::InputEvent& edge) {
       spdlog::warn("keyfob {}: {}", edge.name, done.error().message);
       auto refused = event("arming_refused", "input:" + edge.name, "warning");
       refused.details = {{"reason", done.error().message}, {"state", alarm::to_string(panel_.state())}};
-      uplink_->raise(std::move(refused));
+      raise(std::move(refused));
     }
     return;
   }
@@ -609,7 +625,7 @@ void Daemon::on_input(const hal::InputEvent& edge) {
     auto a = event("shock", "input:" + edge.name, "warning");
     a.zone = edge.name;
     a.details = {{"why", *attack}};
-    uplink_->raise(std::move(a));
+    raise(std::move(a));
     to_panel(edge.name, true);
     to_panel(edge.name, false);
     return;
@@ -634,14 +650,14 @@ void Daemon::apply(const std::vector<alarm::Switch>& switches) {
       spdlog::error("output {}: could not switch {}: {}", change.output, change.on ? "on" : "off", set.error().message);
       auto failed = event("output_failed", "output:" + change.output, "warning");
       failed.details = {{"on", change.on}, {"reason", change.reason}, {"error", set.error().message}};
-      uplink_->raise(std::move(failed));
+      raise(std::move(failed));
       continue;
     }
     spdlog::info("output {} {}: {}{}", change.output, change.on ? "on" : "off", change.reason,
                  is_light && capture_ ? " (the video was told)" : "");
     auto e = event("output", "output:" + change.output, "info");
     e.details = {{"on", change.on}, {"reason", change.reason}};
-    uplink_->raise(std::move(e));
+    raise(std::move(e));
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,11 +50,18 @@ class Daemon {
  public:
   // Opens the board and prepares every part; nothing runs until run(). Errors say what and where.
   static Result<std::unique_ptr<Daemon>> create(config::DeviceConfig config, config::BoardFile board);
+  // The same on a board opened by the caller (a sim board the caller drives: the benchmarks).
+  static Result<std::unique_ptr<Daemon>> create(config::DeviceConfig config, config::BoardFile board, hal::Board opened);
   ~Daemon();
 
   // Runs until request_stop(); returns the process exit code.
   int run();
   void request_stop();  // any thread; async-signal-unsafe, call it from a signal-waiting thread
+  // Called on the main loop with each event once it is stored in the outbox (and its id). Set it
+  // before run(); for measurements.
+  void on_raised(std::function<void(const uplink::Event&, const std::string& id)> observer) {
+    raised_ = std::move(observer);
+  }
 
   static std::string new_boot_id();
 
@@ -77,6 +85,7 @@ class Daemon {
   // engineer's shell. action: arm_away, arm_home, disarm, toggle.
   Result<void> arm_or_disarm(std::string_view action, std::string_view who);
   void obey(const uplink::Command& command);  // an admitted command
+  std::string raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg = nullptr);
   void on_outputs_command(const uplink::Command& command);
 
   config::DeviceConfig config_;
@@ -100,6 +109,7 @@ class Daemon {
   std::vector<uplink::Command> snapshot_requests_;               // waiting for the next frame
   std::thread input_thread_;
   std::atomic<bool> stopping_{false};
+  std::function<void(const uplink::Event&, const std::string&)> raised_;
 
   std::string video_state_ = "starting";
   std::uint64_t video_losses_ = 0;
