@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support.hpp"
 
@@ -112,6 +114,33 @@ TEST(Daemon, TellsSystemdItIsReadyKicksItsWatchdogAndSaysWhenStopping) {
   ASSERT_TRUE(status);
   EXPECT_EQ(WEXITSTATUS(*status), 0) << daemon->log();
   EXPECT_TRUE(daemon->log_contains("watchdog: systemd's, kicked every 300 ms"));
+}
+
+// A board whose watchdog device is not a watchdog: said once, by name, and the device runs on.
+TEST(Daemon, AWatchdogDeviceThatIsNotOneIsReportedOnceAndTheDeviceRunsOn) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "boards" / "sim");
+  std::string board = test::read_file(test::source_dir() / "board" / "sim" / "board.toml");
+  const auto at = board.find("device = \"sim\"");
+  ASSERT_NE(at, std::string::npos);
+  board.replace(at, std::string("device = \"sim\"").size(), "device = \"/dev/null\"");
+  std::ofstream(dir.path() / "boards" / "sim" / "board.toml") << board;
+  auto config = dir.write("device.toml", device_file("tcp://127.0.0.1:1", "[watchdog]\ntimeout = 3\n"
+                                                     "[camera]\nsource = \"test\"\n"));
+  test::Process daemon({test::binary("assure-edged").string(), "--config", config.string(), "--board-dir",
+                        (dir.path() / "boards").string()},
+                       dir.path() / "daemon.log");
+  ASSERT_TRUE(test::eventually([&] { return daemon.log_contains("video: running"); }, 20s)) << daemon.log();
+  std::this_thread::sleep_for(2500ms);  // past two kicks at a third of 3 s
+  EXPECT_TRUE(daemon.running()) << daemon.log();
+  const std::string log = daemon.log();
+  const std::string said = "/dev/null is not a watchdog device";
+  EXPECT_NE(log.find(said + " (Inappropriate ioctl for device); running WITHOUT the board's watchdog"),
+            std::string::npos) << log;
+  EXPECT_EQ(log.find(said), log.rfind(said)) << "said more than once:\n" << log;
+  EXPECT_EQ(log.find("kicked before"), std::string::npos) << log;
+  daemon.signal(SIGTERM);
+  EXPECT_TRUE(daemon.wait(20s));
 }
 
 TEST(Daemon, AnUnreachableBrokerIsLoggedAndRetriedNotFatal) {
