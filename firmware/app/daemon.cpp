@@ -189,28 +189,45 @@ Result<DeviceSettings> device_settings(const config::DeviceConfig& config, const
   return devices;
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
-  // Everything the files say is checked before any line is requested.
-  if (auto panel = panel_settings(config, board); !panel) return std::unexpected(panel.error());
-  if (auto devices = device_settings(config, board); !devices) return std::unexpected(devices.error());
-  if (auto capture = capture_options(config, board); !capture) return std::unexpected(capture.error());
-  drivers::BoardOptions options;
-  options.sim_scenario = config.sim_scenario;
-  auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
-  if (!opened) return std::unexpected(opened.error());
-  return create(std::move(config), std::move(board), std::move(*opened));
-}
+namespace {
 
-Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board, hal::Board opened) {
+// What the device file and the board file say together, checked before any line is requested.
+struct Prepared {
+  alarm::PanelSettings panel;
+  DeviceSettings devices;
+  pipelines::CaptureOptions capture;
+};
+
+Result<Prepared> prepare(const config::DeviceConfig& config, const config::BoardFile& board) {
   auto panel = panel_settings(config, board);
   if (!panel) return std::unexpected(panel.error());
   auto devices = device_settings(config, board);
   if (!devices) return std::unexpected(devices.error());
   auto capture = capture_options(config, board);
   if (!capture) return std::unexpected(capture.error());
-  return std::unique_ptr<Daemon>(
-      new Daemon(std::move(config), std::move(board), std::move(opened), std::move(*capture), std::move(*panel),
-                 std::move(*devices)));
+  return Prepared{std::move(*panel), std::move(*devices), std::move(*capture)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board) {
+  auto prepared = prepare(config, board);
+  if (!prepared) return std::unexpected(prepared.error());
+  drivers::BoardOptions options;
+  options.sim_scenario = config.sim_scenario;
+  auto opened = drivers::open_board(board.spec, options, std::make_shared<drivers::SystemClock>());
+  if (!opened) return std::unexpected(opened.error());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(board), std::move(*opened),
+                                            std::move(prepared->capture), std::move(prepared->panel),
+                                            std::move(prepared->devices)));
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board, hal::Board opened) {
+  auto prepared = prepare(config, board);
+  if (!prepared) return std::unexpected(prepared.error());
+  return std::unique_ptr<Daemon>(new Daemon(std::move(config), std::move(board), std::move(opened),
+                                            std::move(prepared->capture), std::move(prepared->panel),
+                                            std::move(prepared->devices)));
 }
 
 std::string Daemon::raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg) {
