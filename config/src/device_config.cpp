@@ -278,6 +278,12 @@ Schema make_device_schema() {
     }
   });
   s.rule([](const Values& v, Diagnostics& out) {
+    // An empty path would put the device's key and journal in whatever folder it was started from.
+    for (const char* key : {"device.state_dir", "evidence.dir"}) {
+      if (v.string(key).empty()) out.push_back({v.where(key), key, "must name a folder, not be empty"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
     if (v.integer("mqtt.reconnect_max") < v.integer("mqtt.reconnect_min")) {
       out.push_back({v.where("mqtt.reconnect_max"), "mqtt.reconnect_max",
                      "must not be below mqtt.reconnect_min"});

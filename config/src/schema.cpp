@@ -4,12 +4,14 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <regex>
 #include <stdexcept>
 #include <toml++/toml.h>
 
+#include "assure/base/input_bounds.hpp"
 #include "assure/base/polygon.hpp"
 
 namespace assure::config {
@@ -104,6 +106,11 @@ const TableArray* Schema::find_array(std::string_view path) const {
 
 namespace {
 
+// A device or board file is a few kilobytes; these bounds are far past any real one.
+constexpr InputBounds kTomlBounds{.max_bytes = 1u << 20, .max_depth = 16, .max_string = 64u << 10};
+constexpr std::size_t kMaxValue = 4096;  // one string value (a polygon of 64 points is ~1 KB)
+
+
 std::string node_kind(const toml::node& node) {
   switch (node.type()) {
     case toml::node_type::string: return "a string";
@@ -150,20 +157,35 @@ const std::regex& broker_pattern() {
   return re;
 }
 
+// A broker URI's port, 1 to 65535; 0 when there is none or it is out of range.
+unsigned broker_port(const std::string& uri) {
+  const auto host_end = uri.rfind(']');
+  const auto colon = uri.find(':', host_end == std::string::npos ? uri.find("://") + 3 : host_end);
+  if (colon == std::string::npos) return 0;
+  unsigned port = 0;
+  for (std::size_t i = colon + 1; i < uri.size() && uri[i] != '/'; ++i) port = port * 10 + static_cast<unsigned>(uri[i] - '0');
+  return port >= 1 && port <= 65535 ? port : 0;
+}
+
 // Returns an empty string when `text` fits the format, or what is wrong with it.
 std::string check_format(const Key& key, const std::string& text) {
+  // Before any pattern sees it (std::regex recurses per character).
+  if (text.size() > kMaxValue) {
+    return fmt::format("a value of {} bytes; at most {} are taken", text.size(), kMaxValue);
+  }
   switch (key.format) {
     case Format::identifier:
       if (!std::regex_match(text, identifier_pattern())) {
         return fmt::format("\"{}\" is not an identifier: use 1 to 64 of a-z, 0-9, '-' and '_', "
-                           "starting with a letter or digit", text);
+                           "starting with a letter or digit", excerpt(text));
       }
       break;
     case Format::broker_uri:
       if (!std::regex_match(text, broker_pattern())) {
         return fmt::format("\"{}\" is not a broker URI such as tcp://127.0.0.1:1883 or "
-                           "ssl://broker.example:8883", text);
+                           "ssl://broker.example:8883", excerpt(text));
       }
+      if (broker_port(text) == 0) return fmt::format("\"{}\": the port must be 1 to 65535", excerpt(text));
       break;
     case Format::path:
       if (text.find('\0') != std::string::npos) return "a path cannot hold a NUL character";
@@ -175,7 +197,7 @@ std::string check_format(const Key& key, const std::string& text) {
   }
   if (!key.choices.empty() &&
       std::find(key.choices.begin(), key.choices.end(), text) == key.choices.end()) {
-    return fmt::format("\"{}\" is not one of: {}", text, fmt::join(key.choices, ", "));
+    return fmt::format("\"{}\" is not one of: {}", excerpt(text), fmt::join(key.choices, ", "));
   }
   return {};
 }
@@ -320,6 +342,7 @@ struct Validator {
         if (node.is_integer()) v = static_cast<double>(node.as_integer()->get());
         else if (node.is_floating_point()) v = node.as_floating_point()->get();
         else return wrong_type();
+        if (!std::isfinite(v)) return report(node.source(), shown, "expected a finite number, got nan or inf");
         if (in_range(v)) store(v);
         return;
       }
@@ -358,6 +381,11 @@ struct Validator {
 std::expected<Values, Diagnostics> Schema::load_string(std::string_view text,
                                                        std::string_view name) const {
   Diagnostics diagnostics;
+  // toml++ recurses per dotted part and per bracket: the shape is bounded before it parses.
+  if (auto bounded = check_toml_bounds(text, kTomlBounds); !bounded) {
+    diagnostics.push_back(Diagnostic{Position{std::string(name), 0, 0}, "", bounded.error().message});
+    return std::unexpected(std::move(diagnostics));
+  }
   toml::table doc;
   try {
     doc = toml::parse(text, name);
@@ -379,6 +407,12 @@ std::expected<Values, Diagnostics> Schema::load_file(const std::filesystem::path
   if (!in || !std::filesystem::is_regular_file(file, ec)) {
     return std::unexpected(Diagnostics{Diagnostic{Position{file.string(), 0, 0}, "",
                                                   "cannot read: no such file, or not a regular file"}});
+  }
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > kTomlBounds.max_bytes) {
+    return std::unexpected(Diagnostics{Diagnostic{
+        Position{file.string(), 0, 0}, "",
+        fmt::format("{} bytes; a device or board file is at most {} bytes", size, kTomlBounds.max_bytes)}});
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -769,6 +769,8 @@ void Daemon::send_heartbeat() {
   const auto outbox = uplink_->outbox();
   heartbeat.outbox_pending = outbox.pending;
   heartbeat.outbox_bytes = outbox.bytes;
+  heartbeat.outbox_in_memory = outbox.in_memory;
+  heartbeat.storage_error = outbox.storage_error;
   std::error_code ec;
   const auto space = std::filesystem::space(config_.state_dir, ec);
   heartbeat.storage_free_mb = ec ? -1 : static_cast<std::int64_t>(space.available >> 20);

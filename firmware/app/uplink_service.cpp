@@ -45,6 +45,9 @@ UplinkService::~UplinkService() { stop(); }
 Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceConfig& config, uplink::Online online) {
   std::unique_ptr<UplinkService> service(new UplinkService(config, std::move(online)));
   const fs::path state = config.state_dir;
+  auto lock = StateLock::take(state);  // before any file in it is read
+  if (!lock) return std::unexpected(lock.error());
+  service->lock_ = std::move(*lock);
   bool created = false;
   auto key = evidence::SigningKey::load_or_create(state / "device.key", &created);
   if (!key) return fail(key.error().code, "evidence: " + key.error().message);
@@ -64,14 +67,25 @@ Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceC
   UplinkService* self = service.get();
   outbox.loss_event = [self](std::uint64_t seq, const uplink::OutboxLoss& loss) {
     uplink::Event e;
-    e.seq = seq;
-    e.id = uplink::event_id(self->device_, self->outbox_ ? self->outbox_->epoch() : "", seq);
     e.type = "evidence_lost";
     e.source = "uplink";
     e.severity = "critical";
     e.time = std::chrono::system_clock::now();
     e.details = {{"dropped", loss.groups}, {"events_dropped", loss.events}, {"reason", loss.reason}};
-    return uplink::OutboxMessage{.topic = self->topics_.event(), .payload = uplink::event_payload(e)};
+    return self->event_message(std::move(e), loss.epoch, seq);
+  };
+  // Storage that fails is said loudly: the device can no longer keep anything across a restart.
+  outbox.storage_event = [self](std::uint64_t seq, const std::string& epoch, bool failing, const std::string& error) {
+    uplink::Event e;
+    e.type = failing ? "storage_failed" : "storage_restored";
+    e.source = "uplink";
+    e.severity = failing ? "critical" : "warning";
+    e.time = std::chrono::system_clock::now();
+    e.details = {{"error", error},
+                 {"meaning", failing ? "nothing can be kept on the device: events are sent from memory, and "
+                                       "clips, command nonces and anything not yet delivered are lost on a restart"
+                                     : "the device's storage works again"}};
+    return self->event_message(std::move(e), epoch, seq);
   };
   auto opened = uplink::Outbox::open(outbox);
   if (!opened) return std::unexpected(opened.error());
@@ -122,23 +136,30 @@ void UplinkService::stop() {
   link_.reset();
 }
 
+uplink::OutboxMessage UplinkService::event_message(uplink::Event event, const std::string& epoch,
+                                                   std::uint64_t seq) const {
+  event.seq = seq;
+  event.id = uplink::event_id(device_, epoch, seq);
+  return uplink::OutboxMessage{.topic = topics_.event(),
+                               .payload = evidence::signed_object(uplink::event_object(event), *key_)};
+}
+
 std::string UplinkService::raise(uplink::Event event, const std::vector<std::uint8_t>* snapshot) {
   event.snapshot = snapshot != nullptr && !snapshot->empty();
+  const std::string jpeg = event.snapshot ? std::string(snapshot->begin(), snapshot->end()) : std::string{};
+  if (event.snapshot) event.snapshot_sha256 = evidence::sha256_hex(jpeg);
   std::string id;
   auto stored = outbox_->add_event([&](std::uint64_t seq) {
-    event.seq = seq;
-    event.id = id = uplink::event_id(device_, outbox_->epoch(), seq);
-    return uplink::OutboxMessage{.topic = topics_.event(), .payload = uplink::event_payload(event)};
+    id = uplink::event_id(device_, outbox_->epoch(), seq);
+    return event_message(event, outbox_->epoch(), seq);
   });
   if (!stored) {
     spdlog::error("uplink: event {} could not be stored: {}", event.type, stored.error().message);
     return {};
   }
   if (event.snapshot) {
-    std::vector<uplink::OutboxMessage> jpeg{{.topic = topics_.snapshot(id),
-                                             .payload = std::string(snapshot->begin(), snapshot->end()),
-                                             .group = "snapshot:" + id}};
-    if (auto queued = outbox_->add(uplink::Lane::event, std::move(jpeg)); !queued) {
+    std::vector<uplink::OutboxMessage> picture{{.topic = topics_.snapshot(id), .payload = jpeg, .group = "snapshot:" + id}};
+    if (auto queued = outbox_->add(uplink::Lane::event, std::move(picture)); !queued) {
       spdlog::error("uplink: snapshot of {} could not be stored: {}", id, queued.error().message);
     }
   }
@@ -263,7 +284,8 @@ void UplinkService::reply(const uplink::Command& command, bool ok, const std::st
                    {"time", utc_iso8601(std::chrono::system_clock::now())}};
   if (!ok) j["error"] = error;
   if (!result.is_null()) j["result"] = result;
-  if (auto queued = outbox_->add(uplink::Lane::event, {{.topic = topics_.reply(), .payload = j.dump()}}); !queued) {
+  if (auto queued = outbox_->add(uplink::Lane::event, {{.topic = topics_.reply(), .payload = evidence::signed_object(j, *key_)}});
+      !queued) {
     spdlog::error("uplink: reply to {} could not be stored: {}", command.name, queued.error().message);
   }
   if (courier_) courier_->wake();

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "app/state_lock.hpp"
 #include "assure/config/device_config.hpp"
 #include "assure/pipelines/recording.hpp"
 #include "evidence/signing.hpp"
@@ -66,9 +67,12 @@ class UplinkService {
 
  private:
   UplinkService(const config::DeviceConfig& config, uplink::Online online);
+  // An event numbered and signed, ready for the outbox.
+  uplink::OutboxMessage event_message(uplink::Event event, const std::string& epoch, std::uint64_t seq) const;
   std::vector<uplink::OutboxMessage> clip_messages(const evidence::Manifest& manifest, const std::string& signed_payload,
                                                    const std::filesystem::path& file) const;
 
+  std::unique_ptr<StateLock> lock_;  // first made, last let go
   uplink::Topics topics_;
   uplink::Online online_;
   std::string device_, site_, camera_;

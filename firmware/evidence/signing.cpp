@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "assure/pipelines/files.hpp"
+#include "uplink/json_input.hpp"
 
 namespace assure::evidence {
 namespace fs = std::filesystem;
@@ -164,9 +165,26 @@ std::string signed_manifest(const nlohmann::json& body, const SigningKey& key) {
   return nlohmann::json{{"manifest", body}, {"signature", key.sign_hex(body.dump())}, {"key", key.public_hex()}}.dump();
 }
 
+std::string signed_object(nlohmann::json object, const SigningKey& key) {
+  object.erase("signature");
+  const std::string signature = key.sign_hex(uplink::dump_json(object));
+  object["signature"] = signature;
+  return uplink::dump_json(object);
+}
+
+bool verify_signed_object(const nlohmann::json& object, std::string_view public_hex) {
+  if (!object.is_object() || !object.contains("signature") || !object["signature"].is_string()) return false;
+  nlohmann::json body = object;
+  const std::string signature = body["signature"];
+  body.erase("signature");
+  return verify_signature(public_hex, body.dump(), signature);
+}
+
 Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_view public_hex) {
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("manifest") || !j["manifest"].is_object() ||
+  auto parsed = uplink::parse_json(payload, "manifest", kManifestBounds);
+  if (!parsed) return std::unexpected(parsed.error());
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object() || !j.contains("manifest") || !j["manifest"].is_object() ||
       !j.contains("signature") || !j["signature"].is_string()) {
     return fail(Errc::parse, "not a signed manifest (a JSON object with \"manifest\" and \"signature\")");
   }
@@ -227,13 +245,19 @@ Result<Chain> Chain::open(const fs::path& file) {
   chain.file_ = file;
   std::error_code ec;
   if (!fs::exists(file, ec)) return chain;
-  std::ifstream in(file);
-  const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("count") || !j.contains("last")) {
-    return fail(Errc::parse, fmt::format("{} is not an evidence chain file (count, last)", file.string()));
+  std::ifstream in(file, std::ios::binary);
+  std::string text(4096, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  const auto j = uplink::parse_json(text, file.string(), {.max_bytes = 4000, .max_depth = 2, .max_string = 256});
+  if (!j || !j->is_object() || !(*j)["count"].is_number_unsigned() || !(*j)["last"].is_string()) {
+    // Never started afresh: a new chain would hide what went before it.
+    return fail(Errc::parse, fmt::format("{} is not an evidence chain file (count, last): the device will not "
+                                         "start a new chain over it",
+                                         file.string()));
   }
-  chain.count_ = j["count"];
-  chain.last_hash_ = j["last"];
+  chain.count_ = (*j)["count"];
+  chain.last_hash_ = (*j)["last"];
   return chain;
 }
 

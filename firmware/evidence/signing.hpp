@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assure/base/error.hpp"
+#include "assure/base/input_bounds.hpp"
 
 namespace assure::evidence {
 
@@ -70,6 +71,14 @@ nlohmann::json manifest_body(const Manifest& manifest);
 std::string manifest_hash(const nlohmann::json& body);  // the chain link: SHA-256 of the signed bytes
 // {"manifest": body, "signature": hex, "key": public hex}
 std::string signed_manifest(const nlohmann::json& body, const SigningKey& key);
+
+// A JSON object with a "signature" member: Ed25519 over dump() of the object without it. Events
+// and replies travel like this, so the control room can tell the device's own from a forgery.
+std::string signed_object(nlohmann::json object, const SigningKey& key);
+bool verify_signed_object(const nlohmann::json& object, std::string_view public_hex);
+
+// A manifest of the longest clip in the smallest chunks is about 200 KB.
+inline constexpr InputBounds kManifestBounds{.max_bytes = 4u << 20, .max_depth = 4, .max_string = 4096};
 
 struct VerifiedManifest {
   Manifest manifest;

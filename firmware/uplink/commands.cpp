@@ -9,6 +9,7 @@
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/files.hpp"
 #include "evidence/signing.hpp"
+#include "uplink/json_input.hpp"
 
 namespace assure::uplink {
 
@@ -17,6 +18,10 @@ namespace {
 std::int64_t ms_of(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+
+constexpr std::size_t kMaxNonceFile = 4u << 20;
+// A command is small: its arguments are a few names and numbers.
+constexpr InputBounds kCommandBounds{.max_bytes = 64u << 10, .max_depth = 8, .max_string = 4096};
 
 }  // namespace
 
@@ -40,38 +45,62 @@ CommandGate::CommandGate(std::string control_room_key, std::string site, std::st
       device_(std::move(device)),
       window_(window),
       nonces_file_(std::move(nonces_file)) {
-  load();
+  load(std::chrono::system_clock::now());
 }
 
-void CommandGate::load() {
-  std::ifstream in(nonces_file_);
-  if (!in) return;
-  const auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    // Refusing every command for ever would be worse: start again, and say so.
-    spdlog::warn("commands: {} is not a nonce file; starting a new one", nonces_file_.string());
-    return;
+void CommandGate::load(std::chrono::system_clock::time_point now) {
+  std::error_code ec;
+  if (nonces_file_.empty() || !std::filesystem::exists(nonces_file_, ec)) return;
+  // Fail closed: nonces that cannot be read may include one an attacker would replay, so every
+  // command signed before this moment is refused (not_before), and the mark itself is kept on disk.
+  auto distrust = [&](const std::string& why) {
+    spdlog::error("commands: {}: {}; refusing every command signed before now, so none can be replayed",
+                  nonces_file_.string(), why);
+    not_before_ = ms_of(now);
+    if (auto saved = save(); !saved) spdlog::error("commands: {}", saved.error().message);
+  };
+  const auto size = std::filesystem::file_size(nonces_file_, ec);
+  if (ec || size > kMaxNonceFile) return distrust(ec ? ec.message() : fmt::format("{} bytes, more than a nonce file holds", size));
+  std::ifstream in(nonces_file_, std::ios::binary);
+  std::string text(size, '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size))) return distrust("cannot be read");
+  auto j = parse_json(text, "nonce file", {.max_bytes = kMaxNonceFile, .max_depth = 4, .max_string = 256});
+  if (!j || !j->is_object()) return distrust(j ? "not a JSON object" : j.error().message);
+  const nlohmann::json* seen = &*j;  // the first format: one object of nonce -> time
+  if (j->contains("version")) {
+    if (!(*j)["not_before"].is_number_integer() || !(*j)["seen"].is_object()) return distrust("not a nonce file");
+    not_before_ = (*j)["not_before"].get<std::int64_t>();
+    seen = &(*j)["seen"];
   }
-  for (const auto& [nonce, time] : j.items()) {
-    if (time.is_number_integer()) seen_[nonce] = time.get<std::int64_t>();
+  for (const auto& [nonce, time] : seen->items()) {
+    if (!time.is_number_integer()) return distrust(fmt::format("nonce \"{}\" has no time", excerpt(nonce)));
+    seen_[nonce] = time.get<std::int64_t>();
   }
 }
 
-void CommandGate::save() {
-  if (nonces_file_.empty()) return;
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [nonce, time] : seen_) j[nonce] = time;
+Result<void> CommandGate::save() {
+  if (nonces_file_.empty()) return {};
+  nlohmann::json seen = nlohmann::json::object();
+  for (const auto& [nonce, time] : seen_) seen[nonce] = time;
+  const nlohmann::json j{{"version", 1}, {"not_before", not_before_}, {"seen", std::move(seen)}};
   if (auto written = pipelines::write_durably(nonces_file_, j.dump(), 0600); !written) {
-    spdlog::error("commands: {}", written.error().message);
+    return fail(Errc::io, "the nonce could not be kept on storage, so a replay could not be told: " +
+                              written.error().message);
   }
+  return {};
 }
 
 Result<Command> CommandGate::admit(std::string_view name, std::string_view payload,
                                    std::chrono::system_clock::time_point now) {
   if (key_.empty()) return fail(Errc::unsupported, "no control room key is configured (uplink.control_room_key)");
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("command") || !j["command"].is_object() ||
-      !j.contains("signature") || !j["signature"].is_string()) {
+  auto parsed = parse_json(payload, "command payload", kCommandBounds);
+  if (!parsed) {
+    return fail(Errc::parse, "not a signed command (a JSON object with \"command\" and \"signature\"): " +
+                                 parsed.error().message);
+  }
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object() || !j.contains("command") || !j["command"].is_object() || !j.contains("signature") ||
+      !j["signature"].is_string()) {
     return fail(Errc::parse, "not a signed command (a JSON object with \"command\" and \"signature\")");
   }
   const auto& c = j["command"];
@@ -99,6 +128,10 @@ Result<Command> CommandGate::admit(std::string_view name, std::string_view paylo
   const auto when = parse_utc_iso8601(time);
   if (!when) return fail(Errc::parse, fmt::format("time \"{}\" is not a UTC time", time));
   command.time = *when;
+  if (ms_of(*when) <= not_before_) {
+    return fail(Errc::invalid_argument, fmt::format("signed at {}, before the device lost its record of used nonces: "
+                                                    "refused, as it could be a replay (send it again)", time));
+  }
   const auto skew = std::chrono::abs(std::chrono::duration_cast<std::chrono::seconds>(now - *when));
   if (skew > window_) {
     return fail(Errc::invalid_argument, fmt::format("its time {} is {} s from the device's clock (window {} s): "
@@ -113,7 +146,10 @@ Result<Command> CommandGate::admit(std::string_view name, std::string_view paylo
     return fail(Errc::invalid_argument, fmt::format("nonce {} was used already: a replayed command", command.nonce));
   }
   seen_[command.nonce] = ms_of(*when);
-  save();
+  if (auto saved = save(); !saved) {
+    seen_.erase(command.nonce);
+    return std::unexpected(saved.error());
+  }
   return command;
 }
 

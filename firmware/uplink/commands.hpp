@@ -2,7 +2,9 @@
 // Commands from the control room, on <base>/cmd/<name>. Obeyed only when signed by the control
 // room's Ed25519 key, addressed to this device, timestamped within the replay window of the
 // device's clock, and carrying a nonce not seen in that window (nonces are kept on disk, so a
-// restart does not reopen the window). Anything else is refused with the reason.
+// restart does not reopen the window). Anything else is refused with the reason. A nonce that
+// cannot be kept on storage refuses its command; a nonce file that cannot be read refuses every
+// command signed before it was found so (a replay could hide in what was lost).
 //
 // Payload: {"command": {"name","site","device","time","nonce","args"}, "signature": hex}; the
 // signed bytes are the "command" object as nlohmann::json dump() writes it (keys sorted).
@@ -46,12 +48,13 @@ class CommandGate {
   Result<Command> admit(std::string_view name, std::string_view payload, std::chrono::system_clock::time_point now);
 
  private:
-  void load();
-  void save();
+  void load(std::chrono::system_clock::time_point now);
+  Result<void> save();
   std::string key_, site_, device_;
   std::chrono::seconds window_;
   std::filesystem::path nonces_file_;
   std::map<std::string, std::int64_t> seen_;  // nonce -> command time (ms since epoch)
+  std::int64_t not_before_ = 0;  // commands signed at or before this (ms) are refused: set when nonces were lost
 };
 
 }  // namespace assure::uplink

@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "uplink/json_input.hpp"
+
 namespace assure::uplink {
 
 std::string online_payload(const Online& online) {
@@ -33,6 +35,8 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"last_clip", h.last_clip},
                         {"outbox_pending", h.outbox_pending},
                         {"outbox_bytes", h.outbox_bytes},
+                        {"outbox_in_memory", h.outbox_in_memory},
+                        {"storage", h.storage_error.empty() ? "ok" : "FAILED: " + h.storage_error},
                         {"storage_free_mb", h.storage_free_mb},
                         {"boot_id", h.boot_id}};
   j["temperature_c"] = h.temperature_c ? nlohmann::json(std::round(*h.temperature_c * 10) / 10) : nlohmann::json(nullptr);
@@ -43,7 +47,9 @@ std::string event_id(std::string_view device, std::string_view epoch, std::uint6
   return fmt::format("{}-{}-{}", device, epoch, seq);
 }
 
-std::string event_payload(const Event& e) {
+std::string event_payload(const Event& e) { return dump_json(event_object(e)); }
+
+nlohmann::json event_object(const Event& e) {
   nlohmann::json j{{"id", e.id},
                    {"seq", e.seq},
                    {"type", e.type},
@@ -53,17 +59,20 @@ std::string event_payload(const Event& e) {
                    {"snapshot", e.snapshot}};
   j["zone"] = e.zone.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.zone);
   j["clip"] = e.clip.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.clip);
+  if (!e.snapshot_sha256.empty()) j["snapshot_sha256"] = e.snapshot_sha256;
   if (!e.details.empty()) j["details"] = e.details;
-  return j.dump();
+  return j;
 }
 
-std::optional<Event> parse_event(std::string_view payload, std::string* why) {
+std::optional<Event> parse_event(std::string_view payload, std::string* why, nlohmann::json* object) {
   auto say = [&](std::string text) {
     if (why != nullptr) *why = std::move(text);
     return std::nullopt;
   };
-  const auto j = nlohmann::json::parse(payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return say("not a JSON object");
+  auto parsed = parse_json(payload, "event", kEventBounds);
+  if (!parsed) return say(parsed.error().message);
+  const nlohmann::json& j = *parsed;
+  if (!j.is_object()) return say("not a JSON object");
   Event e;
   for (const char* key : {"id", "type", "source", "severity", "time"}) {
     if (!j.contains(key) || !j[key].is_string()) return say(fmt::format("\"{}\" missing or not a string", key));
@@ -76,11 +85,13 @@ std::optional<Event> parse_event(std::string_view payload, std::string* why) {
   e.severity = j["severity"];
   if (j.contains("zone") && j["zone"].is_string()) e.zone = j["zone"];
   if (j.contains("clip") && j["clip"].is_string()) e.clip = j["clip"];
-  e.snapshot = j.value("snapshot", false);
+  if (j.contains("snapshot") && j["snapshot"].is_boolean()) e.snapshot = j["snapshot"];
+  if (j.contains("snapshot_sha256") && j["snapshot_sha256"].is_string()) e.snapshot_sha256 = j["snapshot_sha256"];
   if (j.contains("details")) e.details = j["details"];
   auto time = parse_utc_iso8601(j["time"].get<std::string>());
   if (!time) return say("\"time\" is not a UTC time like 2026-11-23T01:02:03.456Z");
   e.time = *time;
+  if (object != nullptr) *object = std::move(*parsed);
   return e;
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
 
 namespace assure::uplink {
@@ -40,6 +41,8 @@ struct Heartbeat {
   std::string last_clip;            // path of the newest finished clip on the device; empty: none
   std::uint64_t outbox_pending = 0;  // messages stored and not yet acknowledged by the broker
   std::uint64_t outbox_bytes = 0;
+  std::uint64_t outbox_in_memory = 0;  // of those, kept in memory only because storage failed
+  std::string storage_error;           // empty: the device's storage works
   std::int64_t storage_free_mb = -1;        // free space where the device keeps its state; -1: unknown
   std::optional<double> temperature_c;      // where the board has a sensor
   std::string boot_id;
@@ -58,11 +61,17 @@ struct Event {
   std::chrono::system_clock::time_point time;
   std::string clip;         // the clip that holds it; empty: none
   bool snapshot = false;    // a JPEG follows on snapshot/<id>
+  std::string snapshot_sha256;  // of that JPEG: the control room takes no other picture for it
   nlohmann::json details = nlohmann::json::object();
 };
 std::string event_id(std::string_view device, std::string_view epoch, std::uint64_t seq);
-std::string event_payload(const Event& event);
-// For receivers: the fields of an event payload, or what is wrong with it.
-std::optional<Event> parse_event(std::string_view payload, std::string* why = nullptr);
+// The event object; the device signs it (evidence::signed_object) before it is stored.
+nlohmann::json event_object(const Event& event);
+std::string event_payload(const Event& event);  // unsigned: for tests and tools
+// Events are small; "details" holds a few names and numbers.
+inline constexpr InputBounds kEventBounds{.max_bytes = 64u << 10, .max_depth = 8, .max_string = 8192};
+// For receivers: the fields of an event payload, or what is wrong with it. `object`, when given,
+// receives the parsed object (to check its signature).
+std::optional<Event> parse_event(std::string_view payload, std::string* why = nullptr, nlohmann::json* object = nullptr);
 
 }  // namespace assure::uplink

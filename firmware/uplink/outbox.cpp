@@ -132,7 +132,9 @@ struct Outbox::Entry {
   std::uint64_t payload_at = 0;  // from the record's start (inline payloads)
   std::uint64_t payload_size = 0;
   bool in_flight = false;
-  std::uint64_t cost() const { return record_size + (slice ? slice->length : 0); }
+  bool in_memory = false;  // storage refused it: `memory` holds the payload (unless it is a slice)
+  std::string memory;
+  std::uint64_t cost() const { return record_size + memory.size() + (slice ? slice->length : 0); }
 };
 
 namespace {
@@ -196,6 +198,32 @@ Outbox::Outbox(OutboxOptions options) : options_(std::move(options)), path_(opti
 
 Outbox::~Outbox() {
   if (fd_ >= 0) ::close(fd_);
+  if (sequence_fd_ >= 0) ::close(sequence_fd_);
+}
+
+namespace {
+
+// outbox.sequence: the last event number and its complement, 16 bytes at offset 0.
+std::optional<std::uint64_t> read_sequence(int fd) {
+  char bytes[16];
+  if (fd < 0 || ::pread(fd, bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) return std::nullopt;
+  const std::uint64_t seq = get_le(bytes, 8), check = get_le(bytes + 8, 8);
+  if (check != ~seq) return std::nullopt;
+  return seq;
+}
+
+}  // namespace
+
+// Not synced on its own: the journal's sync covers a power cut, and this file is there for the
+// journal's damage, which the kernel's writeback has long since put on storage.
+void Outbox::note_sequence() {
+  if (sequence_fd_ < 0) return;
+  std::string bytes;
+  put_le(bytes, event_seq_, 8);
+  put_le(bytes, ~event_seq_, 8);
+  if (::pwrite(sequence_fd_, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size())) {
+    spdlog::debug("outbox: cannot note event number {}: {}", event_seq_, std::strerror(errno));
+  }
 }
 
 Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
@@ -287,6 +315,21 @@ Result<void> Outbox::load() {
     return fail(Errc::io, fmt::format("outbox: cannot cut the torn end off {}: {}", path_.string(), std::strerror(errno)));
   }
   file_size_ = valid_end;
+  const fs::path sequence_path = options_.dir / "outbox.sequence";
+  sequence_fd_ = ::open(sequence_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  const std::uint64_t journal_seq = event_seq_;
+  const auto noted = read_sequence(sequence_fd_);
+  const bool lost_numbers = noted && *noted > journal_seq;
+  if (lost_numbers) event_seq_ = *noted;
+  const bool damaged_middle = damaged;
+  if ((skipped_ > 0 || lost_numbers) && !epoch_.empty()) {
+    // Records are gone: whatever they held may have reached the control room, so nothing made
+    // from here on may look like them. A new epoch for ids; numbers go on from the highest known.
+    spdlog::warn("outbox: {} was damaged (events up to #{} known, the journal holds up to #{}); new epoch, "
+                 "numbering goes on from #{}", path_.string(), event_seq_, journal_seq, event_seq_ + 1);
+    epoch_ = new_epoch();
+    damaged = true;
+  }
   if (epoch_.empty()) {
     // A new journal (or one whose first record was lost): a new epoch, so ids never repeat.
     epoch_ = new_epoch();
@@ -298,7 +341,19 @@ Result<void> Outbox::load() {
   if (!entries_.empty()) {
     spdlog::info("outbox: {} message(s) from before the restart to send, oldest first", entries_.size());
   }
-  if (damaged) return compact();
+  if (damaged) {
+    if (auto compacted = compact(); !compacted) return compacted;
+  }
+  note_sequence();
+  if (lost_numbers || damaged_middle) {
+    OutboxLoss loss;
+    loss.epoch = epoch_;
+    loss.events = lost_numbers ? event_seq_ - journal_seq : 0;
+    loss.reason = fmt::format("the outbox journal was damaged: {} record(s) unreadable{}", skipped_,
+                              lost_numbers ? fmt::format(", events #{} to #{} among them", journal_seq + 1, event_seq_)
+                                           : std::string{});
+    raise_loss(loss);
+  }
   return {};
 }
 
@@ -351,7 +406,16 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     made.push_back(std::move(entry));
   }
   const std::uint64_t base = file_size_;  // after any records make_room appended
-  if (auto written = append(records, true); !written) return written;
+  const auto written = append(records, true);
+  if (!written) {
+    // Storage refused it: it is sent from memory all the same (and lost only if the device
+    // restarts before the broker has it).
+    for (std::size_t i = 0; i < made.size(); ++i) {
+      made[i]->in_memory = true;
+      made[i]->record_size = 0;
+      if (!messages[i].slice) made[i]->memory = messages[i].payload;
+    }
+  }
   next_id_ += made.size();
   std::uint64_t at = base;
   for (auto& entry : made) {
@@ -362,7 +426,37 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     ready_[static_cast<int>(lane)].insert(id);
     entries_.emplace(id, std::move(entry));
   }
+  if (!written) storage_failed(written.error().message);
+  else if (!storage_error_.empty()) storage_works();
   return {};
+}
+
+void Outbox::storage_failed(const std::string& error) {
+  if (!storage_error_.empty()) return;  // said once for each time it fails
+  storage_error_ = error;
+  spdlog::critical("outbox: STORAGE FAILED: {}; messages are kept in memory only until the broker has them",
+                   error);
+  if (!options_.storage_event) return;
+  const std::uint64_t seq = event_seq_ + 1;
+  std::vector<OutboxMessage> one{options_.storage_event(seq, epoch_, true, error)};
+  const auto saved_quota = std::exchange(options_.quota_bytes, std::numeric_limits<std::uint64_t>::max());
+  if (store(Lane::event, one, seq)) {
+    event_seq_ = seq;
+    note_sequence();
+  }
+  options_.quota_bytes = saved_quota;
+}
+
+void Outbox::storage_works() {
+  const std::string was = std::exchange(storage_error_, std::string{});
+  spdlog::warn("outbox: storage works again (it had failed: {})", was);
+  if (!options_.storage_event) return;
+  const std::uint64_t seq = event_seq_ + 1;
+  std::vector<OutboxMessage> one{options_.storage_event(seq, epoch_, false, was)};
+  if (store(Lane::event, one, seq)) {
+    event_seq_ = seq;
+    note_sequence();
+  }
 }
 
 Result<std::uint64_t> Outbox::add_event(const std::function<OutboxMessage(std::uint64_t seq)>& build) {
@@ -378,7 +472,8 @@ Result<std::uint64_t> Outbox::add_event(const std::function<OutboxMessage(std::u
   const std::uint64_t seq = event_seq_ + 1;
   std::vector<OutboxMessage> one{build(seq)};
   if (auto stored = store(Lane::event, one, seq); !stored) return std::unexpected(stored.error());
-  event_seq_ = seq;
+  event_seq_ = std::max(event_seq_, seq);  // (storage_failed may have numbered its event after this one)
+  note_sequence();
   return seq;
 }
 
@@ -398,6 +493,7 @@ Result<void> Outbox::make_room(std::uint64_t needed, Lane lane, bool for_event) 
                             options_.quota_bytes));
   }
   OutboxLoss loss;
+  loss.epoch = epoch_;
   loss.reason = fmt::format("the outbox quota ({} bytes) was full", options_.quota_bytes);
   auto oldest_group = [&](std::string_view prefix) -> std::string {
     for (const auto& [id, entry] : entries_) {
@@ -461,8 +557,12 @@ void Outbox::raise_loss(const OutboxLoss& loss) {
   std::vector<OutboxMessage> one{options_.loss_event(seq, loss)};
   const auto saved_quota = options_.quota_bytes;
   options_.quota_bytes = std::numeric_limits<std::uint64_t>::max();
-  if (auto stored = store(Lane::event, one, seq); stored) event_seq_ = seq;
-  else spdlog::error("outbox: cannot record the loss: {}", stored.error().message);
+  if (auto stored = store(Lane::event, one, seq); stored) {
+    event_seq_ = std::max(event_seq_, seq);
+    note_sequence();
+  } else {
+    spdlog::error("outbox: cannot record the loss: {}", stored.error().message);
+  }
   options_.quota_bytes = saved_quota;
   raising_loss_ = false;
 }
@@ -484,6 +584,8 @@ std::optional<Outbox::Taken> Outbox::take() {
       payload = in < 0 ? fail(Errc::io, fmt::format("cannot open {}: {}", e.slice->file.string(), std::strerror(errno)))
                        : read_at(e.slice->file, in, e.slice->offset, e.slice->length);
       if (in >= 0) ::close(in);
+    } else if (e.in_memory) {
+      payload = e.memory;
     } else {
       payload = read_at(path_, fd_, e.record_offset + e.payload_at, e.payload_size);
     }
@@ -491,6 +593,7 @@ std::optional<Outbox::Taken> Outbox::take() {
       // Nothing can bring these bytes back: say so, drop what belongs with them, go on.
       spdlog::error("outbox: message {} to {} cannot be read: {}", e.id, e.topic, payload.error().message);
       OutboxLoss loss;
+      loss.epoch = epoch_;
       loss.reason = payload.error().message;
       if (e.group.empty()) {
         (void)append({record(kAck, e.lane, 0, e.id, 0, {})}, false);
@@ -521,8 +624,10 @@ void Outbox::acked(std::uint64_t id) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
   // Not synced: an ack lost to a power cut only means the message is sent once more.
-  if (auto written = append({record(kAck, it->second->lane, 0, id, 0, {})}, false); !written) {
-    spdlog::error("{}", written.error().message);
+  if (!it->second->in_memory) {
+    if (auto written = append({record(kAck, it->second->lane, 0, id, 0, {})}, false); !written) {
+      if (storage_error_.empty()) spdlog::error("{}", written.error().message);
+    }
   }
   forget(it);
   maybe_compact();
@@ -557,10 +662,13 @@ OutboxStats Outbox::stats() const {
   s.journal_bytes = file_size_;
   s.skipped_records = skipped_;
   s.losses = losses_;
+  for (const auto& [id, entry] : entries_) s.in_memory += entry->in_memory ? 1 : 0;
+  s.storage_error = storage_error_;
   return s;
 }
 
 void Outbox::maybe_compact() {
+  if (!storage_error_.empty()) return;
   // live_bytes_ counts clip slices too, which only makes compaction lazier while clips wait.
   if (file_size_ < kCompactAbove || file_size_ < 4 * (live_bytes_ + kHeader)) return;
   if (auto done = compact(); !done) spdlog::error("{}", done.error().message);
@@ -575,6 +683,7 @@ Result<void> Outbox::compact() {
   std::string bytes = record(kMeta, Lane::event, 0, next_id_ - 1, event_seq_, epoch_);
   std::vector<std::pair<Entry*, std::uint64_t>> moved;
   for (auto& [id, entry] : entries_) {
+    if (entry->in_memory) continue;  // never on storage; sent from memory
     auto old = read_at(path_, fd_, entry->record_offset, entry->record_size);
     if (!old) {
       ::close(out);

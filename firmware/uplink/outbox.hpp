@@ -6,6 +6,14 @@
 // and what was not acknowledged is sent again, in order, after a restart or a reconnection.
 // Duplicates after a crash are allowed; the receiver removes them by id.
 //
+// When storage fails (a card remounted read-only, a full disk, a failing sync) nothing is
+// refused: messages are kept in memory and sent all the same, the failure is reported by an
+// event of its own and in stats(), and the journal is used again once a write succeeds.
+//
+// Event numbers never go backwards: besides the journal, the last number is written to
+// `outbox.sequence` as each event is stored, and after any damage to the journal the outbox takes
+// a new epoch, so no id it makes can be one the control room has seen.
+//
 // Two lanes: events (and their snapshots) go before clip data, so an alarm never waits behind a
 // clip. Storage is bounded by a quota; when it is full the oldest clip goes first (all of its
 // pending chunks), then the oldest snapshot, then the oldest event, and every loss is reported
@@ -59,6 +67,7 @@ struct OutboxLoss {
   std::vector<std::string> groups;  // whole clips and snapshots dropped, by group
   std::uint64_t events = 0;         // events dropped (only when events alone overflow the quota)
   std::string reason;
+  std::string epoch;  // of the outbox, for the loss event's id
 };
 
 struct OutboxOptions {
@@ -66,6 +75,10 @@ struct OutboxOptions {
   std::uint64_t quota_bytes = 256ull << 20;
   // Makes the event that reports a loss (it is then queued like any event).
   std::function<OutboxMessage(std::uint64_t seq, const OutboxLoss& loss)> loss_event;
+  // Makes the event that says storage has failed (failing true: what is queued now lives only in
+  // memory until it is delivered) or works again. Queued like any event, in memory if it must be.
+  std::function<OutboxMessage(std::uint64_t seq, const std::string& epoch, bool failing, const std::string& error)>
+      storage_event;
 };
 
 struct OutboxStats {
@@ -76,6 +89,8 @@ struct OutboxStats {
   std::uint64_t journal_bytes = 0;
   std::uint64_t skipped_records = 0;  // torn or corrupt records found since open
   std::uint64_t losses = 0;           // loss events raised since open
+  std::size_t in_memory = 0;          // pending messages storage refused: kept in memory only
+  std::string storage_error;          // empty while the journal can be written
 };
 
 class Outbox {
@@ -120,6 +135,9 @@ class Outbox {
   Result<void> make_room(std::uint64_t needed, Lane lane, bool for_event);
   void drop_group(const std::string& group, OutboxLoss& loss);
   void raise_loss(const OutboxLoss& loss);
+  void storage_failed(const std::string& error);
+  void storage_works();
+  void note_sequence();
   void maybe_compact();
   Result<void> compact();
 
@@ -139,6 +157,8 @@ class Outbox {
   std::uint64_t skipped_ = 0;
   std::uint64_t losses_ = 0;
   bool raising_loss_ = false;
+  std::string storage_error_;  // empty: the journal is being written
+  int sequence_fd_ = -1;
 };
 
 }  // namespace assure::uplink

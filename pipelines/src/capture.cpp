@@ -76,7 +76,11 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   frame.index = index;
   // Running time, as the recording branch uses, so motion and clips agree on "when".
   frame.pts = std::chrono::nanoseconds{last_pts_ns_.load()};
-  if (const auto t = running_time(sample, GST_BUFFER_PTS(buffer)); t && *t >= 0) frame.pts = std::chrono::nanoseconds{*t};
+  if (const auto t = running_time(sample, GST_BUFFER_PTS(buffer)); t && *t >= 0) {
+    const auto step = GST_BUFFER_DURATION_IS_VALID(buffer) ? std::chrono::nanoseconds{GST_BUFFER_DURATION(buffer)}
+                                                           : std::chrono::nanoseconds{0};
+    frame.pts = analysis_time_.map(std::chrono::nanoseconds{*t}, step);
+  }
   last_pts_ns_ = frame.pts.count();
   const std::size_t y_bytes = static_cast<std::size_t>(frame.stride) * frame.height;
   const bool colour = GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_I420;
@@ -342,9 +346,12 @@ void VideoCapture::on_encoded(GstSample* sample) {
   gst_buffer_unmap(buffer, &map);
   // Times as running time, which the analysis branch's frames share: encoders shift buffer times
   // (x264enc by 1000 hours, to leave room for negative decode times) and say so in the segment.
-  unit.pts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_PTS(buffer)).value_or(0)};
-  unit.dts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_DTS(buffer)).value_or(unit.pts.count())};
+  // Made monotonic by decode time (presentation times may be reordered), shifting both alike.
+  const auto raw_pts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_PTS(buffer)).value_or(0)};
+  const auto raw_dts = std::chrono::nanoseconds{running_time(sample, GST_BUFFER_DTS(buffer)).value_or(raw_pts.count())};
   if (GST_BUFFER_DURATION_IS_VALID(buffer)) unit.duration = std::chrono::nanoseconds{GST_BUFFER_DURATION(buffer)};
+  unit.dts = recording_time_.map(raw_dts, unit.duration);
+  unit.pts = recording_time_.shift(raw_pts);
   unit.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   unit.utc = std::chrono::system_clock::now();
   recorder_->push(std::move(unit));

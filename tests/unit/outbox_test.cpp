@@ -109,19 +109,58 @@ TEST(Outbox, ATornLastRecordIsDiscardedWithALogLineNotFatal) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->add_event(event_message));
     journal = outbox->journal();
   }
-  // A power cut in the middle of the third record's write.
-  const auto size = std::filesystem::file_size(journal);
-  std::filesystem::resize_file(journal, size - 5);
+  // A power cut in the middle of a fourth record's write: its add_event never returned.
+  const std::string whole = test::read_file(journal);
+  std::ofstream(journal, std::ios::binary | std::ios::app) << whole.substr(whole.size() - 40, 20);
+  std::string epoch;
   {
     auto outbox = open_at(dir.path());
     ASSERT_TRUE(outbox);
     EXPECT_EQ(outbox->stats().skipped_records, 1u);
-    EXPECT_EQ(drain(*outbox, false), (std::vector<std::string>{"event 1", "event 2"}));
-    ASSERT_TRUE(outbox->add_event(event_message));  // numbering follows what survived
+    EXPECT_EQ(drain(*outbox, false), (std::vector<std::string>{"event 1", "event 2", "event 3"}));
+    ASSERT_TRUE(outbox->add_event(event_message));  // numbering follows what was stored, and no loss is claimed
+    epoch = outbox->epoch();
   }
   auto outbox = open_at(dir.path());
   EXPECT_EQ(outbox->stats().skipped_records, 0u);  // the torn end was cut off, the new record is whole
-  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 2", "event 3"}));
+  EXPECT_EQ(outbox->epoch(), epoch);
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 2", "event 3", "event 4"}));
+}
+
+TEST(Outbox, EventNumbersNeverGoBackWhenTheJournalLosesRecordsThatWereStored) {
+  test::TempDir dir;
+  std::filesystem::path journal;
+  std::string epoch;
+  {
+    auto outbox = open_at(dir.path());
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->add_event(event_message));
+    journal = outbox->journal();
+    epoch = outbox->epoch();
+  }
+  // Event 3 was stored (add_event returned: it may be at the control room) and is then lost:
+  // the card cut it off, or everything after the first record was zeroed.
+  const auto size = std::filesystem::file_size(journal);
+  std::filesystem::resize_file(journal, size - 5);
+  std::vector<OutboxLoss> losses;
+  auto outbox = open_at(dir.path(), 256ull << 20, &losses);
+  ASSERT_TRUE(outbox);
+  EXPECT_NE(outbox->epoch(), epoch);  // ids from here on cannot be ones already seen
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_EQ(losses[0].events, 1u);  // event 3: its record is gone
+  EXPECT_NE(losses[0].reason.find("events #3 to #3"), std::string::npos) << losses[0].reason;
+  ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 2", "loss 4", "event 5"}));
+
+  // The whole journal zeroed after its first record, as the issue found it: numbering still goes on.
+  std::string bytes = test::read_file(journal);
+  std::fill(bytes.begin() + 40, bytes.end(), '\0');
+  std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;
+  outbox.reset();
+  outbox = open_at(dir.path());
+  ASSERT_TRUE(outbox->add_event(event_message));
+  const auto all = drain(*outbox);
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.back(), "event 7");  // 6 was the loss this damage raised
 }
 
 TEST(Outbox, ADamagedRecordInTheMiddleIsSkippedAndTheOnesAfterItKept) {
@@ -140,7 +179,8 @@ TEST(Outbox, ADamagedRecordInTheMiddleIsSkippedAndTheOnesAfterItKept) {
   auto outbox = open_at(dir.path());
   ASSERT_TRUE(outbox);
   EXPECT_EQ(outbox->stats().skipped_records, 1u);
-  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 3", "event 4"}));
+  // ... and the loss is said: that record was stored and may have held an alarm.
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "event 3", "event 4", "loss 5"}));
 }
 
 TEST(Outbox, AJournalThatIsNotOneAtAllStartsAfreshWithoutFailing) {

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "uplink/json_input.hpp"
 #include "uplink/messages.hpp"
 #include "uplink/topics.hpp"
 
@@ -21,6 +22,12 @@ std::string printable(std::string_view bytes, std::size_t limit = 120) {
   }
   if (bytes.size() > limit) out += fmt::format("... ({} bytes)", bytes.size());
   return out;
+}
+
+// The payload as JSON, or discarded (not JSON, or past the bounds on size and depth).
+json read_payload(std::string_view payload) {
+  auto parsed = uplink::parse_json(payload, "payload", {.max_bytes = 1u << 20, .max_depth = 32, .max_string = 64u << 10});
+  return parsed ? std::move(*parsed) : json(json::value_t::discarded);
 }
 
 template <class T>
@@ -56,6 +63,10 @@ std::string describe_heartbeat(const json& p) {
     text += fmt::format(" ({} FAILED)", failures);
   }
   if (const auto last = field<std::string>(p, "last_clip", ""); !last.empty()) text += "  last clip " + last;
+  if (const auto storage = field<std::string>(p, "storage", "ok"); storage != "ok") text += "  !!! STORAGE " + storage;
+  if (const auto held = field<std::uint64_t>(p, "outbox_in_memory", 0); held > 0) {
+    text += fmt::format("  ({} message(s) held in memory only)", held);
+  }
   return text;
 }
 
@@ -66,7 +77,7 @@ std::string describe_event(const json& p) {
   if (const auto zone = field<std::string>(p, "zone", ""); !zone.empty()) text += " zone " + zone;
   if (const auto clip = field<std::string>(p, "clip", ""); !clip.empty()) text += " clip " + clip;
   if (field<bool>(p, "snapshot", false)) text += " (snapshot follows)";
-  if (p.contains("details")) text += "  " + printable(p["details"].dump(), 160);
+  if (p.contains("details")) text += "  " + printable(uplink::dump_json(p["details"]), 160);
   return text + "  id " + field<std::string>(p, "id", "?");
 }
 
@@ -79,7 +90,7 @@ std::string human_line(std::string_view prefix, const Arrival& a) {
   if (!parsed) return fmt::format("{}  {}  (not an assure topic)  {}", when, a.topic, printable(a.payload));
   const std::string who = parsed->site + "/" + parsed->device;
   const std::string kind = parsed->rest.empty() ? parsed->kind : parsed->kind + "/" + parsed->rest;
-  json payload = json::parse(a.payload, nullptr, /*allow_exceptions=*/false);
+  json payload = read_payload(a.payload);
   if (payload.is_discarded() || !payload.is_object()) {
     return fmt::format("{}  {:<24} {:<10} UNREADABLE payload: {}{}", when, who, kind, printable(a.payload), retained);
   }
@@ -87,7 +98,7 @@ std::string human_line(std::string_view prefix, const Arrival& a) {
   if (parsed->kind == "status") text = describe_status(payload);
   else if (parsed->kind == "heartbeat") text = describe_heartbeat(payload);
   else if (parsed->kind == "event") text = describe_event(payload);
-  else text = printable(payload.dump(), 200);
+  else text = printable(uplink::dump_json(payload), 200);
   return fmt::format("{}  {:<24} {:<10} {}{}", when, who, kind, text, retained);
 }
 
@@ -99,7 +110,7 @@ std::string json_line(std::string_view prefix, const Arrival& a) {
     out["kind"] = parsed->kind;
     if (!parsed->rest.empty()) out["rest"] = parsed->rest;
   }
-  json payload = json::parse(a.payload, nullptr, false);
+  json payload = read_payload(a.payload);
   if (payload.is_discarded()) {
     out["payload"] = nullptr;
     out["error"] = "payload is not JSON";

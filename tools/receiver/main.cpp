@@ -12,6 +12,10 @@
 #include <nlohmann/json.hpp>
 #include <iostream>
 #include <mutex>
+#include <optional>
+#include <unistd.h>
+
+#include "assure/base/input_bounds.hpp"
 
 #include "app/signals.hpp"
 #include "evidence_desk.hpp"
@@ -29,20 +33,30 @@ constexpr std::string_view kUsage = R"(usage: assure-receiver [options]
   --site S           only this site (default: all)
   --device D         only this device (default: all)
   --json             one JSON object per line instead of text
-  --client-id ID     MQTT client id (default assure-receiver-<pid>)
+  --client-id ID     MQTT client id (default assure-receiver-<host name>); the broker keeps this
+                     client's session for a day, so what arrives while it is down is delivered
+                     when it comes back. Two receivers on one host need two ids
   --keys DIR         enrolled device keys: DIR/<device id>.pub holds the device's public key (hex,
                      as assure-key device prints it); clips are verified against them
   --evidence DIR     write verified clips and manifests to DIR/<site>/<device>/, snapshots to
                      DIR/<site>/<device>/snapshots/, and clips that fail to DIR/quarantine/
 )";
 
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
 std::map<std::string, std::string> load_keys(const std::filesystem::path& dir) {
   std::map<std::string, std::string> keys;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".pub") continue;
     std::ifstream in(entry.path());
-    std::string hex;
-    in >> hex;
+    std::string hex(65, '\0');
+    in.read(hex.data(), static_cast<std::streamsize>(hex.size()));
+    hex.resize(static_cast<std::size_t>(in.gcount()));
+    while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
     if (hex.size() != 64) {
       spdlog::error("{}: not a device public key (64 hex digits); ignored", entry.path().string());
       continue;
@@ -79,6 +93,65 @@ std::string notice_line(const assure::receiver::DeskNotice& n, bool as_json) {
   }
 }
 
+// The lines one message makes. Evidence (clips, snapshots) and events go through the desk, which
+// authenticates them; anything else is shown as it is.
+std::vector<std::string> handle(const std::string& prefix, assure::receiver::EvidenceDesk& desk, bool as_json,
+                                const assure::receiver::Arrival& arrival) {
+  using assure::receiver::DeskNotice;
+  const auto parsed = assure::uplink::parse_topic(prefix, arrival.topic);
+  std::vector<DeskNotice> notices;
+  bool show = true;
+  std::optional<bool> verified;
+  if (parsed && parsed->kind == "clip") {
+    // <clip>/manifest or <clip>/chunk/<n>: evidence, never printed as bytes.
+    const auto slash = parsed->rest.find('/');
+    const std::string clip = parsed->rest.substr(0, slash);
+    const std::string what = slash == std::string::npos ? "" : parsed->rest.substr(slash + 1);
+    if (what == "manifest") notices = desk.manifest(parsed->site, parsed->device, clip, arrival.payload);
+    else if (what.starts_with("chunk/")) notices = desk.chunk(parsed->site, parsed->device, clip, what.substr(6), arrival.payload);
+    else notices.push_back({DeskNotice::Kind::rejected, assure::excerpt(parsed->site), assure::excerpt(parsed->device),
+                            assure::excerpt(clip), "an unknown clip topic: " + assure::excerpt(arrival.topic, 200), {}});
+    show = false;
+  } else if (parsed && parsed->kind == "snapshot") {
+    notices = desk.snapshot(parsed->site, parsed->device, parsed->rest, arrival.payload);
+    show = false;
+  } else if (parsed && parsed->kind == "event") {
+    using Verdict = assure::receiver::EvidenceDesk::EventVerdict;
+    const auto verdict = desk.event(parsed->site, parsed->device, arrival.payload, notices);
+    show = verdict == Verdict::verified || verdict == Verdict::unverified;
+    verified = verdict == Verdict::verified;
+  }
+  std::vector<std::string> lines;
+  if (show) {
+    std::string line = as_json ? assure::receiver::json_line(prefix, arrival) : assure::receiver::human_line(prefix, arrival);
+    if (verified && as_json) {
+      auto j = nlohmann::json::parse(line);
+      j["verified"] = *verified;
+      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else if (verified && !*verified) {
+      line += "  (UNVERIFIED: no key is enrolled for this device)";
+    }
+    lines.push_back(std::move(line));
+  }
+  for (const auto& n : notices) {
+    if (n.kind == DeskNotice::Kind::duplicate) continue;
+    if (parsed && parsed->kind == "snapshot" && n.kind == DeskNotice::Kind::verified) {
+      // A picture checked against its signed event: its own line, as operators read it.
+      const std::string where = n.file.string();
+      lines.push_back(as_json ? nlohmann::json{{"type", "snapshot"}, {"site", n.site}, {"device", n.device},
+                                               {"event", parsed->rest}, {"bytes", arrival.payload.size()},
+                                               {"file", where}, {"verified", true}}
+                                    .dump()
+                              : fmt::format("{:<24} snapshot   of event {}: {} bytes of JPEG, verified{}",
+                                            n.site + "/" + n.device, parsed->rest, arrival.payload.size(),
+                                            where.empty() ? "" : " -> " + where));
+      continue;
+    }
+    lines.push_back(notice_line(n, as_json));
+  }
+  return lines;
+}
+
 int usage_error(std::string_view message) {
   std::cerr << "assure-receiver: " << message << "\n" << kUsage;
   return 2;
@@ -89,7 +162,7 @@ int usage_error(std::string_view message) {
 int main(int argc, char** argv) try {
   std::vector<std::string> brokers;
   std::string prefix = "assure/v1", site = "+", device = "+";
-  std::string client_id = "assure-receiver-" + std::to_string(::getpid());
+  std::string client_id = "assure-receiver-" + host_name();
   bool as_json = false;
   std::filesystem::path keys_dir, evidence_dir;
   for (int i = 1; i < argc; ++i) {
@@ -141,6 +214,7 @@ int main(int argc, char** argv) try {
   options.client_id = client_id;
   options.keepalive = std::chrono::seconds{10};
   options.reconnect_max = std::chrono::milliseconds{5000};
+  options.session_expiry = std::chrono::hours{24};
   assure::uplink::MqttLink* link_ptr = nullptr;
   assure::uplink::MqttLink link(options, [&](const std::string& server) {
     if (auto ok = link_ptr->subscribe(filter, 1); !ok) spdlog::error("{}", ok.error().message);
@@ -148,48 +222,15 @@ int main(int argc, char** argv) try {
   });
   link_ptr = &link;
   link.on_message([&](const std::string& topic, const std::string& payload, bool retained) {
-    const auto parsed = assure::uplink::parse_topic(prefix, topic);
-    std::vector<std::string> lines;
     std::lock_guard lock(mutex);
-    std::vector<assure::receiver::DeskNotice> notices;
-    bool show = true;
-    if (parsed && parsed->kind == "clip") {
-      // <clip>/manifest or <clip>/chunk/<n>: evidence, never printed as bytes.
-      const auto slash = parsed->rest.find('/');
-      const std::string clip = parsed->rest.substr(0, slash);
-      const std::string what = slash == std::string::npos ? "" : parsed->rest.substr(slash + 1);
-      if (what == "manifest") notices = desk.manifest(parsed->site, parsed->device, clip, payload);
-      else if (what.starts_with("chunk/")) notices = desk.chunk(parsed->site, parsed->device, clip, what.substr(6), payload);
-      else notices.push_back({assure::receiver::DeskNotice::Kind::rejected, parsed->site, parsed->device, clip,
-                              "an unknown clip topic: " + topic, {}});
-      show = false;
-    } else if (parsed && parsed->kind == "snapshot") {
-      show = false;
-      std::string where;
-      if (!evidence_dir.empty() && parsed->rest.find('/') == std::string::npos && !parsed->rest.empty()) {
-        const auto file = evidence_dir / parsed->site / parsed->device / "snapshots" / (parsed->rest + ".jpg");
-        std::filesystem::create_directories(file.parent_path());
-        std::ofstream(file, std::ios::binary).write(payload.data(), static_cast<std::streamsize>(payload.size()));
-        where = file.string();
-      }
-      lines.push_back(as_json ? nlohmann::json{{"type", "snapshot"}, {"site", parsed->site}, {"device", parsed->device},
-                                               {"event", parsed->rest}, {"bytes", payload.size()}, {"file", where}}
-                                    .dump()
-                              : fmt::format("{:<24} snapshot   of event {}: {} bytes of JPEG{}",
-                                            parsed->site + "/" + parsed->device, parsed->rest, payload.size(),
-                                            where.empty() ? "" : " -> " + where));
-    } else if (parsed && parsed->kind == "event") {
-      if (auto event = assure::uplink::parse_event(payload)) {
-        show = desk.event(parsed->site, parsed->device, event->id, event->seq, notices);  // duplicates are dropped
-      }
-    }
-    for (const auto& n : notices) {
-      if (n.kind != assure::receiver::DeskNotice::Kind::duplicate) lines.push_back(notice_line(n, as_json));
-    }
-    if (show) {
-      assure::receiver::Arrival arrival{topic, payload, retained, std::chrono::system_clock::now()};
-      lines.insert(lines.begin(), as_json ? assure::receiver::json_line(prefix, arrival)
-                                          : assure::receiver::human_line(prefix, arrival));
+    std::vector<std::string> lines;
+    try {
+      lines = handle(prefix, desk, as_json, {topic, payload, retained, std::chrono::system_clock::now()});
+    } catch (const std::exception& e) {
+      // Nothing one message holds may stop the control room: it is reported and the next one read.
+      lines = {as_json ? nlohmann::json{{"type", "error"}, {"topic", assure::excerpt(topic, 200)}, {"error", e.what()}}
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                       : fmt::format("!!! a message on {} could not be handled: {}", assure::excerpt(topic, 200), e.what())};
     }
     for (const auto& line : lines) {
       std::fwrite(line.data(), 1, line.size(), stdout);

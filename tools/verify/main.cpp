@@ -1,6 +1,7 @@
 // assure-verify: checks a clip offline against its signed manifest and the device's public key,
 // for handing evidence over. Exit 0: authentic and whole; 1: it is not (the reason is printed).
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -16,14 +17,17 @@ signature against the device's public key, then the size, every chunk and the wh
 With --previous, also that MANIFEST follows that one in the device's chain.
 )";
 
-std::optional<std::string> read(const std::string& file) {
+// The whole of a regular file (a folder, a device or a FIFO is none), up to `limit` bytes.
+std::optional<std::string> read(const std::string& file, std::uintmax_t limit = 1ull << 32) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (ec || size > limit) return std::nullopt;
   std::ifstream in(file, std::ios::binary);
   if (!in) return std::nullopt;
-  in.seekg(0, std::ios::end);
-  const auto size = in.tellg();
-  in.seekg(0);
-  std::string bytes(static_cast<std::size_t>(std::max<std::streamoff>(size, 0)), '\0');
+  std::string bytes(static_cast<std::size_t>(size), '\0');
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size) return std::nullopt;
   return bytes;
 }
 
@@ -51,7 +55,7 @@ int main(int argc, char** argv) try {
     return 2;
   }
   if (key.size() != 64) {  // a file holding the key
-    auto text = read(key);
+    auto text = read(key, 4096);
     if (!text) {
       std::cerr << "assure-verify: --key is neither 64 hex digits nor a readable file: " << key << "\n";
       return 2;
@@ -59,9 +63,10 @@ int main(int argc, char** argv) try {
     key = text->substr(0, text->find_first_of(" \n\r\t"));
   }
   const auto clip = read(files[0]);
-  const auto manifest = read(files[1]);
+  const auto manifest = read(files[1], evidence::kManifestBounds.max_bytes);
   if (!clip || !manifest) {
-    std::cerr << "assure-verify: cannot read " << (!clip ? files[0] : files[1]) << "\n";
+    std::cerr << "assure-verify: cannot read " << (!clip ? files[0] : files[1])
+              << " (not a regular file, or larger than a " << (!clip ? "clip" : "manifest") << " can be)\n";
     return 2;
   }
   auto verified = evidence::verify_manifest(*manifest, key);
@@ -75,7 +80,7 @@ int main(int argc, char** argv) try {
   }
   const auto& m = verified->manifest;
   if (!previous.empty()) {
-    const auto before_text = read(previous);
+    const auto before_text = read(previous, evidence::kManifestBounds.max_bytes);
     auto before = before_text ? evidence::verify_manifest(*before_text, key)
                               : Result<evidence::VerifiedManifest>(fail(Errc::not_found, "cannot read " + previous));
     if (!before) {

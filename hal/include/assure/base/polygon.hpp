@@ -5,6 +5,7 @@
 // Several polygons in one string are separated by ';'.
 
 #include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -30,7 +31,7 @@ inline std::string_view trim(std::string_view s) {
 inline bool parse_coordinate(std::string_view text, double& out) {
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc{} && ptr == end;
+  return ec == std::errc{} && ptr == end && std::isfinite(out);  // a NaN point would mask nothing
 }
 }  // namespace detail
 

@@ -22,6 +22,8 @@
 #include <deque>
 #include <optional>
 #include <thread>
+
+#include "assure/pipelines/timeline.hpp"
 #include <variant>
 #include <vector>
 
@@ -153,6 +155,9 @@ class VideoCapture {
   std::optional<MotionDetector> detector_;
   std::unique_ptr<ClipRecorder> recorder_;
   std::string last_caps_;  // recording thread only
+  // Times that never go back, per branch (a looping file or a rebooted camera restarts its own).
+  Timeline analysis_time_;   // streaming thread of the analysis branch
+  Timeline recording_time_;  // recording thread
   std::thread analysis_thread_;
 };
 
