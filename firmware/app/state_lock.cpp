@@ -34,7 +34,8 @@ Result<std::unique_ptr<StateLock>> StateLock::take(const fs::path& state_dir) {
   fs::create_directories(state_dir, ec);
   if (ec) return fail(Errc::io, fmt::format("cannot make the state directory {}: {}", state_dir.string(), ec.message()));
   const fs::path file = state_dir / "lock";
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && errno == EROFS) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);  // flock needs no write
   if (fd < 0) return fail(Errc::io, fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;

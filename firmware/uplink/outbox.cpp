@@ -310,7 +310,18 @@ Result<void> Outbox::load() {
   }
 
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd_ < 0) return fail(Errc::io, fmt::format("outbox: cannot open {}: {}", path_.string(), std::strerror(errno)));
+  if (fd_ < 0) {
+    // A card the kernel made read-only, a full disk: what was pending is read already, and the
+    // device runs on from memory rather than not at all.
+    const std::string error = fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno));
+    file_size_ = valid_end;
+    writable_ = false;
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // to send what was stored before
+    if (epoch_.empty()) epoch_ = new_epoch();
+    spdlog::critical("outbox: {}", error);
+    storage_failed(error);
+    return {};
+  }
   if (valid_end < file.size() && ::ftruncate(fd_, static_cast<off_t>(valid_end)) != 0) {
     return fail(Errc::io, fmt::format("outbox: cannot cut the torn end off {}: {}", path_.string(), std::strerror(errno)));
   }
@@ -358,6 +369,7 @@ Result<void> Outbox::load() {
 }
 
 Result<void> Outbox::append(const std::vector<std::string>& records, bool sync) {
+  if (!writable_) return fail(Errc::io, "outbox: the journal cannot be written: " + storage_error_);
   std::string bytes;
   for (const auto& r : records) bytes += r;
   if (auto written = write_all(fd_, bytes, path_); !written) {

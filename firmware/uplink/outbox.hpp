@@ -159,6 +159,7 @@ class Outbox {
   bool raising_loss_ = false;
   std::string storage_error_;  // empty: the journal is being written
   int sequence_fd_ = -1;
+  bool writable_ = true;  // false: the journal could only be opened for reading
 };
 
 }  // namespace assure::uplink

@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include <sys/mount.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <mqtt/async_client.h>
 #include <random>
@@ -268,6 +272,29 @@ std::string NotifySocket::receive(std::chrono::milliseconds timeout) {
   char buffer[4096];
   const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
   return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string{};
+}
+
+SmallFilesystem::SmallFilesystem(std::size_t bytes) {
+  const std::string options = "size=" + std::to_string(bytes) + ",mode=0700";
+  if (::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    why_ = std::string("cannot mount a tmpfs for the fault (needs CAP_SYS_ADMIN): ") + std::strerror(errno);
+    return;
+  }
+  mounted_ = true;
+}
+
+SmallFilesystem::~SmallFilesystem() {
+  if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+}
+
+bool SmallFilesystem::read_only(bool on) {
+  return ::mount(nullptr, dir_.path().c_str(), nullptr, MS_REMOUNT | (on ? MS_RDONLY : 0), nullptr) == 0;
+}
+
+void SmallFilesystem::fill() {
+  std::ofstream out(dir_.path() / "filler", std::ios::binary);
+  const std::string block(4096, 'f');
+  while (out.write(block.data(), static_cast<std::streamsize>(block.size()))) out.flush();
 }
 
 }  // namespace assure::test

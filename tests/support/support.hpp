@@ -139,6 +139,27 @@ class Probe {
   std::unique_ptr<Impl> impl_;
 };
 
+// A tmpfs of the test's own, for storage faults: a small one fills up, and it can be remounted
+// read-only as the kernel does to a failing SD card. Mounting needs CAP_SYS_ADMIN (root here);
+// where it cannot be had, available() is false and why() says so, for GTEST_SKIP.
+class SmallFilesystem {
+ public:
+  explicit SmallFilesystem(std::size_t bytes);
+  ~SmallFilesystem();
+  SmallFilesystem(const SmallFilesystem&) = delete;
+  SmallFilesystem& operator=(const SmallFilesystem&) = delete;
+  bool available() const { return mounted_; }
+  const std::string& why() const { return why_; }
+  const std::filesystem::path& path() const { return dir_.path(); }
+  bool read_only(bool on);  // remount
+  void fill();              // writes a file until the filesystem is full
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+  std::string why_;
+};
+
 // Paths the build hands to the tests.
 // A datagram socket standing in for systemd's notify socket (NOTIFY_SOCKET).
 class NotifySocket {

@@ -329,3 +329,60 @@ TEST(Outbox, TheJournalIsCompactedAsMessagesAreAcknowledged) {
   auto reopened = open_at(dir.path());
   EXPECT_EQ(drain(*reopened), (std::vector<std::string>{"event 1"}));
 }
+
+namespace {
+
+std::unique_ptr<Outbox> open_reporting(const std::filesystem::path& dir, std::vector<std::string>* storage) {
+  OutboxOptions options;
+  options.dir = dir;
+  options.storage_event = [storage](std::uint64_t seq, const std::string&, bool failing, const std::string& error) {
+    storage->push_back((failing ? "failed: " : "works: ") + error);
+    return OutboxMessage{.topic = "t/event", .payload = (failing ? "storage failed " : "storage works ") + std::to_string(seq)};
+  };
+  auto opened = Outbox::open(options);
+  EXPECT_TRUE(opened) << (opened ? "" : opened.error().message);
+  return opened ? std::move(*opened) : nullptr;
+}
+
+}  // namespace
+
+// The SD card remounted read-only by the kernel (errors=remount-ro), and the device restarted on
+// it: it runs, every alarm is still sent, from memory, and it says loudly that it can keep nothing.
+TEST(Outbox, OnAReadOnlyDiskEventsAreSentFromMemoryAndTheFailureIsReported) {
+  test::SmallFilesystem disk(4u << 20);
+  if (!disk.available()) GTEST_SKIP() << disk.why();
+  std::vector<std::string> storage;
+  {
+    auto outbox = open_reporting(disk.path() / "outbox", &storage);
+    ASSERT_TRUE(outbox->add_event(event_message));
+  }
+  ASSERT_TRUE(disk.read_only(true));
+  auto outbox = open_reporting(disk.path() / "outbox", &storage);
+  ASSERT_TRUE(outbox) << "a read-only disk stopped the device";
+  ASSERT_EQ(storage.size(), 1u);
+  EXPECT_NE(storage[0].find("Read-only file system"), std::string::npos) << storage[0];
+  ASSERT_TRUE(outbox->add_event(event_message)) << "an alarm was refused because the disk is read-only";
+  ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_EQ(storage.size(), 1u);  // said once, not per event
+  const auto stats = outbox->stats();
+  EXPECT_EQ(stats.in_memory, 3u);  // the storage event and the two events after it
+  EXPECT_NE(stats.storage_error.find("Read-only"), std::string::npos);
+  EXPECT_EQ(drain(*outbox), (std::vector<std::string>{"event 1", "storage failed 2", "event 3", "event 4"}));
+  EXPECT_EQ(outbox->stats().pending, 0u);
+  EXPECT_TRUE(disk.read_only(false));
+}
+
+TEST(Outbox, OnAFullDiskEventsAreSentFromMemoryAndTheFailureIsReported) {
+  test::SmallFilesystem disk(256u << 10);
+  if (!disk.available()) GTEST_SKIP() << disk.why();
+  std::vector<std::string> storage;
+  auto outbox = open_reporting(disk.path() / "outbox", &storage);
+  disk.fill();
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(outbox->add_event(event_message));  // past the journal's last page
+  ASSERT_EQ(storage.size(), 1u);
+  EXPECT_NE(storage[0].find("No space left"), std::string::npos) << storage[0];
+  EXPECT_GT(outbox->stats().in_memory, 0u);
+  const auto sent = drain(*outbox);
+  EXPECT_EQ(std::count_if(sent.begin(), sent.end(), [](auto& s) { return s.starts_with("event "); }), 200);
+  EXPECT_EQ(std::count_if(sent.begin(), sent.end(), [](auto& s) { return s.starts_with("storage failed"); }), 1);
+}
