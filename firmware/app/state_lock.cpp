@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -35,7 +36,14 @@ Result<std::unique_ptr<StateLock>> StateLock::take(const fs::path& state_dir) {
   if (ec) return fail(Errc::io, fmt::format("cannot make the state directory {}: {}", state_dir.string(), ec.message()));
   const fs::path file = state_dir / "lock";
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0 && errno == EROFS) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);  // flock needs no write
+  if (fd < 0 && errno == EROFS) {
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);  // flock needs no write
+    if (fd < 0) {
+      // A read-only disk with no lock file on it: no second daemon can write there either.
+      spdlog::warn("state: {} is on a read-only disk and cannot be locked", state_dir.string());
+      return std::unique_ptr<StateLock>(new StateLock(-1));
+    }
+  }
   if (fd < 0) return fail(Errc::io, fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
@@ -56,6 +64,8 @@ Result<std::unique_ptr<StateLock>> StateLock::take(const fs::path& state_dir) {
   return std::unique_ptr<StateLock>(new StateLock(fd));
 }
 
-StateLock::~StateLock() { ::close(fd_); }
+StateLock::~StateLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 }  // namespace assure::app

@@ -228,9 +228,9 @@ void Outbox::note_sequence() {
 
 Result<std::unique_ptr<Outbox>> Outbox::open(OutboxOptions options) {
   std::error_code ec;
-  fs::create_directories(options.dir, ec);
-  if (ec) return fail(Errc::io, fmt::format("outbox: cannot make {}: {}", options.dir.string(), ec.message()));
+  fs::create_directories(options.dir, ec);  // (on a read-only disk the journal is refused next, and said)
   std::unique_ptr<Outbox> outbox(new Outbox(std::move(options)));
+  if (ec) outbox->storage_error_ = fmt::format("cannot make {}: {}", outbox->options_.dir.string(), ec.message());
   if (auto loaded = outbox->load(); !loaded) return std::unexpected(loaded.error());
   return outbox;
 }
@@ -313,7 +313,9 @@ Result<void> Outbox::load() {
   if (fd_ < 0) {
     // A card the kernel made read-only, a full disk: what was pending is read already, and the
     // device runs on from memory rather than not at all.
-    const std::string error = fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno));
+    const std::string error = !storage_error_.empty()
+                                  ? std::exchange(storage_error_, std::string{})
+                                  : fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno));
     file_size_ = valid_end;
     writable_ = false;
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // to send what was stored before
