@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# tools/dev fuzz [SECONDS]: builds the libFuzzer targets (preset fuzz: clang 19, ASan, UBSan) and
+# runs each for SECONDS (default 600), from the seeds in tests/fuzz/corpus/<target> and the corpus
+# grown by earlier runs in build/fuzz/corpus/<target>. A crash stops with its input kept under
+# build/fuzz/crashes/ (make it a regression test). Prints executions and coverage per target.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+seconds="${1:-600}"
+cd "$ROOT"
+cmake --preset fuzz >/dev/null
+targets=(fuzz_config fuzz_command fuzz_receiver fuzz_outbox)
+cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
+mkdir -p build/fuzz/crashes
+status=0
+for t in "${targets[@]}"; do
+  mkdir -p "build/fuzz/corpus/$t"
+  log="build/fuzz/$t.log"
+  printf '[fuzz] %s for %s s\n' "$t" "$seconds" >&2
+  if ! ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      "build/fuzz/bin/$t" -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -timeout=10 \
+      -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$t-" \
+      "build/fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1; then
+    status=1
+    tail -40 "$log" >&2
+    printf '[fuzz] %s: FAILED (input kept in build/fuzz/crashes/)\n' "$t" >&2
+  fi
+  runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')"
+  cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || echo 'cov: ?')"
+  printf '[fuzz] %s: %s executions, %s\n' "$t" "$runs" "$cov" >&2
+done
+exit "$status"
