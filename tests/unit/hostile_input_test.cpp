@@ -336,3 +336,10 @@ TEST_F(DeskFixture, AForgedManifestTakesNoPlaceAndTheGenuineOneStillWins) {
   EXPECT_EQ(test::read_file(n.back().file), bytes);
   EXPECT_EQ(desk.pending_bytes(), 0u);
 }
+
+// Found by fuzz_config: a zone without its required keys threw from a rule that read them.
+TEST(DeviceConfig, AZoneWithoutItsRequiredKeysIsAnErrorNotAnException) {
+  std::string errors;
+  EXPECT_NO_THROW(errors = config_errors(std::string(kMinimal) + "[[motion.zone]]\ninput = \"x\"\n[[motion.zone]]\n"));
+  EXPECT_NE(errors.find("motion.zone[0].name: missing required key"), std::string::npos) << errors;
+}
