@@ -310,26 +310,22 @@ Result<void> Outbox::load() {
   }
 
   fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::string storage_error;
   if (fd_ < 0) {
-    // A card the kernel made read-only, a full disk: what was pending is read already, and the
-    // device runs on from memory rather than not at all.
-    const std::string error = !storage_error_.empty()
-                                  ? std::exchange(storage_error_, std::string{})
-                                  : fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno));
-    file_size_ = valid_end;
+    // A card the kernel made read-only: what was pending is read already, it is sent from this
+    // read-only descriptor, and the device runs on from memory rather than not at all.
+    storage_error = !storage_error_.empty()
+                        ? std::exchange(storage_error_, std::string{})
+                        : fmt::format("cannot open {} for writing: {}", path_.string(), std::strerror(errno));
     writable_ = false;
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);  // to send what was stored before
-    if (epoch_.empty()) epoch_ = new_epoch();
-    spdlog::critical("outbox: {}", error);
-    storage_failed(error);
-    return {};
-  }
-  if (valid_end < file.size() && ::ftruncate(fd_, static_cast<off_t>(valid_end)) != 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  } else if (valid_end < file.size() && ::ftruncate(fd_, static_cast<off_t>(valid_end)) != 0) {
     return fail(Errc::io, fmt::format("outbox: cannot cut the torn end off {}: {}", path_.string(), std::strerror(errno)));
   }
   file_size_ = valid_end;
   const fs::path sequence_path = options_.dir / "outbox.sequence";
-  sequence_fd_ = ::open(sequence_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  sequence_fd_ = writable_ ? ::open(sequence_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)
+                           : ::open(sequence_path.c_str(), O_RDONLY | O_CLOEXEC);
   const std::uint64_t journal_seq = event_seq_;
   const auto noted = read_sequence(sequence_fd_);
   const bool lost_numbers = noted && *noted > journal_seq;
@@ -346,15 +342,19 @@ Result<void> Outbox::load() {
   if (epoch_.empty()) {
     // A new journal (or one whose first record was lost): a new epoch, so ids never repeat.
     epoch_ = new_epoch();
+    damaged = false;  // nothing to rewrite
     if (auto written = append({record(kMeta, Lane::event, 0, next_id_ - 1, event_seq_, epoch_)}, true); !written) {
-      return written;
+      if (storage_error.empty()) storage_error = written.error().message;  // (a full disk at first start)
+    } else if (auto synced = pipelines::fsync_path(options_.dir, true); !synced) {
+      storage_error = synced.error().message;
     }
-    if (auto synced = pipelines::fsync_path(options_.dir, true); !synced) return synced;
   }
   if (!entries_.empty()) {
     spdlog::info("outbox: {} message(s) from before the restart to send, oldest first", entries_.size());
   }
-  if (damaged) {
+  if (!storage_error.empty()) {
+    storage_failed(storage_error);
+  } else if (damaged) {
     if (auto compacted = compact(); !compacted) return compacted;
   }
   note_sequence();
@@ -440,9 +440,26 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     ready_[static_cast<int>(lane)].insert(id);
     entries_.emplace(id, std::move(entry));
   }
+  // Numbered before anything below can raise an event of its own, which takes the next number.
+  if (seq != 0) {
+    event_seq_ = std::max(event_seq_, seq);
+    note_sequence();
+  }
   if (!written) storage_failed(written.error().message);
   else if (!storage_error_.empty()) storage_works();
   return {};
+}
+
+// The outbox's own events (a loss, a storage failure): small, so stored past the quota rather
+// than lost, and numbered like any event.
+void Outbox::store_own_event(const std::function<OutboxMessage(std::uint64_t seq)>& build) {
+  const std::uint64_t seq = event_seq_ + 1;
+  std::vector<OutboxMessage> one{build(seq)};
+  const auto saved_quota = std::exchange(options_.quota_bytes, std::numeric_limits<std::uint64_t>::max());
+  if (auto stored = store(Lane::event, one, seq); !stored) {
+    spdlog::error("outbox: cannot record its own event: {}", stored.error().message);
+  }
+  options_.quota_bytes = saved_quota;
 }
 
 void Outbox::storage_failed(const std::string& error) {
@@ -451,26 +468,14 @@ void Outbox::storage_failed(const std::string& error) {
   spdlog::critical("outbox: STORAGE FAILED: {}; messages are kept in memory only until the broker has them",
                    error);
   if (!options_.storage_event) return;
-  const std::uint64_t seq = event_seq_ + 1;
-  std::vector<OutboxMessage> one{options_.storage_event(seq, epoch_, true, error)};
-  const auto saved_quota = std::exchange(options_.quota_bytes, std::numeric_limits<std::uint64_t>::max());
-  if (store(Lane::event, one, seq)) {
-    event_seq_ = seq;
-    note_sequence();
-  }
-  options_.quota_bytes = saved_quota;
+  store_own_event([&](std::uint64_t seq) { return options_.storage_event(seq, epoch_, true, error); });
 }
 
 void Outbox::storage_works() {
   const std::string was = std::exchange(storage_error_, std::string{});
   spdlog::warn("outbox: storage works again (it had failed: {})", was);
   if (!options_.storage_event) return;
-  const std::uint64_t seq = event_seq_ + 1;
-  std::vector<OutboxMessage> one{options_.storage_event(seq, epoch_, false, was)};
-  if (store(Lane::event, one, seq)) {
-    event_seq_ = seq;
-    note_sequence();
-  }
+  store_own_event([&](std::uint64_t seq) { return options_.storage_event(seq, epoch_, false, was); });
 }
 
 Result<std::uint64_t> Outbox::add_event(const std::function<OutboxMessage(std::uint64_t seq)>& build) {
@@ -486,8 +491,6 @@ Result<std::uint64_t> Outbox::add_event(const std::function<OutboxMessage(std::u
   const std::uint64_t seq = event_seq_ + 1;
   std::vector<OutboxMessage> one{build(seq)};
   if (auto stored = store(Lane::event, one, seq); !stored) return std::unexpected(stored.error());
-  event_seq_ = std::max(event_seq_, seq);  // (storage_failed may have numbered its event after this one)
-  note_sequence();
   return seq;
 }
 
@@ -562,22 +565,12 @@ void Outbox::drop_group(const std::string& group, OutboxLoss& loss) {
   spdlog::error("outbox: dropped {}: {}", group, loss.reason);
 }
 
-// The loss is itself an event. It is small and is stored past the quota rather than lost.
+// The loss is itself an event.
 void Outbox::raise_loss(const OutboxLoss& loss) {
   ++losses_;
   if (!options_.loss_event || raising_loss_) return;
   raising_loss_ = true;
-  const std::uint64_t seq = event_seq_ + 1;
-  std::vector<OutboxMessage> one{options_.loss_event(seq, loss)};
-  const auto saved_quota = options_.quota_bytes;
-  options_.quota_bytes = std::numeric_limits<std::uint64_t>::max();
-  if (auto stored = store(Lane::event, one, seq); stored) {
-    event_seq_ = std::max(event_seq_, seq);
-    note_sequence();
-  } else {
-    spdlog::error("outbox: cannot record the loss: {}", stored.error().message);
-  }
-  options_.quota_bytes = saved_quota;
+  store_own_event([&](std::uint64_t seq) { return options_.loss_event(seq, loss); });
   raising_loss_ = false;
 }
 
@@ -671,12 +664,12 @@ OutboxStats Outbox::stats() const {
   for (const auto& [id, entry] : entries_) {
     if (entry->in_flight) ++s.in_flight;
     if (entry->lane == Lane::event) ++s.events;
+    if (entry->in_memory) ++s.in_memory;
   }
   s.bytes = live_bytes_;
   s.journal_bytes = file_size_;
   s.skipped_records = skipped_;
   s.losses = losses_;
-  for (const auto& [id, entry] : entries_) s.in_memory += entry->in_memory ? 1 : 0;
   s.storage_error = storage_error_;
   return s;
 }

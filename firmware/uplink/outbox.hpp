@@ -135,6 +135,7 @@ class Outbox {
   Result<void> make_room(std::uint64_t needed, Lane lane, bool for_event);
   void drop_group(const std::string& group, OutboxLoss& loss);
   void raise_loss(const OutboxLoss& loss);
+  void store_own_event(const std::function<OutboxMessage(std::uint64_t seq)>& build);
   void storage_failed(const std::string& error);
   void storage_works();
   void note_sequence();

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "support.hpp"
 #include "uplink/outbox.hpp"
@@ -385,4 +386,8 @@ TEST(Outbox, OnAFullDiskEventsAreSentFromMemoryAndTheFailureIsReported) {
   const auto sent = drain(*outbox);
   EXPECT_EQ(std::count_if(sent.begin(), sent.end(), [](auto& s) { return s.starts_with("event "); }), 200);
   EXPECT_EQ(std::count_if(sent.begin(), sent.end(), [](auto& s) { return s.starts_with("storage failed"); }), 1);
+  // The storage event raised while an event was being stored takes a number of its own.
+  std::set<std::string> numbers;
+  for (const auto& m : sent) numbers.insert(m.substr(m.rfind(' ') + 1));
+  EXPECT_EQ(numbers.size(), sent.size());
 }
