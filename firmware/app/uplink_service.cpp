@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
 #include "assure/firmware/version.hpp"
 #include "assure/pipelines/files.hpp"
@@ -255,16 +256,11 @@ void UplinkService::sign_clips() {
 }
 
 Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const std::string& clip_id) {
-  if (clip_id.empty() || clip_id.find('/') != std::string::npos || clip_id.find("..") != std::string::npos) {
-    return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a clip id", clip_id));
-  }
+  if (!plain_name(clip_id)) return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a clip id", excerpt(clip_id)));
   const fs::path manifest_file = clips_dir / (clip_id + ".manifest.json");
-  std::error_code ec;
-  const auto size = fs::file_size(manifest_file, ec);
-  std::ifstream in(manifest_file, std::ios::binary);
-  if (ec || !in) return fail(Errc::not_found, fmt::format("no signed manifest for clip {} on this device", clip_id));
-  std::string payload(size, '\0');
-  in.read(payload.data(), static_cast<std::streamsize>(size));
+  const auto read = pipelines::read_bounded(manifest_file, evidence::kManifestBounds.max_bytes);
+  if (!read) return fail(Errc::not_found, fmt::format("no signed manifest for clip {} on this device", clip_id));
+  const std::string& payload = *read;
   auto verified = evidence::verify_manifest(payload, public_key_);
   if (!verified) return fail(verified.error().code, fmt::format("{}: {}", manifest_file.string(), verified.error().message));
   auto messages = clip_messages(verified->manifest, payload.substr(0, payload.find_last_not_of('\n') + 1),

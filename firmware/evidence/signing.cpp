@@ -245,11 +245,9 @@ Result<Chain> Chain::open(const fs::path& file) {
   chain.file_ = file;
   std::error_code ec;
   if (!fs::exists(file, ec)) return chain;
-  std::ifstream in(file, std::ios::binary);
-  std::string text(4096, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  const auto j = uplink::parse_json(text, file.string(), {.max_bytes = 4000, .max_depth = 2, .max_string = 256});
+  constexpr InputBounds kChainBounds{.max_bytes = 4000, .max_depth = 2, .max_string = 256};
+  const auto text = pipelines::read_bounded(file, kChainBounds.max_bytes);
+  const auto j = text ? uplink::parse_json(*text, file.string(), kChainBounds) : std::unexpected(text.error());
   if (!j || !j->is_object() || !(*j)["count"].is_number_unsigned() || !(*j)["last"].is_string()) {
     // Never started afresh: a new chain would hide what went before it.
     return fail(Errc::parse, fmt::format("{} is not an evidence chain file (count, last): the device will not "

@@ -59,12 +59,9 @@ void CommandGate::load(std::chrono::system_clock::time_point now) {
     not_before_ = ms_of(now);
     if (auto saved = save(); !saved) spdlog::error("commands: {}", saved.error().message);
   };
-  const auto size = std::filesystem::file_size(nonces_file_, ec);
-  if (ec || size > kMaxNonceFile) return distrust(ec ? ec.message() : fmt::format("{} bytes, more than a nonce file holds", size));
-  std::ifstream in(nonces_file_, std::ios::binary);
-  std::string text(size, '\0');
-  if (!in.read(text.data(), static_cast<std::streamsize>(size))) return distrust("cannot be read");
-  auto j = parse_json(text, "nonce file", {.max_bytes = kMaxNonceFile, .max_depth = 4, .max_string = 256});
+  const auto text = pipelines::read_bounded(nonces_file_, kMaxNonceFile);
+  if (!text) return distrust(text.error().message);
+  auto j = parse_json(*text, "nonce file", {.max_bytes = kMaxNonceFile, .max_depth = 4, .max_string = 256});
   if (!j || !j->is_object()) return distrust(j ? "not a JSON object" : j.error().message);
   const nlohmann::json* seen = &*j;  // the first format: one object of nonce -> time
   if (j->contains("version")) {

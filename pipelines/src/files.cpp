@@ -45,4 +45,28 @@ Result<void> write_durably(const fs::path& path, const std::string& text, unsign
   return fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path(), true);
 }
 
+Result<std::string> read_bounded(const fs::path& path, std::uint64_t limit) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return fail(ec || !fs::exists(path) ? Errc::not_found : Errc::invalid_argument,
+                fmt::format("{} is not a regular file", path.string()));
+  }
+  const auto size = fs::file_size(path, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", path.string(), ec.message()));
+  if (size > limit) return fail(Errc::invalid_argument, fmt::format("{}: {} bytes, more than the {} it may hold", path.string(), size, limit));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(Errc::io, fmt::format("cannot open {}: {}", path.string(), std::strerror(errno)));
+  std::string text(static_cast<std::size_t>(size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  if (done != text.size()) return fail(Errc::io, fmt::format("cannot read {} whole", path.string()));
+  return text;
+}
+
 }  // namespace assure::pipelines

@@ -274,7 +274,7 @@ TEST_F(DeskFixture, ASnapshotIsKeptOnlyWhenItsSignedEventAnnouncedItAndIsNeverRe
 }
 
 TEST_F(DeskFixture, TopicNamesThatWouldLeaveTheEvidenceFolderAreRefused) {
-  for (const std::string& site : std::vector<std::string>{"..", ".", std::string(300, 'a'), "a/b", ""}) {
+  for (const std::string& site : std::vector<std::string>{"..", ".", std::string(300, 'a'), "a/b", "", std::string("a\0b", 3)}) {
     auto n = desk.snapshot(site, "cam-01", "pwned", "x");
     EXPECT_EQ(count(n, DeskNotice::Kind::rejected), 1u) << site.substr(0, 20);
     n = desk.manifest(site, "cam-01", "c1", "{}");
@@ -283,8 +283,10 @@ TEST_F(DeskFixture, TopicNamesThatWouldLeaveTheEvidenceFolderAreRefused) {
     EXPECT_EQ(count(n, DeskNotice::Kind::rejected), 1u);
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "snapshot"));
-  EXPECT_TRUE(receiver::safe_name("cam-01-d4d38f0c-12"));
-  EXPECT_FALSE(receiver::safe_name(".."));
+  EXPECT_TRUE(plain_name("cam-01-d4d38f0c-12"));
+  EXPECT_TRUE(plain_name(std::string(64, 'd') + "-" + std::string(64, 'c') + "-20261201T080947Z"));  // longest clip id
+  EXPECT_FALSE(plain_name(".."));
+  EXPECT_FALSE(plain_name(std::string("a\0b", 3)));
 }
 
 // ---- the control room: clips --------------------------------------------------------------------

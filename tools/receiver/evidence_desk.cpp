@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "assure/pipelines/files.hpp"
 #include "evidence/signing.hpp"
 #include "uplink/json_input.hpp"
 #include "uplink/messages.hpp"
@@ -31,14 +32,6 @@ void write_file(const fs::path& file, const std::string& bytes) {
 
 }  // namespace
 
-bool safe_name(std::string_view name) {
-  if (name.empty() || name.size() > 64 || name == "." || name == "..") return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-  });
-}
-
 bool EvidenceDesk::Recent::insert(const std::string& id, std::size_t cap) {
   if (!ids.insert(id).second) return false;
   order.push_back(id);
@@ -57,11 +50,9 @@ EvidenceDesk::EvidenceDesk(fs::path dir, std::map<std::string, std::string> keys
   for (const auto& site : fs::directory_iterator(dir_, ec)) {
     if (!site.is_directory() || site.path().filename() == "quarantine") continue;
     for (const auto& device : fs::directory_iterator(site.path(), ec)) {
-      std::ifstream in(device.path() / "chain.json", std::ios::binary);
-      std::string text(4096, '\0');
-      in.read(text.data(), static_cast<std::streamsize>(text.size()));
-      text.resize(static_cast<std::size_t>(in.gcount()));
-      const auto j = uplink::parse_json(text, "chain.json", {.max_bytes = 4000, .max_depth = 2, .max_string = 256});
+      constexpr InputBounds kChainBounds{.max_bytes = 4000, .max_depth = 2, .max_string = 256};
+      const auto text = pipelines::read_bounded(device.path() / "chain.json", kChainBounds.max_bytes);
+      const auto j = text ? uplink::parse_json(*text, "chain.json", kChainBounds) : std::unexpected(text.error());
       if (j && j->is_object() && (*j)["index"].is_number_unsigned() && (*j)["hash"].is_string()) {
         chains_[key_of(site.path().filename().string(), device.path().filename().string())] = {(*j)["index"],
                                                                                                (*j)["hash"]};
@@ -144,7 +135,7 @@ EvidenceDesk::EventVerdict EvidenceDesk::event(const std::string& site, const st
 std::vector<DeskNotice> EvidenceDesk::snapshot(const std::string& site, const std::string& device,
                                                const std::string& event_id, const std::string& bytes) {
   const std::string shown = "snapshot of " + excerpt(event_id);
-  if (!safe_name(site) || !safe_name(device) || !safe_name(event_id)) {
+  if (!plain_name(site) || !plain_name(device) || !plain_name(event_id)) {
     return {{DeskNotice::Kind::rejected, excerpt(site), excerpt(device), "", shown + ": its topic is not plain names", {}}};
   }
   if (key_for(device) == nullptr) {
@@ -197,7 +188,7 @@ std::vector<DeskNotice> EvidenceDesk::keep_snapshot(const std::string& site, con
 
 std::vector<DeskNotice> EvidenceDesk::manifest(const std::string& site, const std::string& device,
                                                const std::string& clip, const std::string& payload) {
-  if (!safe_name(site) || !safe_name(device) || !safe_name(clip)) {
+  if (!plain_name(site) || !plain_name(device) || !plain_name(clip)) {
     return {{DeskNotice::Kind::rejected, excerpt(site), excerpt(device), excerpt(clip),
              "a manifest whose topic is not plain names", {}}};
   }
@@ -247,7 +238,7 @@ std::vector<DeskNotice> EvidenceDesk::manifest(const std::string& site, const st
 
 std::vector<DeskNotice> EvidenceDesk::chunk(const std::string& site, const std::string& device,
                                             const std::string& clip, const std::string& n, const std::string& bytes) {
-  if (!safe_name(site) || !safe_name(device) || !safe_name(clip)) {
+  if (!plain_name(site) || !plain_name(device) || !plain_name(clip)) {
     return {{DeskNotice::Kind::rejected, excerpt(site), excerpt(device), excerpt(clip),
              "a chunk whose topic is not plain names", {}}};
   }

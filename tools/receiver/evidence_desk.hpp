@@ -16,7 +16,8 @@
 //   so the genuine one still wins. Chunks are checked against a verified manifest as they come;
 //   before it, up to three different copies of a chunk are held, so a forged copy cannot push out
 //   the real one.
-// - Site, device and clip names from topics become paths only when they are plain names.
+// - Site, device and clip names from topics become paths only when they are plain names
+//   (assure::plain_name).
 // - What is held is bounded, per device and in total; incomplete clips expire; every drop is
 //   reported.
 
@@ -52,9 +53,6 @@ struct DeskLimits {
   std::chrono::seconds incomplete_after{600};  // an unfinished clip with nothing new for this long
   std::size_t remembered_ids = 1u << 16;       // per device: event ids, finished clips, snapshot hashes
 };
-
-// A plain name, safe as one path component: 1 to 64 of A-Z a-z 0-9 . _ -, not "." or "..".
-bool safe_name(std::string_view name);
 
 class EvidenceDesk {
  public:

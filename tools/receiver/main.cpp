@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "assure/base/input_bounds.hpp"
+#include "assure/pipelines/files.hpp"
 
 #include "app/signals.hpp"
 #include "evidence_desk.hpp"
@@ -52,11 +53,8 @@ std::map<std::string, std::string> load_keys(const std::filesystem::path& dir) {
   std::map<std::string, std::string> keys;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".pub") continue;
-    std::ifstream in(entry.path());
-    std::string hex(65, '\0');
-    in.read(hex.data(), static_cast<std::streamsize>(hex.size()));
-    hex.resize(static_cast<std::size_t>(in.gcount()));
-    while (!hex.empty() && (hex.back() == '\n' || hex.back() == ' ')) hex.pop_back();
+    auto text = assure::pipelines::read_bounded(entry.path(), 256);
+    std::string hex = text ? text->substr(0, text->find_first_of(" \t\r\n")) : std::string{};
     if (hex.size() != 64) {
       spdlog::error("{}: not a device public key (64 hex digits); ignored", entry.path().string());
       continue;

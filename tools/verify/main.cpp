@@ -1,11 +1,11 @@
 // assure-verify: checks a clip offline against its signed manifest and the device's public key,
 // for handing evidence over. Exit 0: authentic and whole; 1: it is not (the reason is printed).
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
 
+#include "assure/pipelines/files.hpp"
 #include "evidence/signing.hpp"
 
 namespace {
@@ -17,18 +17,10 @@ signature against the device's public key, then the size, every chunk and the wh
 With --previous, also that MANIFEST follows that one in the device's chain.
 )";
 
-// The whole of a regular file (a folder, a device or a FIFO is none), up to `limit` bytes.
-std::optional<std::string> read(const std::string& file, std::uintmax_t limit = 1ull << 32) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec || size > limit) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size) return std::nullopt;
-  return bytes;
+// A regular file whole, or nothing (the reason is the same for the user: it cannot be read).
+std::optional<std::string> read(const std::string& file, std::uint64_t limit = 1ull << 32) {
+  auto text = assure::pipelines::read_bounded(file, limit);
+  return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
 }
 
 }  // namespace

@@ -30,6 +30,19 @@ inline std::string excerpt(std::string_view text, std::size_t limit = 60) {
   return out;
 }
 
+// A name from outside (a topic level, a clip or event id) that may become one path component:
+// 1 to 200 of A-Z a-z 0-9 . _ -, and not "." or "..". (200 leaves room for the suffixes added to
+// it within a file name's 255 bytes; a clip id is a device id, a camera id and a time.)
+inline bool plain_name(std::string_view name) {
+  if (name.empty() || name.size() > 200 || name == "." || name == "..") return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // JSON: size, nesting depth and string length, outside and inside strings told apart.
 inline Result<void> check_json_bounds(std::string_view text, const InputBounds& bounds = {}) {
   if (text.size() > bounds.max_bytes) {
