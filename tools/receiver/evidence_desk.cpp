@@ -232,8 +232,33 @@ std::vector<DeskNotice> EvidenceDesk::manifest(const std::string& site, const st
   }
   p.manifest = payload;
   p.verified = std::move(*verified);
+  keep_matching_chunks(*tracked, p);
   for (auto& n : try_finish(site, device, clip)) notices.push_back(std::move(n));
   return notices;
+}
+
+// Of the copies held before the manifest came, each chunk's one that matches it; the rest (forged,
+// damaged, or past the clip's end) are let go.
+void EvidenceDesk::keep_matching_chunks(DeviceState& state, Pending& p) {
+  const auto& hashes = p.verified->manifest.chunks;
+  for (auto it = p.chunks.begin(); it != p.chunks.end();) {
+    auto& copies = it->second;
+    std::int64_t before = 0;
+    for (const auto& c : copies) before += static_cast<std::int64_t>(c.size());
+    const auto good = it->first < hashes.size()
+                          ? std::find_if(copies.begin(), copies.end(),
+                                         [&](const std::string& c) { return evidence::sha256_hex(c) == hashes[it->first]; })
+                          : copies.end();
+    if (good == copies.end()) {
+      hold(state, p, -before);
+      it = p.chunks.erase(it);
+      continue;
+    }
+    std::string kept = std::move(*good);
+    hold(state, p, static_cast<std::int64_t>(kept.size()) - before);
+    copies = {std::move(kept)};
+    ++it;
+  }
 }
 
 std::vector<DeskNotice> EvidenceDesk::chunk(const std::string& site, const std::string& device,
@@ -273,20 +298,22 @@ std::vector<DeskNotice> EvidenceDesk::chunk(const std::string& site, const std::
                          {}});
       return notices;
     }
-    if (auto it = p.chunks.find(index); it != p.chunks.end() && !it->second.empty()) return notices;  // a repeat
+    if (p.chunks.contains(index)) return notices;  // a repeat
   }
-  auto& copies = p.chunks[index];
-  if (std::find(copies.begin(), copies.end(), bytes) != copies.end()) return notices;  // a repeat
-  if (copies.size() >= kCopiesPerChunk) {
-    notices.push_back({DeskNotice::Kind::rejected, site, device, clip,
-                       fmt::format("a {}th different copy of chunk {} arrived before the manifest; ignored",
-                                   copies.size() + 1, index),
-                       {}});
-    return notices;
+  if (const auto held = p.chunks.find(index); held != p.chunks.end()) {
+    const auto& copies = held->second;
+    if (std::find(copies.begin(), copies.end(), bytes) != copies.end()) return notices;  // a repeat
+    if (copies.size() >= kCopiesPerChunk) {
+      notices.push_back({DeskNotice::Kind::rejected, site, device, clip,
+                         fmt::format("a {}th different copy of chunk {} arrived before the manifest; ignored",
+                                     copies.size() + 1, index),
+                         {}});
+      return notices;
+    }
   }
   make_room(site, device, bytes.size(), notices);
   if (!pending_.contains(key)) return notices;  // (it was the one that gave way)
-  copies.push_back(bytes);
+  p.chunks[index].push_back(bytes);  // (never an empty list: try_finish counts and joins them)
   hold(state, p, static_cast<std::int64_t>(bytes.size()));
   for (auto& notice : try_finish(site, device, clip)) notices.push_back(std::move(notice));
   return notices;
@@ -373,7 +400,7 @@ DeskNotice EvidenceDesk::reject(const std::string& site, const std::string& devi
   if (quarantine && !dir_.empty() && it != pending_.end()) {
     const fs::path where = dir_ / "quarantine" / site / device;
     std::string bytes;
-    for (const auto& [n, copies] : it->second.chunks) bytes += copies.empty() ? std::string{} : copies.front();
+    for (const auto& [n, copies] : it->second.chunks) bytes += copies.front();
     write_file(where / (clip + ".mp4"), bytes);
     if (it->second.manifest) write_file(where / (clip + ".manifest.json"), *it->second.manifest);
     write_file(where / (clip + ".REJECTED.txt"), reason + "\n");
@@ -395,43 +422,11 @@ std::vector<DeskNotice> EvidenceDesk::try_finish(const std::string& site, const 
   if (!p.verified) return {};
   const evidence::VerifiedManifest* verified = &*p.verified;
   const evidence::Manifest& m = verified->manifest;
-  // The copies that match the manifest; the rest were forged or damaged.
+  // Every chunk held now matches the manifest (checked as it came, or pruned when the manifest did).
+  if (p.chunks.size() < m.chunks.size()) return {};  // more to come
   std::string bytes;
-  std::vector<std::size_t> missing;
-  for (std::size_t n = 0; n < m.chunks.size(); ++n) {
-    auto it = p.chunks.find(n);
-    const std::string* good = nullptr;
-    if (it != p.chunks.end()) {
-      for (const auto& copy : it->second) {
-        if (evidence::sha256_hex(copy) == m.chunks[n]) good = &copy;
-      }
-    }
-    if (good == nullptr) {
-      missing.push_back(n);
-      continue;
-    }
-    if (it->second.size() > 1) {  // keep the good one only
-      std::string keep = *good;
-      hold(devices_[key_of(site, device)], p, static_cast<std::int64_t>(keep.size()) - [&] {
-        std::int64_t all = 0;
-        for (const auto& c : it->second) all += static_cast<std::int64_t>(c.size());
-        return all;
-      }());
-      it->second = {std::move(keep)};
-    }
-    if (missing.empty()) bytes += it->second.front();
-  }
-  if (!missing.empty()) return {};  // more to come
-  for (auto it = p.chunks.begin(); it != p.chunks.end();) {  // chunks past the manifest's end
-    if (it->first >= m.chunks.size()) {
-      std::int64_t all = 0;
-      for (const auto& c : it->second) all += static_cast<std::int64_t>(c.size());
-      hold(devices_[key_of(site, device)], p, -all);
-      it = p.chunks.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  bytes.reserve(m.size);
+  for (const auto& [n, copies] : p.chunks) bytes += copies.front();
   if (auto checked = evidence::verify_clip_bytes(bytes, m); !checked) return {reject(site, device, clip, checked.error().message, true)};
 
   std::vector<DeskNotice> notices;

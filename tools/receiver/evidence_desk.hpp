@@ -108,6 +108,7 @@ class EvidenceDesk {
   // pairs are tracked, so invented site names cannot grow it.
   DeviceState* state_for(const std::string& site, const std::string& device, std::vector<DeskNotice>& notices);
   void hold(DeviceState& state, Pending& pending, std::int64_t bytes);
+  void keep_matching_chunks(DeviceState& state, Pending& pending);
   void make_room(const std::string& site, const std::string& device, std::uint64_t bytes,
                  std::vector<DeskNotice>& notices);
   void expire(std::vector<DeskNotice>& notices);
