@@ -157,18 +157,8 @@ const std::regex& identifier_pattern() {
 }
 
 const std::regex& broker_pattern() {
-  static const std::regex re("^(tcp|ssl|mqtt|mqtts|ws|wss)://(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}(/.*)?$");
+  static const std::regex re("^(tcp|ssl|mqtt|mqtts|ws|wss)://(\\[[0-9a-fA-F:]+\\]|[A-Za-z0-9.-]+):([0-9]{1,5})(/.*)?$");
   return re;
-}
-
-// A broker URI's port, 1 to 65535; 0 when there is none or it is out of range.
-unsigned broker_port(const std::string& uri) {
-  const auto host_end = uri.rfind(']');
-  const auto colon = uri.find(':', host_end == std::string::npos ? uri.find("://") + 3 : host_end);
-  if (colon == std::string::npos) return 0;
-  unsigned port = 0;
-  for (std::size_t i = colon + 1; i < uri.size() && uri[i] != '/'; ++i) port = port * 10 + static_cast<unsigned>(uri[i] - '0');
-  return port >= 1 && port <= 65535 ? port : 0;
 }
 
 // Returns an empty string when `text` fits the format, or what is wrong with it.
@@ -184,13 +174,17 @@ std::string check_format(const Key& key, const std::string& text) {
                            "starting with a letter or digit", excerpt(text));
       }
       break;
-    case Format::broker_uri:
-      if (!std::regex_match(text, broker_pattern())) {
+    case Format::broker_uri: {
+      std::smatch parts;
+      if (!std::regex_match(text, parts, broker_pattern())) {
         return fmt::format("\"{}\" is not a broker URI such as tcp://127.0.0.1:1883 or "
                            "ssl://broker.example:8883", excerpt(text));
       }
-      if (broker_port(text) == 0) return fmt::format("\"{}\": the port must be 1 to 65535", excerpt(text));
+      if (const int port = std::stoi(parts[3].str()); port < 1 || port > 65535) {
+        return fmt::format("\"{}\": the port must be 1 to 65535", excerpt(text));
+      }
       break;
+    }
     case Format::path:
       if (text.find('\0') != std::string::npos) return "a path cannot hold a NUL character";
       break;
