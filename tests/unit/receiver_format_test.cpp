@@ -57,3 +57,13 @@ TEST(ReceiverFormat, JsonLinesAreOneObjectEachEvenForBadPayloads) {
   EXPECT_EQ(bad["error"], "payload is not JSON");
   EXPECT_EQ(bad["raw"], "\\x01garbage");
 }
+
+TEST(ReceiverFormat, AnEventFromADeviceWithNoEnrolledKeySaysItIsUnverified) {
+  auto a = arrival("assure/v1/s/d/event", R"({"id":"d-e-1","seq":1,"type":"panic","source":"zone:panic","severity":"critical"})");
+  a.verified = false;
+  EXPECT_NE(human_line("assure/v1", a).find("(UNVERIFIED: no key is enrolled for this device)"), std::string::npos);
+  EXPECT_EQ(json::parse(json_line("assure/v1", a))["verified"], false);
+  a.verified = true;
+  EXPECT_EQ(human_line("assure/v1", a).find("UNVERIFIED"), std::string::npos);
+  EXPECT_EQ(json::parse(json_line("assure/v1", a))["verified"], true);
+}

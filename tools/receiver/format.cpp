@@ -99,7 +99,8 @@ std::string human_line(std::string_view prefix, const Arrival& a) {
   else if (parsed->kind == "heartbeat") text = describe_heartbeat(payload);
   else if (parsed->kind == "event") text = describe_event(payload);
   else text = printable(uplink::dump_json(payload), 200);
-  return fmt::format("{}  {:<24} {:<10} {}{}", when, who, kind, text, retained);
+  const std::string unverified = a.verified == false ? "  (UNVERIFIED: no key is enrolled for this device)" : "";
+  return fmt::format("{}  {:<24} {:<10} {}{}{}", when, who, kind, text, retained, unverified);
 }
 
 std::string json_line(std::string_view prefix, const Arrival& a) {
@@ -118,6 +119,7 @@ std::string json_line(std::string_view prefix, const Arrival& a) {
   } else {
     out["payload"] = std::move(payload);
   }
+  if (a.verified) out["verified"] = *a.verified;
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

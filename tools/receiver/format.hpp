@@ -3,6 +3,7 @@
 // for machines. A payload that cannot be read is shown as such, never dropped and never fatal.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,7 @@ struct Arrival {
   std::string payload;
   bool retained = false;
   std::chrono::system_clock::time_point received;
+  std::optional<bool> verified;  // events: whether the device's signature verified (false: no key enrolled)
 };
 
 std::string human_line(std::string_view prefix, const Arrival& arrival);

@@ -94,12 +94,11 @@ std::string notice_line(const assure::receiver::DeskNotice& n, bool as_json) {
 // The lines one message makes. Evidence (clips, snapshots) and events go through the desk, which
 // authenticates them; anything else is shown as it is.
 std::vector<std::string> handle(const std::string& prefix, assure::receiver::EvidenceDesk& desk, bool as_json,
-                                const assure::receiver::Arrival& arrival) {
+                                assure::receiver::Arrival arrival) {
   using assure::receiver::DeskNotice;
   const auto parsed = assure::uplink::parse_topic(prefix, arrival.topic);
   std::vector<DeskNotice> notices;
   bool show = true;
-  std::optional<bool> verified;
   if (parsed && parsed->kind == "clip") {
     // <clip>/manifest or <clip>/chunk/<n>: evidence, never printed as bytes.
     const auto slash = parsed->rest.find('/');
@@ -117,19 +116,11 @@ std::vector<std::string> handle(const std::string& prefix, assure::receiver::Evi
     using Verdict = assure::receiver::EvidenceDesk::EventVerdict;
     const auto verdict = desk.event(parsed->site, parsed->device, arrival.payload, notices);
     show = verdict == Verdict::verified || verdict == Verdict::unverified;
-    verified = verdict == Verdict::verified;
+    arrival.verified = verdict == Verdict::verified;
   }
   std::vector<std::string> lines;
   if (show) {
-    std::string line = as_json ? assure::receiver::json_line(prefix, arrival) : assure::receiver::human_line(prefix, arrival);
-    if (verified && as_json) {
-      auto j = nlohmann::json::parse(line);
-      j["verified"] = *verified;
-      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else if (verified && !*verified) {
-      line += "  (UNVERIFIED: no key is enrolled for this device)";
-    }
-    lines.push_back(std::move(line));
+    lines.push_back(as_json ? assure::receiver::json_line(prefix, arrival) : assure::receiver::human_line(prefix, arrival));
   }
   for (const auto& n : notices) {
     if (n.kind == DeskNotice::Kind::duplicate) continue;
