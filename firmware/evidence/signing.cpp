@@ -221,10 +221,18 @@ Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_v
   return VerifiedManifest{std::move(m), manifest_hash(body)};
 }
 
-Result<void> verify_clip_bytes(std::string_view clip, const Manifest& m) {
+Result<void> verify_clip_whole(std::string_view clip, const Manifest& m) {
   if (clip.size() != m.size) {
     return fail(Errc::invalid_argument, fmt::format("clip {}: {} bytes, the manifest says {}", m.clip, clip.size(), m.size));
   }
+  if (sha256_hex(clip) != m.sha256) {
+    return fail(Errc::invalid_argument, fmt::format("clip {}: the file's SHA-256 does not match", m.clip));
+  }
+  return {};
+}
+
+Result<void> verify_clip_bytes(std::string_view clip, const Manifest& m) {
+  if (clip.size() != m.size) return verify_clip_whole(clip, m);
   for (std::size_t n = 0; n < m.chunks.size(); ++n) {
     const auto piece = clip.substr(n * m.chunk_size, m.chunk_size);
     if (sha256_hex(piece) != m.chunks[n]) {
@@ -232,10 +240,7 @@ Result<void> verify_clip_bytes(std::string_view clip, const Manifest& m) {
                                                       m.clip, n, n * m.chunk_size, n * m.chunk_size + piece.size()));
     }
   }
-  if (sha256_hex(clip) != m.sha256) {
-    return fail(Errc::invalid_argument, fmt::format("clip {}: the file's SHA-256 does not match", m.clip));
-  }
-  return {};
+  return verify_clip_whole(clip, m);
 }
 
 // ---- the chain ----------------------------------------------------------------------------------

@@ -88,6 +88,8 @@ struct VerifiedManifest {
 Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_view public_hex);
 // The clip bytes against the manifest: size, every chunk (naming the first that differs), the whole.
 Result<void> verify_clip_bytes(std::string_view clip, const Manifest& manifest);
+// Only the size and the whole file's SHA-256: for bytes whose chunks were each checked already.
+Result<void> verify_clip_whole(std::string_view clip, const Manifest& manifest);
 
 // The device's end of the chain, kept in a file so it survives restarts.
 class Chain {

@@ -427,7 +427,7 @@ std::vector<DeskNotice> EvidenceDesk::try_finish(const std::string& site, const 
   std::string bytes;
   bytes.reserve(m.size);
   for (const auto& [n, copies] : p.chunks) bytes += copies.front();
-  if (auto checked = evidence::verify_clip_bytes(bytes, m); !checked) return {reject(site, device, clip, checked.error().message, true)};
+  if (auto checked = evidence::verify_clip_whole(bytes, m); !checked) return {reject(site, device, clip, checked.error().message, true)};
 
   std::vector<DeskNotice> notices;
   auto& chain = chains_[key_of(site, device)];
