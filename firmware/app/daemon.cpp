@@ -770,6 +770,7 @@ void Daemon::send_heartbeat() {
   heartbeat.outbox_pending = outbox.pending;
   heartbeat.outbox_bytes = outbox.bytes;
   heartbeat.outbox_in_memory = outbox.in_memory;
+  heartbeat.publishes_refused = uplink_->refused();
   heartbeat.storage_error = outbox.storage_error;
   std::error_code ec;
   const auto space = std::filesystem::space(config_.state_dir, ec);

@@ -62,6 +62,8 @@ class UplinkService {
 
   void heartbeat(const uplink::Heartbeat& heartbeat);  // QoS 0, straight to the link: never queued
   uplink::OutboxStats outbox() const { return outbox_->stats(); }
+  // Publishes the broker refused or that failed since start (each is sent again).
+  std::uint64_t refused() const { return courier_ ? courier_->stats().refused : 0; }
   const uplink::Topics& topics() const { return topics_; }
   const std::string& public_key() const { return public_key_; }
 

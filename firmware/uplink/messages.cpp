@@ -36,6 +36,7 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"outbox_pending", h.outbox_pending},
                         {"outbox_bytes", h.outbox_bytes},
                         {"outbox_in_memory", h.outbox_in_memory},
+                        {"publishes_refused", h.publishes_refused},
                         {"storage", h.storage_error.empty() ? "ok" : "FAILED: " + h.storage_error},
                         {"storage_free_mb", h.storage_free_mb},
                         {"boot_id", h.boot_id}};

@@ -42,6 +42,7 @@ struct Heartbeat {
   std::uint64_t outbox_pending = 0;  // messages stored and not yet acknowledged by the broker
   std::uint64_t outbox_bytes = 0;
   std::uint64_t outbox_in_memory = 0;  // of those, kept in memory only because storage failed
+  std::uint64_t publishes_refused = 0;  // refused by the broker (an ACL) or failed since start; all sent again
   std::string storage_error;           // empty: the device's storage works
   std::int64_t storage_free_mb = -1;        // free space where the device keeps its state; -1: unknown
   std::optional<double> temperature_c;      // where the board has a sensor

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "evidence/signing.hpp"
@@ -155,4 +156,47 @@ TEST(Faults, RetainedPoisonAtTheBrokerNeverKeepsTheReceiverDown) {
   EXPECT_FALSE(std::filesystem::exists(fleet.dir.path() / "snapshot"));
   EXPECT_FALSE(std::filesystem::exists(fleet.dir.path().parent_path() / "snapshot"));
   EXPECT_FALSE(std::filesystem::exists(fleet.dir.path() / "control-room" / ".."/ "snapshot"));
+}
+
+// A broker whose ACL does not let the device write its events (a fleet set up wrong, or an ACL
+// change gone bad): the panic is kept and sent again, the refusals are counted in every heartbeat
+// for the control room to see, and once the ACL is put right the panic arrives.
+TEST(Faults, APublishTheBrokerRefusesIsKeptReportedAndDeliveredOnceTheAclAllowsIt) {
+  namespace fs = std::filesystem;
+  test::TempDir acl_dir;
+  fs::permissions(acl_dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                      fs::perms::others_read | fs::perms::others_exec);
+  const auto acl = acl_dir.path() / "acl";
+  auto write_acl = [&](const std::string& device_rules) {
+    std::ofstream(acl) << "topic read assure/v1/#\n" << device_rules;  // (anonymous: the control room here)
+    fs::permissions(acl, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  };
+  write_acl("pattern write assure/v1/+/%u/status\npattern write assure/v1/+/%u/heartbeat\n");  // no events
+  test::Broker broker(0, "allow_anonymous true\nacl_file " + acl.string() + "\n");
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  const auto scenario = fleet.dir.write("scenario.toml", panic_at(2000));
+  std::string config = device_file(broker.uri()) + alarm_zones(scenario);
+  config.replace(config.find("keepalive = 2\n"), 14, "keepalive = 2\nusername = \"cam-01\"\n");
+  fleet.start_daemon(config);
+  auto refused = [&] {
+    std::uint64_t most = 0;
+    for (const auto& j : fleet.lines()) {
+      if (j.value("kind", "") == "heartbeat") most = std::max(most, j["payload"].value("publishes_refused", std::uint64_t{0}));
+    }
+    return most;
+  };
+  ASSERT_TRUE(test::eventually([&] { return refused() >= 2; }, 20s)) << fleet.daemon->log() << fleet.receiver->log();
+  EXPECT_TRUE(fleet.events("panic").empty());
+  EXPECT_TRUE(fleet.daemon->log_contains("reason code 0x87")) << fleet.daemon->log();  // not authorised
+  ASSERT_TRUE(test::eventually([&] { return fleet.daemon->log_contains("alarm: panic"); }, 10s));
+  std::this_thread::sleep_for(1500ms);  // refused at least once more, kept
+  EXPECT_TRUE(fleet.events("panic").empty());
+  // The ACL put right, and read again by the running broker: the kept panic goes through.
+  write_acl("pattern write assure/v1/+/%u/#\n");
+  broker.reload();
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("panic").empty(); }, 30s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
 }

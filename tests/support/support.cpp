@@ -173,6 +173,8 @@ void Broker::start() {
   }
 }
 
+void Broker::reload() { process_->signal(SIGHUP); }
+
 void Broker::kill() {
   process_->signal(SIGKILL);
   process_->wait(5s);

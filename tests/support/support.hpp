@@ -108,6 +108,7 @@ class Broker {
   void restart();  // on the same port
   void freeze();   // SIGSTOP: a hung broker
   void thaw();
+  void reload();   // SIGHUP: mosquitto reads its ACL and password files again, keeping every connection
 
  private:
   void start();

@@ -67,3 +67,12 @@ TEST(ReceiverFormat, AnEventFromADeviceWithNoEnrolledKeySaysItIsUnverified) {
   EXPECT_EQ(human_line("assure/v1", a).find("UNVERIFIED"), std::string::npos);
   EXPECT_EQ(json::parse(json_line("assure/v1", a))["verified"], true);
 }
+
+TEST(ReceiverFormat, AHeartbeatSaysLoudlyWhenTheBrokerRefusesOrStorageFailed) {
+  auto line = human_line("assure/v1", arrival("assure/v1/s/d/heartbeat",
+                                              R"({"uptime_s":12,"publishes_refused":7,"storage":"FAILED: Read-only file system","outbox_in_memory":3})"));
+  EXPECT_NE(line.find("!!! 7 publish(es) REFUSED by the broker"), std::string::npos) << line;
+  EXPECT_NE(line.find("!!! STORAGE FAILED: Read-only file system"), std::string::npos) << line;
+  EXPECT_NE(line.find("(3 message(s) held in memory only)"), std::string::npos) << line;
+  EXPECT_EQ(human_line("assure/v1", arrival("assure/v1/s/d/heartbeat", R"({"uptime_s":12})")).find("!!!"), std::string::npos);
+}

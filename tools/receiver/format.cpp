@@ -64,6 +64,9 @@ std::string describe_heartbeat(const json& p) {
   }
   if (const auto last = field<std::string>(p, "last_clip", ""); !last.empty()) text += "  last clip " + last;
   if (const auto storage = field<std::string>(p, "storage", "ok"); storage != "ok") text += "  !!! STORAGE " + storage;
+  if (const auto refused = field<std::uint64_t>(p, "publishes_refused", 0); refused > 0) {
+    text += fmt::format("  !!! {} publish(es) REFUSED by the broker", refused);
+  }
   if (const auto held = field<std::uint64_t>(p, "outbox_in_memory", 0); held > 0) {
     text += fmt::format("  ({} message(s) held in memory only)", held);
   }
