@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -199,4 +200,36 @@ TEST(Faults, APublishTheBrokerRefusesIsKeptReportedAndDeliveredOnceTheAclAllowsI
   ASSERT_TRUE(test::eventually([&] { return !fleet.events("panic").empty(); }, 30s))
       << fleet.daemon->log() << fleet.receiver->log();
   EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+}
+
+// A card whose syncs fail (the writes land in the page cache, making them durable fails with
+// EIO): the panic still reaches the control room, the device says it can keep nothing, and when
+// syncing works again it says so too.
+TEST(Faults, WhenSyncFailsThePanicStillArrivesAndTheDeviceSaysSoAndWhenItRecovers) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  const auto failing = fleet.dir.write("sync-fails", "while this file exists");
+  const auto scenario = fleet.dir.write("scenario.toml", panic_at(3000) + panic_at(8000));
+  const std::string asan = std::getenv("ASAN_OPTIONS") != nullptr ? std::getenv("ASAN_OPTIONS") : "";
+  ::setenv("LD_PRELOAD", ASSURE_FAIL_SYNC_LIB, 1);
+  ::setenv("ASSURE_FAIL_SYNC_UNDER", (fleet.dir.path() / "state").c_str(), 1);
+  ::setenv("ASSURE_FAIL_SYNC_WHEN", failing.c_str(), 1);
+  ::setenv("ASAN_OPTIONS", (asan + ":verify_asan_link_order=0").c_str(), 1);
+  fleet.start_daemon(device_file(broker.uri()) + alarm_zones(scenario));
+  ::unsetenv("LD_PRELOAD");
+  ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("panic").empty(); }, 20s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  ASSERT_FALSE(fleet.events("storage_failed").empty()) << fleet.receiver->log();
+  EXPECT_NE(fleet.events("storage_failed")[0]["details"]["error"].get<std::string>().find("sync"), std::string::npos)
+      << fleet.events("storage_failed")[0].dump();
+  std::filesystem::remove(failing);
+  ASSERT_TRUE(test::eventually([&] { return fleet.events("panic").size() >= 2; }, 20s)) << fleet.receiver->log();
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("storage_restored").empty(); }, 5s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  fleet.daemon->signal(SIGTERM);
+  EXPECT_TRUE(fleet.daemon->wait(20s));
 }
