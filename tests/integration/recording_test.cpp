@@ -276,6 +276,36 @@ TEST(Recording, ALongClipIsSplitAtAKeyframeWithoutLosingOrRepeatingAFrame) {
   EXPECT_EQ(out.clips.back().reason, "end of stream");
 }
 
+// A looping file camera seeks back to its start, and a rebooted IP camera restarts its clock: the
+// times the recorder sees go back. Clips must still split at max_clip, contiguous, instead of one
+// clip running on for ever (found: a clip of 151 s with max_clip 10 after the first loop).
+TEST(Recording, ALoopingFileCameraStillSplitsClipsAtMaxClip) {
+  test::TempDir dir;
+  const auto video = scene_video(dir, test::visits("walk", 60, {{0, 60}}));  // 6 s, someone walking throughout
+  auto recording = recording_in(dir.path() / "clips");
+  recording.pre_event = 1s;
+  recording.post_event = 1s;
+  recording.max_clip = 4s;
+  CaptureOptions options;
+  options.source = {.kind = "file", .location = video, .loop = true};
+  options.realtime = false;
+  options.retry = false;
+  options.motion = quick_motion();
+  options.recording = std::move(recording);
+  test::Collected<VideoEvent> events;
+  VideoCapture capture(options, [&](const VideoEvent& e) { events(e); });
+  capture.start();
+  const bool enough = test::eventually([&] { return events.of<ClipClosed>().size() >= 5; }, 90s);
+  capture.stop();
+  ASSERT_TRUE(enough) << "clips stopped splitting: " << events.of<ClipClosed>().size() << " in 90 s";
+  const auto clips = events.of<ClipClosed>();
+  for (std::size_t i = 0; i + 1 < 5; ++i) {  // three loops of the file and more
+    EXPECT_EQ(clips[i].reason, "split at max_clip") << clips[i].id;
+    EXPECT_LE(clips[i].end_utc - clips[i].start_utc, 6s) << clips[i].id;  // the first keyframe after 4 s
+    EXPECT_EQ(clips[i + 1].start_utc, clips[i].end_utc) << "a gap or an overlap after " << clips[i].id;
+  }
+}
+
 TEST(Recording, AClipThatCannotBeWrittenIsReportedAndTheCaptureGoesOn) {
   test::TempDir dir;
   const auto blocker = dir.write("not-a-folder", "a file where the clip folder should be");
