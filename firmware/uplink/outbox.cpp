@@ -24,6 +24,7 @@ constexpr std::uint32_t kMagic = 0x31424f41;  // "AOB1" little-endian
 constexpr std::size_t kHeader = 32;
 constexpr std::uint32_t kMaxBody = 64u << 20;
 constexpr std::uint64_t kCompactAbove = 1u << 20;
+constexpr std::uint64_t kMostLostNumbers = 1ull << 32;  // more than that in outbox.sequence is not believed
 
 enum Kind : std::uint8_t { kPut = 1, kAck = 2, kMeta = 3 };
 enum Flags : std::uint8_t { kQosMask = 3, kRetained = 4, kSlice = 8 };
@@ -327,7 +328,14 @@ Result<void> Outbox::load() {
   sequence_fd_ = writable_ ? ::open(sequence_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)
                            : ::open(sequence_path.c_str(), O_RDONLY | O_CLOEXEC);
   const std::uint64_t journal_seq = event_seq_;
-  const auto noted = read_sequence(sequence_fd_);
+  auto noted = read_sequence(sequence_fd_);
+  if (noted && *noted > journal_seq + kMostLostNumbers) {
+    // No card loses four billion events: the file was written by someone else. Not believed,
+    // but ids start afresh all the same.
+    spdlog::warn("outbox: outbox.sequence says #{}, the journal #{}: ignored", *noted, journal_seq);
+    noted.reset();
+    ++skipped_;
+  }
   const bool lost_numbers = noted && *noted > journal_seq;
   if (lost_numbers) event_seq_ = *noted;
   const bool damaged_middle = damaged;

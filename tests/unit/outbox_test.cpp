@@ -391,3 +391,24 @@ TEST(Outbox, OnAFullDiskEventsAreSentFromMemoryAndTheFailureIsReported) {
   for (const auto& m : sent) numbers.insert(m.substr(m.rfind(' ') + 1));
   EXPECT_EQ(numbers.size(), sent.size());
 }
+
+// outbox.sequence is a file on disk like any other: a number near the top of the range would
+// make the next event wrap round to 0.
+TEST(Outbox, AnImplausibleSequenceFileIsNotBelievedAndIdsStartAfresh) {
+  test::TempDir dir;
+  std::string epoch;
+  {
+    auto outbox = open_at(dir.path());
+    ASSERT_TRUE(outbox->add_event(event_message));
+    epoch = outbox->epoch();
+  }
+  std::string bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>(0xff));
+  for (int i = 0; i < 8; ++i) bytes.push_back('\0');  // the complement of 2^64-1
+  std::ofstream(dir.path() / "outbox.sequence", std::ios::binary | std::ios::trunc) << bytes;
+  auto outbox = open_at(dir.path());
+  EXPECT_NE(outbox->epoch(), epoch);
+  EXPECT_EQ(outbox->last_event_seq(), 1u);
+  ASSERT_TRUE(outbox->add_event(event_message));
+  EXPECT_EQ(drain(*outbox).back(), "event 2");
+}
