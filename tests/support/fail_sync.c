@@ -25,22 +25,23 @@ static int should_fail(int fd) {
   return strncmp(path, under, strlen(under)) == 0;
 }
 
-int fsync(int fd) {
-  static int (*real)(int) = NULL;
+typedef int (*sync_fn)(int);
+
+static int sync_or_fail(int fd, sync_fn* real, const char* name) {
   if (should_fail(fd)) {
     errno = EIO;
     return -1;
   }
-  if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  return real(fd);
+  if (*real == NULL) *real = (sync_fn)dlsym(RTLD_NEXT, name);
+  return (*real)(fd);
+}
+
+int fsync(int fd) {
+  static sync_fn real = NULL;
+  return sync_or_fail(fd, &real, "fsync");
 }
 
 int fdatasync(int fd) {
-  static int (*real)(int) = NULL;
-  if (should_fail(fd)) {
-    errno = EIO;
-    return -1;
-  }
-  if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  return real(fd);
+  static sync_fn real = NULL;
+  return sync_or_fail(fd, &real, "fdatasync");
 }
