@@ -345,3 +345,18 @@ TEST(DeviceConfig, AZoneWithoutItsRequiredKeysIsAnErrorNotAnException) {
   EXPECT_NO_THROW(errors = config_errors(std::string(kMinimal) + "[[motion.zone]]\ninput = \"x\"\n[[motion.zone]]\n"));
   EXPECT_NE(errors.find("motion.zone[0].name: missing required key"), std::string::npos) << errors;
 }
+
+// Found by fuzz_receiver: an event's time in the year 9999 overflowed the clock's nanoseconds.
+TEST(Utc, TimesOutsideWhatTheClockCanHoldAreNotTimes) {
+  EXPECT_TRUE(parse_utc_iso8601("2026-12-01T08:09:50.438Z"));
+  for (const char* text : {"9999-12-31T23:59:59Z", "2263-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                           "2026-12-01T-1:00:00Z", "2026-12-01T08:-5:00Z", "2026-12-01T08:09:50.-12Z"}) {
+    EXPECT_FALSE(parse_utc_iso8601(text)) << text;
+  }
+  std::vector<DeskNotice> notices;
+  test::TempDir dir;
+  EvidenceDesk desk(dir.path(), {});
+  EXPECT_EQ(desk.event("s", "d", R"({"id":"x","seq":1,"type":"t","source":"s","severity":"info","time":"9999-12-31T23:59:59Z"})",
+                       notices),
+            EvidenceDesk::EventVerdict::rejected);
+}

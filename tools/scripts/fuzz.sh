@@ -21,10 +21,12 @@ for t in "${targets[@]}"; do
       -print_final_stats=1 -artifact_prefix="build/fuzz/crashes/$t-" \
       "build/fuzz/corpus/$t" "tests/fuzz/corpus/$t" > "$log" 2>&1; then
     status=1
+    # What went wrong, before the (unsymbolized) stack: the sanitizer's or the exception's words.
+    grep -E 'runtime error|ERROR: |what\(\)|terminate called' "$log" | head -5 >&2 || true
     tail -40 "$log" >&2
     printf '[fuzz] %s: FAILED (input kept in build/fuzz/crashes/)\n' "$t" >&2
   fi
-  runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')"
+  runs="$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1 || echo '?')"
   cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || echo 'cov: ?')"
   printf '[fuzz] %s: %s executions, %s\n' "$t" "$runs" "$cov" >&2
 done
