@@ -76,3 +76,11 @@ TEST(ReceiverFormat, AHeartbeatSaysLoudlyWhenTheBrokerRefusesOrStorageFailed) {
   EXPECT_NE(line.find("(3 message(s) held in memory only)"), std::string::npos) << line;
   EXPECT_EQ(human_line("assure/v1", arrival("assure/v1/s/d/heartbeat", R"({"uptime_s":12})")).find("!!!"), std::string::npos);
 }
+
+// Found by fuzz_receiver: a number far past what the field holds was cast (undefined behaviour).
+TEST(ReceiverFormat, NumbersOfTheWrongKindOrSizeFallBackRatherThanBeCast) {
+  auto line = human_line("assure/v1", arrival("assure/v1/s/d/heartbeat",
+                                              R"({"uptime_s":4.4e47,"frames":-3,"fps":"fast","clips":1e300})"));
+  EXPECT_NE(line.find("up -1 s  frames 0 (0.0 fps)"), std::string::npos) << line;
+  EXPECT_NE(line.find("clips 0"), std::string::npos) << line;
+}
