@@ -21,7 +21,10 @@ cleanup() {
 trap cleanup EXIT
 port=$((20000 + RANDOM % 40000))
 while port_in_use "$port"; do port=$((20000 + RANDOM % 40000)); done
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n' "$port" "$run" > "$run/mosquitto.conf"
+# Persistence that works (mosquitto would drop to its own user, who cannot write the run folder)
+# and is saved every second: a broker killed and started again still holds the receiver's session.
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\npersistence true\npersistence_location %s/\nautosave_interval 1\n' \
+  "$port" "$run" > "$run/mosquitto.conf"
 start_broker() { "$mosquitto_bin" -c "$run/mosquitto.conf" >> "$run/mosquitto.log" 2>&1 & broker_pid=$!; sleep 0.5; }
 start_broker
 # A panic press every 7 s for the whole run: the scenario file is the storm.
