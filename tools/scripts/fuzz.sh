@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/dev fuzz [SECONDS]: builds the libFuzzer targets (preset fuzz: clang 19, ASan, UBSan) and
-# runs each for SECONDS (default 600), from the seeds in tests/fuzz/corpus/<target> and the corpus
+# runs each for SECONDS (default 600), from tests/fuzz/corpus/<target> (hand-written seeds, and
+# grown/: a corpus merged from earlier long runs with -merge=1) and the corpus
 # grown by earlier runs in build/fuzz/corpus/<target>. A crash stops with its input kept under
 # build/fuzz/crashes/ (make it a regression test). Prints executions and coverage per target.
 set -euo pipefail
