@@ -8,7 +8,7 @@
 #include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
 #include "assure/firmware/version.hpp"
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 
 namespace assure::app {
 namespace fs = std::filesystem;
@@ -207,7 +207,7 @@ Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, 
   // The signed manifest lives beside the clip (what goes to the police with it), then the chain
   // moves on, then the clip is queued: a crash in between leaves a gap the control room sees.
   const fs::path manifest_file = clip.file.parent_path() / (clip.id + ".manifest.json");
-  if (auto written = pipelines::write_durably(manifest_file, payload + "\n"); !written) {
+  if (auto written = base::write_durably(manifest_file, payload + "\n"); !written) {
     return std::unexpected(written.error());
   }
   if (auto advanced = chain_->advance(evidence::manifest_hash(body)); !advanced) {
@@ -258,7 +258,7 @@ void UplinkService::sign_clips() {
 Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const std::string& clip_id) {
   if (!plain_name(clip_id)) return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a clip id", excerpt(clip_id)));
   const fs::path manifest_file = clips_dir / (clip_id + ".manifest.json");
-  const auto read = pipelines::read_bounded(manifest_file, evidence::kManifestBounds.max_bytes);
+  const auto read = base::read_bounded(manifest_file, evidence::kManifestBounds.max_bytes);
   if (!read) return fail(Errc::not_found, fmt::format("no signed manifest for clip {} on this device", clip_id));
   const std::string& payload = *read;
   auto verified = evidence::verify_manifest(payload, public_key_);

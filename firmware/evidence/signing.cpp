@@ -6,7 +6,7 @@
 #include <fstream>
 #include <mutex>
 
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 #include "uplink/json_input.hpp"
 
 namespace assure::evidence {
@@ -111,7 +111,7 @@ Result<SigningKey> SigningKey::load(const fs::path& file) {
 
 Result<void> SigningKey::save(const fs::path& file) const {
   const std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(secret_.data()), secret_.size()));
-  return pipelines::write_durably(file, hex + "\n", 0600);
+  return base::write_durably(file, hex + "\n", 0600);
 }
 
 Result<SigningKey> SigningKey::load_or_create(const fs::path& file, bool* created) {
@@ -251,7 +251,7 @@ Result<Chain> Chain::open(const fs::path& file) {
   std::error_code ec;
   if (!fs::exists(file, ec)) return chain;
   constexpr InputBounds kChainBounds{.max_bytes = 4000, .max_depth = 2, .max_string = 256};
-  const auto text = pipelines::read_bounded(file, kChainBounds.max_bytes);
+  const auto text = base::read_bounded(file, kChainBounds.max_bytes);
   const auto j = text ? uplink::parse_json(*text, file.string(), kChainBounds) : std::unexpected(text.error());
   if (!j || !j->is_object() || !(*j)["count"].is_number_unsigned() || !(*j)["last"].is_string()) {
     // Never started afresh: a new chain would hide what went before it.
@@ -266,7 +266,7 @@ Result<Chain> Chain::open(const fs::path& file) {
 
 Result<void> Chain::advance(const std::string& hash) {
   const auto written =
-      pipelines::write_durably(file_, nlohmann::json{{"count", count_ + 1}, {"last", hash}}.dump() + "\n", 0600);
+      base::write_durably(file_, nlohmann::json{{"count", count_ + 1}, {"last", hash}}.dump() + "\n", 0600);
   if (!written) return written;
   ++count_;
   last_hash_ = hash;

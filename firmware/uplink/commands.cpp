@@ -7,7 +7,7 @@
 #include <random>
 
 #include "assure/base/utc.hpp"
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 #include "evidence/signing.hpp"
 #include "uplink/json_input.hpp"
 
@@ -59,7 +59,7 @@ void CommandGate::load(std::chrono::system_clock::time_point now) {
     not_before_ = ms_of(now);
     if (auto saved = save(); !saved) spdlog::error("commands: {}", saved.error().message);
   };
-  const auto text = pipelines::read_bounded(nonces_file_, kMaxNonceFile);
+  const auto text = base::read_bounded(nonces_file_, kMaxNonceFile);
   if (!text) return distrust(text.error().message);
   auto j = parse_json(*text, "nonce file", {.max_bytes = kMaxNonceFile, .max_depth = 4, .max_string = 256});
   if (!j || !j->is_object()) return distrust(j ? "not a JSON object" : j.error().message);
@@ -80,7 +80,7 @@ Result<void> CommandGate::save() {
   nlohmann::json seen = nlohmann::json::object();
   for (const auto& [nonce, time] : seen_) seen[nonce] = time;
   const nlohmann::json j{{"version", 1}, {"not_before", not_before_}, {"seen", std::move(seen)}};
-  if (auto written = pipelines::write_durably(nonces_file_, j.dump(), 0600); !written) {
+  if (auto written = base::write_durably(nonces_file_, j.dump(), 0600); !written) {
     return fail(Errc::io, "the nonce could not be kept on storage, so a replay could not be told: " +
                               written.error().message);
   }

@@ -13,7 +13,7 @@
 #include <limits>
 #include <string_view>
 
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 
 namespace assure::uplink {
 namespace fs = std::filesystem;
@@ -353,7 +353,7 @@ Result<void> Outbox::load() {
     damaged = false;  // nothing to rewrite
     if (auto written = append({record(kMeta, Lane::event, 0, next_id_ - 1, event_seq_, epoch_)}, true); !written) {
       if (storage_error.empty()) storage_error = written.error().message;  // (a full disk at first start)
-    } else if (auto synced = pipelines::fsync_path(options_.dir, true); !synced) {
+    } else if (auto synced = base::fsync_path(options_.dir, true); !synced) {
       storage_error = synced.error().message;
     }
   }
@@ -714,7 +714,7 @@ Result<void> Outbox::compact() {
   std::error_code ec;
   fs::rename(next, path_, ec);
   if (ec) return fail(Errc::io, fmt::format("outbox: cannot replace {}: {}", path_.string(), ec.message()));
-  (void)pipelines::fsync_path(options_.dir, true);
+  (void)base::fsync_path(options_.dir, true);
   const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) return fail(Errc::io, fmt::format("outbox: cannot reopen {}: {}", path_.string(), std::strerror(errno)));
   ::close(fd_);

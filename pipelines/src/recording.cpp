@@ -13,7 +13,7 @@
 
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 
 namespace assure::pipelines {
 namespace fs = std::filesystem;
@@ -470,7 +470,7 @@ void ClipRecorder::close(const std::string& reason) {
     if (auto set = set_mp4_creation_time(clip->part, clip->start_utc); !set) clip->error = set.error().message;
   }
   if (clip->error.empty()) {
-    if (auto synced = fsync_path(clip->part, false); !synced) clip->error = synced.error().message;
+    if (auto synced = base::fsync_path(clip->part, false); !synced) clip->error = synced.error().message;
   }
   if (clip->error.empty()) {
     std::error_code ec;
@@ -509,7 +509,7 @@ void ClipRecorder::close(const std::string& reason) {
       {"video", caps_},
       {"events", std::move(events)},
       {"error", clip->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(clip->error)}};
-  if (auto written = write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && clip->error.empty()) {
+  if (auto written = base::write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && clip->error.empty()) {
     clip->error = written.error().message;
   }
   closed.error = clip->error;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The dependency direction, checked in the code and in the targets:
-#   hal <- drivers, pipelines <- firmware <- tools; config reads hal only.
-# hal makes no Linux calls; pipelines knows nothing of MQTT; nothing below firmware includes it.
+#   hal (+ base) <- drivers, pipelines, config <- firmware <- tools.
+# hal's interfaces make no Linux calls (base, its one compiled piece, only POSIX file calls);
+# pipelines knows nothing of MQTT; nothing below firmware includes it.
 set -u
 root="$1"
 cd "$root" || exit 2
@@ -18,8 +19,10 @@ check() {  # check "what" command...; the command prints offending lines
   fi
 }
 
-check "hal includes no system or third-party header (no Linux calls)" \
-  grep -rnE '#include <(unistd|fcntl|poll|pthread|signal|sys/|linux/|gpiod|gst/|mqtt/|opencv|spdlog|fmt/|toml|nlohmann)' hal
+check "hal's interfaces include no system or third-party header (no Linux calls)" \
+  grep -rnE '#include <(unistd|fcntl|poll|pthread|signal|sys/|linux/|gpiod|gst/|mqtt/|opencv|spdlog|fmt/|toml|nlohmann)' hal/include
+check "hal/base (durable files) includes only the standard library, POSIX file calls and fmt" \
+  bash -c "grep -rnE '#include <' hal/base | grep -vE '#include <(fcntl\.h|unistd\.h|sys/stat\.h|fmt/format\.h|[a-z_]+)>'"
 check "hal includes nothing of the layers above it" \
   grep -rnE '#include "assure/(drivers|pipelines|config|firmware)/' hal
 check "drivers include neither pipelines, config nor firmware" \
@@ -28,6 +31,8 @@ check "pipelines include neither drivers, config, firmware nor MQTT" \
   grep -rnE '#include ("assure/(drivers|config|firmware)/|"uplink/|"app/|<mqtt/|<MQTT)|mqtt::|MQTTAsync' pipelines
 check "config includes neither drivers, pipelines nor firmware" \
   grep -rnE '#include "(assure/(drivers|pipelines|firmware)/|uplink/|app/)' config
+check "the uplink and the evidence code use no video library (durable files are base's)" \
+  grep -rnE '#include "assure/pipelines/' firmware/uplink firmware/evidence
 check "no library below tools includes a tool" \
   grep -rnE '#include "(format\.hpp|receiver/)' hal drivers pipelines config firmware
 
@@ -45,10 +50,11 @@ expect_links() {  # file target allowed...
   check "target $target links only: ${*:-nothing of ours}" echo -n "${bad:+$target links$bad}"
 }
 expect_links hal/CMakeLists.txt assure_hal
+expect_links hal/CMakeLists.txt assure_base assure_hal
 expect_links drivers/CMakeLists.txt assure_drivers assure_hal
-expect_links pipelines/CMakeLists.txt assure_pipelines assure_hal
+expect_links pipelines/CMakeLists.txt assure_pipelines assure_hal assure_base
 expect_links config/CMakeLists.txt assure_config assure_hal
-expect_links firmware/CMakeLists.txt assure_firmware assure_hal assure_drivers assure_pipelines assure_config
+expect_links firmware/CMakeLists.txt assure_firmware assure_hal assure_base assure_drivers assure_pipelines assure_config
 
 for dir in CMakeLists.txt firmware hal drivers pipelines config board tests tools README.md; do
   check "top level has $dir" bash -c "[ -e '$dir' ] || echo missing"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 #include "evidence/signing.hpp"
 #include "uplink/json_input.hpp"
 #include "uplink/messages.hpp"
@@ -51,7 +51,7 @@ EvidenceDesk::EvidenceDesk(fs::path dir, std::map<std::string, std::string> keys
     if (!site.is_directory() || site.path().filename() == "quarantine") continue;
     for (const auto& device : fs::directory_iterator(site.path(), ec)) {
       constexpr InputBounds kChainBounds{.max_bytes = 4000, .max_depth = 2, .max_string = 256};
-      const auto text = pipelines::read_bounded(device.path() / "chain.json", kChainBounds.max_bytes);
+      const auto text = base::read_bounded(device.path() / "chain.json", kChainBounds.max_bytes);
       const auto j = text ? uplink::parse_json(*text, "chain.json", kChainBounds) : std::unexpected(text.error());
       if (j && j->is_object() && (*j)["index"].is_number_unsigned() && (*j)["hash"].is_string()) {
         chains_[key_of(site.path().filename().string(), device.path().filename().string())] = {(*j)["index"],

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "assure/base/input_bounds.hpp"
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 
 #include "app/signals.hpp"
 #include "evidence_desk.hpp"
@@ -53,7 +53,7 @@ std::map<std::string, std::string> load_keys(const std::filesystem::path& dir) {
   std::map<std::string, std::string> keys;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".pub") continue;
-    auto text = assure::pipelines::read_bounded(entry.path(), 256);
+    auto text = assure::base::read_bounded(entry.path(), 256);
     std::string hex = text ? text->substr(0, text->find_first_of(" \t\r\n")) : std::string{};
     if (hex.size() != 64) {
       spdlog::error("{}: not a device public key (64 hex digits); ignored", entry.path().string());

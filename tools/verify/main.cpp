@@ -5,7 +5,7 @@
 #include <iostream>
 #include <string>
 
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 #include "evidence/signing.hpp"
 
 namespace {
@@ -19,7 +19,7 @@ With --previous, also that MANIFEST follows that one in the device's chain.
 
 // A regular file whole, or nothing (the reason is the same for the user: it cannot be read).
 std::optional<std::string> read(const std::string& file, std::uint64_t limit = 1ull << 32) {
-  auto text = assure::pipelines::read_bounded(file, limit);
+  auto text = assure::base::read_bounded(file, limit);
   return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
 }
 

@@ -8,7 +8,7 @@
 
 #include "assure/base/error.hpp"
 
-namespace assure::pipelines {
+namespace assure::base {
 
 // fsync of a file or (directory true) of a folder, so a rename in it is on storage.
 Result<void> fsync_path(const std::filesystem::path& path, bool directory);

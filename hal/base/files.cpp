@@ -1,4 +1,4 @@
-#include "assure/pipelines/files.hpp"
+#include "assure/base/files.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace assure::pipelines {
+namespace assure::base {
 namespace fs = std::filesystem;
 
 Result<void> fsync_path(const fs::path& path, bool directory) {
