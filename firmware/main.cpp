@@ -8,8 +8,9 @@
 #include <iostream>
 #include <string_view>
 
-#include "app/daemon.hpp"
-#include "app/signals.hpp"
+#include "assure/firmware/daemon.hpp"
+#include "assure/firmware/settings.hpp"
+#include "assure/firmware/signals.hpp"
 #include "assure/firmware/version.hpp"
 
 namespace {
@@ -73,11 +74,10 @@ int main(int argc, char** argv) try {
     return 2;
   }
   if (args.check) {
-    // What only the two together can say: zones, lights and the sounder against the board's lines.
-    auto panel = assure::app::panel_settings(*config, *board);
-    auto devices = panel ? assure::app::device_settings(*config, *board) : std::unexpected(panel.error());
-    if (!devices) {
-      std::cerr << devices.error().message << "\n";
+    // What only the two together can say: zones, lights and the sounder against the board's lines,
+    // the camera and the encoder.
+    if (auto checked = assure::app::settings(*config, *board); !checked) {
+      std::cerr << checked.error().message << "\n";
       return 2;
     }
     std::cout << args.config << ": ok (board " << board->spec.name << ", " << board->spec.inputs.size()

@@ -1,17 +1,32 @@
-#include "alarm/outputs.hpp"
+#include "assure/firmware/alarm/outputs.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "alarm/sun.hpp"
+#include "assure/firmware/alarm/sun.hpp"
 
 namespace assure::alarm {
 
 SecurityLight::SecurityLight(LightSettings settings) : settings_(std::move(settings)) {}
 
-bool SecurityLight::triggered_by(std::string_view name) const {
-  return std::find(settings_.triggers.begin(), settings_.triggers.end(), name) != settings_.triggers.end();
+Trigger Trigger::from_config(std::string_view word) {
+  if (word == "camera") return camera();
+  if (word == "alarm") return alarm();
+  return on_input(std::string(word));
+}
+
+std::string to_string(const Trigger& trigger) {
+  switch (trigger.kind) {
+    case Trigger::Kind::camera: return "camera";
+    case Trigger::Kind::alarm: return "alarm";
+    case Trigger::Kind::input: break;
+  }
+  return trigger.input;
+}
+
+bool SecurityLight::triggered_by(const Trigger& trigger) const {
+  return std::find(settings_.triggers.begin(), settings_.triggers.end(), trigger) != settings_.triggers.end();
 }
 
 bool SecurityLight::dark(Utc utc) const {
@@ -28,14 +43,16 @@ std::vector<Switch> SecurityLight::show(Time now, std::string reason) {
   if (want == shown_) return {};
   shown_ = want;
   (void)now;
-  return {Switch{settings_.output, want, std::move(reason)}};
+  return {Switch{settings_.output, want, std::move(reason), true}};
 }
 
-std::vector<Switch> SecurityLight::trigger(std::string_view name, bool active, Time now, Utc utc) {
-  if (!triggered_by(name)) return {};
-  const std::string what = name == "camera" ? "motion" : name == "alarm" ? "alarm" : "input " + std::string(name);
+std::vector<Switch> SecurityLight::trigger(const Trigger& which, bool active, Time now, Utc utc) {
+  if (!triggered_by(which)) return {};
+  const std::string what = which.kind == Trigger::Kind::camera  ? "motion"
+                           : which.kind == Trigger::Kind::alarm ? "alarm"
+                                                                : "input " + which.input;
   if (active) {
-    active_.insert(std::string(name));
+    active_.insert(which);
     if (automatic_on_) {
       off_at_.reset();  // held on while a trigger is active
       return {};
@@ -47,7 +64,7 @@ std::vector<Switch> SecurityLight::trigger(std::string_view name, bool active, T
     off_at_.reset();
     return show(now, what);
   }
-  if (auto found = active_.find(name); found != active_.end()) active_.erase(found);
+  active_.erase(which);
   if (active_.empty()) {
     capped_ = false;
     if (automatic_on_) off_at_ = now + settings_.hold;
@@ -119,14 +136,14 @@ std::vector<Switch> Sounder::panel(const std::vector<AlarmEvent>& events, Time n
   std::vector<Switch> out;
   for (const auto& e : events) {
     std::vector<Switch> changed;
-    if (e.kind == "disarmed" || e.kind == "alarm_cancelled") {
+    if (e.kind == EventType::disarmed || e.kind == EventType::alarm_cancelled) {
       capped_ = false;
       changed = set(false, now, "disarmed by " + e.user);
     } else if (e.held_off || capped_) {
       continue;
-    } else if ((e.kind == "burglary" || e.kind == "tamper") && e.state == State::alarm) {
-      changed = set(true, now, fmt::format("{} alarm, zone {}", e.kind, e.zone));
-    } else if (e.kind == "panic" && settings_.panic_audible) {
+    } else if ((e.kind == EventType::burglary || e.kind == EventType::tamper) && e.state == State::alarm) {
+      changed = set(true, now, fmt::format("{} alarm, zone {}", to_string(e.kind), e.zone));
+    } else if (e.kind == EventType::panic && settings_.panic_audible) {
       changed = set(true, now, "panic, zone " + e.zone);
     }
     out.insert(out.end(), changed.begin(), changed.end());

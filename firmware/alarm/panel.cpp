@@ -1,4 +1,4 @@
-#include "alarm/panel.hpp"
+#include "assure/firmware/alarm/panel.hpp"
 
 #include <fmt/format.h>
 
@@ -45,21 +45,21 @@ Panel::Panel(PanelSettings settings) : settings_(std::move(settings)) {
   }
 }
 
-AlarmEvent Panel::make(std::string kind, std::string code, std::string severity) const {
+AlarmEvent Panel::make(EventType kind, std::string code, Severity severity) const {
   AlarmEvent e;
-  e.kind = std::move(kind);
+  e.kind = kind;
   e.code = std::move(code);
-  e.severity = std::move(severity);
+  e.severity = severity;
   e.state = state_;
   return e;
 }
 
-void Panel::raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, std::string kind) {
-  AlarmEvent e = make(std::move(kind), std::move(code), "alarm");
+void Panel::raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, EventType kind) {
+  AlarmEvent e = make(kind, std::move(code), Severity::alarm);
   e.zone = zone.name;
   if (maintenance_) {
     e.held_off = true;
-    e.severity = "info";
+    e.severity = Severity::info;
     e.state = state_;
     out.push_back(std::move(e));
     return;
@@ -96,12 +96,12 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
                                : zone.type == ZoneType::mains             ? "301"
                                : zone.type == ZoneType::battery           ? "302"
                                                                           : "130";
-      AlarmEvent e = make("restore", code, "info");
+      AlarmEvent e = make(EventType::restore, code, Severity::info);
       e.restore = true;
       e.zone = zone.name;
       out.push_back(std::move(e));
     } else {
-      AlarmEvent e = make("activity", "", "info");
+      AlarmEvent e = make(EventType::activity, "", Severity::info);
       e.zone = zone.name;
       e.restore = true;
       out.push_back(std::move(e));
@@ -112,7 +112,7 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
   switch (zone.type) {
     case ZoneType::panic: {
       // Never held off, never silenced by state: the highest priority there is.
-      AlarmEvent e = make("panic", "120", "critical");
+      AlarmEvent e = make(EventType::panic, "120", Severity::critical);
       e.zone = zone.name;
       e.confirmed = last_panic_ && now - *last_panic_ <= settings_.panic_confirm_window;
       last_panic_ = now;
@@ -121,17 +121,17 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
       return out;
     }
     case ZoneType::tamper:
-      raise_alarm(out, zone, "137", "tamper");
+      raise_alarm(out, zone, "137", EventType::tamper);
       return out;
     case ZoneType::twenty_four_hour:
-      raise_alarm(out, zone, "133", "burglary");  // 133: 24-hour (safe) burglary
+      raise_alarm(out, zone, "133", EventType::burglary);  // 133: 24-hour (safe) burglary
       return out;
     case ZoneType::mains:
     case ZoneType::battery: {
       // A power trouble: the control room needs it in every state (a kit on its battery will go
       // quiet when the battery is flat), but it is no intrusion and changes nothing here.
       const bool mains = zone.type == ZoneType::mains;
-      AlarmEvent e = make(mains ? "mains_lost" : "battery_low", mains ? "301" : "302", "warning");
+      AlarmEvent e = make(mains ? EventType::mains_lost : EventType::battery_low, mains ? "301" : "302", Severity::warning);
       e.zone = zone.name;
       alarmed_[zone.name] = true;
       out.push_back(std::move(e));
@@ -143,7 +143,7 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
 
   // Burglary zones: what they mean depends on the state.
   auto activity = [&] {
-    AlarmEvent e = make("activity", "", "info");
+    AlarmEvent e = make(EventType::activity, "", Severity::info);
     e.zone = zone.name;
     out.push_back(std::move(e));
   };
@@ -154,7 +154,7 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
     case State::exit_delay:
       // Leaving through the entry route is what the exit delay is for; anything else is an intruder.
       if (zone.type == ZoneType::entry_exit || zone.type == ZoneType::interior) activity();
-      else raise_alarm(out, zone, "130", "burglary");
+      else raise_alarm(out, zone, "130", EventType::burglary);
       break;
     case State::armed_away:
     case State::armed_home: {
@@ -163,29 +163,29 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
         activity();
       } else if (zone.type == ZoneType::entry_exit) {
         if (maintenance_) {
-          raise_alarm(out, zone, "134", "burglary");  // held off
+          raise_alarm(out, zone, "134", EventType::burglary);  // held off
         } else {
           state_ = State::entry_delay;
           entry_zone_ = zone.name;
           deadline_ = now + settings_.entry_delay;
-          AlarmEvent e = make("entry", "", "warning");
+          AlarmEvent e = make(EventType::entry, "", Severity::warning);
           e.zone = zone.name;
           out.push_back(std::move(e));
         }
       } else {
-        raise_alarm(out, zone, zone.type == ZoneType::interior ? "132" : "130", "burglary");
+        raise_alarm(out, zone, zone.type == ZoneType::interior ? "132" : "130", EventType::burglary);
       }
       break;
     }
     case State::entry_delay:
       // The interior on the way to the keypad follows the entry delay; an instant zone does not wait.
-      if (zone.type == ZoneType::instant) raise_alarm(out, zone, "130", "burglary");
+      if (zone.type == ZoneType::instant) raise_alarm(out, zone, "130", EventType::burglary);
       else activity();
       break;
     case State::alarm: {
       // Already in alarm: each further zone is still reported with its code.
-      AlarmEvent e = make("burglary", zone.type == ZoneType::interior ? "132" : zone.type == ZoneType::entry_exit ? "134" : "130",
-                          "alarm");
+      AlarmEvent e = make(EventType::burglary, zone.type == ZoneType::interior ? "132" : zone.type == ZoneType::entry_exit ? "134" : "130",
+                          Severity::alarm);
       e.zone = zone.name;
       alarmed_[zone.name] = true;
       out.push_back(std::move(e));
@@ -209,7 +209,7 @@ Result<std::vector<AlarmEvent>> Panel::arm(ArmMode mode, std::string_view who, T
   mode_ = mode;
   state_ = State::exit_delay;
   deadline_ = now + settings_.exit_delay;
-  AlarmEvent e = make("arming", "", "info");
+  AlarmEvent e = make(EventType::arming, "", Severity::info);
   e.user = std::string(who);
   std::vector<AlarmEvent> out{std::move(e)};
   if (settings_.exit_delay.count() == 0) {
@@ -226,11 +226,11 @@ std::vector<AlarmEvent> Panel::disarm(std::string_view who, Time /*now*/) {
   state_ = State::disarmed;
   deadline_.reset();
   if (was_alarm) {
-    AlarmEvent cancel = make("alarm_cancelled", "406", "warning");
+    AlarmEvent cancel = make(EventType::alarm_cancelled, "406", Severity::warning);
     cancel.user = std::string(who);
     out.push_back(std::move(cancel));
   }
-  AlarmEvent e = make("disarmed", "401", "info");  // an "open" by this user
+  AlarmEvent e = make(EventType::disarmed, "401", Severity::info);  // an "open" by this user
   e.user = std::string(who);
   out.push_back(std::move(e));
   return out;
@@ -242,7 +242,7 @@ Result<std::vector<AlarmEvent>> Panel::set_maintenance(bool on, std::string_view
     return fail(Errc::busy, fmt::format("alarm: maintenance needs the panel disarmed (it is {})", to_string(state_)));
   }
   maintenance_ = on;
-  AlarmEvent e = make("maintenance", on ? "627" : "628", "warning");
+  AlarmEvent e = make(EventType::maintenance, on ? "627" : "628", Severity::warning);
   e.user = std::string(who);
   return std::vector<AlarmEvent>{std::move(e)};
 }
@@ -253,12 +253,12 @@ std::vector<AlarmEvent> Panel::tick(Time now) {
   deadline_.reset();
   if (state_ == State::exit_delay) {
     state_ = mode_ == ArmMode::home ? State::armed_home : State::armed_away;
-    AlarmEvent e = make("armed", "401", "info");
+    AlarmEvent e = make(EventType::armed, "401", Severity::info);
     e.restore = true;  // Contact ID: 401 with the restore qualifier is a "close" (armed)
     out.push_back(std::move(e));
   } else if (state_ == State::entry_delay) {
     // Nobody disarmed in time: the entry/exit zone that started the delay is the alarm.
-    raise_alarm(out, zones_.at(entry_zone_), "134", "burglary");
+    raise_alarm(out, zones_.at(entry_zone_), "134", EventType::burglary);
   }
   return out;
 }

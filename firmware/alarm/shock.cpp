@@ -1,4 +1,4 @@
-#include "alarm/shock.hpp"
+#include "assure/firmware/alarm/shock.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "alarm/sun.hpp"
+#include "assure/firmware/alarm/sun.hpp"
 
 #include <cmath>
 #include <numbers>

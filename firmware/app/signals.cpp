@@ -1,4 +1,4 @@
-#include "app/signals.hpp"
+#include "assure/firmware/signals.hpp"
 
 #include <pthread.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "app/state_lock.hpp"
+#include "assure/firmware/state_lock.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-#include "app/uplink_service.hpp"
+#include "assure/firmware/uplink_service.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -7,33 +7,17 @@
 
 #include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
-#include "assure/firmware/version.hpp"
 #include "assure/base/files.hpp"
+#include "assure/firmware/settings.hpp"
+#include "assure/firmware/version.hpp"
 
 namespace assure::app {
 namespace fs = std::filesystem;
 
-uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplink::Topics& topics) {
-  uplink::LinkOptions link;
-  link.brokers = config.mqtt.brokers;
-  link.client_id = config.mqtt.client_id;
-  link.keepalive = config.mqtt.keepalive;
-  link.connect_timeout = config.mqtt.connect_timeout;
-  link.reconnect_min = config.mqtt.reconnect_min;
-  link.reconnect_max = config.mqtt.reconnect_max;
-  link.session_expiry = config.mqtt.session_expiry;
-  link.username = config.mqtt.username;
-  link.password = config.mqtt.password;
-  link.ca_file = config.mqtt.ca_file;
-  link.cert_file = config.mqtt.cert_file;
-  link.key_file = config.mqtt.key_file;
-  link.will_topic = topics.status();
-  link.will_payload = uplink::offline_payload("connection lost");
-  return link;
-}
-
-UplinkService::UplinkService(const config::DeviceConfig& config, uplink::Online online)
-    : topics_(config.mqtt.topic_prefix, config.site, config.device_id),
+UplinkService::UplinkService(const config::DeviceConfig& config, uplink::Online online,
+                             std::shared_ptr<const hal::Clock> clock)
+    : clock_(std::move(clock)),
+      topics_(config.mqtt.topic_prefix, config.site, config.device_id),
       online_(std::move(online)),
       device_(config.device_id),
       site_(config.site),
@@ -43,8 +27,9 @@ UplinkService::UplinkService(const config::DeviceConfig& config, uplink::Online 
 
 UplinkService::~UplinkService() { stop(); }
 
-Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceConfig& config, uplink::Online online) {
-  std::unique_ptr<UplinkService> service(new UplinkService(config, std::move(online)));
+Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceConfig& config, uplink::Online online,
+                                                          std::shared_ptr<const hal::Clock> clock) {
+  std::unique_ptr<UplinkService> service(new UplinkService(config, std::move(online), std::move(clock)));
   const fs::path state = config.state_dir;
   auto lock = StateLock::take(state);  // before any file in it is read
   if (!lock) return std::unexpected(lock.error());
@@ -68,20 +53,20 @@ Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceC
   UplinkService* self = service.get();
   outbox.loss_event = [self](std::uint64_t seq, const uplink::OutboxLoss& loss) {
     uplink::Event e;
-    e.type = "evidence_lost";
+    e.type = EventType::evidence_lost;
     e.source = "uplink";
-    e.severity = "critical";
-    e.time = std::chrono::system_clock::now();
+    e.severity = Severity::critical;
+    e.time = self->clock_->utc();
     e.details = {{"dropped", loss.groups}, {"events_dropped", loss.events}, {"reason", loss.reason}};
     return self->event_message(std::move(e), loss.epoch, seq);
   };
   // Storage that fails is said loudly: the device can no longer keep anything across a restart.
   outbox.storage_event = [self](std::uint64_t seq, const std::string& epoch, bool failing, const std::string& error) {
     uplink::Event e;
-    e.type = failing ? "storage_failed" : "storage_restored";
+    e.type = failing ? EventType::storage_failed : EventType::storage_restored;
     e.source = "uplink";
-    e.severity = failing ? "critical" : "warning";
-    e.time = std::chrono::system_clock::now();
+    e.severity = failing ? Severity::critical : Severity::warning;
+    e.time = self->clock_->utc();
     e.details = {{"error", error},
                  {"meaning", failing ? "nothing can be kept on the device: events are sent from memory, and "
                                        "clips, command nonces and anything not yet delivered are lost on a restart"
@@ -155,7 +140,7 @@ std::string UplinkService::raise(uplink::Event event, const std::vector<std::uin
     return event_message(event, outbox_->epoch(), seq);
   });
   if (!stored) {
-    spdlog::error("uplink: event {} could not be stored: {}", event.type, stored.error().message);
+    spdlog::error("uplink: event {} could not be stored: {}", to_string(event.type), stored.error().message);
     return {};
   }
   if (event.snapshot) {
@@ -244,10 +229,10 @@ void UplinkService::sign_clips() {
     } else {
       spdlog::error("clip {}: cannot be signed and queued: {}", clip.id, sent.error().message);
       uplink::Event e;
-      e.type = "clip_failed";
+      e.type = EventType::clip_failed;
       e.source = "camera:" + camera_;
-      e.severity = "warning";
-      e.time = std::chrono::system_clock::now();
+      e.severity = Severity::warning;
+      e.time = clock_->utc();
       e.clip = clip.id;
       e.details = {{"error", sent.error().message}};
       raise(std::move(e));
@@ -272,12 +257,12 @@ Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const 
 }
 
 Result<uplink::Command> UplinkService::admit(const std::string& name, const std::string& payload) {
-  return gate_->admit(name, payload, std::chrono::system_clock::now());
+  return gate_->admit(name, payload, clock_->utc());
 }
 
 void UplinkService::reply(const uplink::Command& command, bool ok, const std::string& error, const nlohmann::json& result) {
   nlohmann::json j{{"name", command.name}, {"nonce", command.nonce}, {"ok", ok},
-                   {"time", utc_iso8601(std::chrono::system_clock::now())}};
+                   {"time", utc_iso8601(clock_->utc())}};
   if (!ok) j["error"] = error;
   if (!result.is_null()) j["result"] = result;
   if (auto queued = outbox_->add(uplink::Lane::event, {{.topic = topics_.reply(), .payload = evidence::signed_object(j, *key_)}});

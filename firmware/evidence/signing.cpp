@@ -1,4 +1,4 @@
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 
 #include <fmt/format.h>
 #include <sodium.h>
@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "assure/base/files.hpp"
-#include "uplink/json_input.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
 
 namespace assure::evidence {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "uplink/commands.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -8,8 +8,8 @@
 
 #include "assure/base/utc.hpp"
 #include "assure/base/files.hpp"
-#include "evidence/signing.hpp"
-#include "uplink/json_input.hpp"
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
 
 namespace assure::uplink {
 

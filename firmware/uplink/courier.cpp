@@ -1,4 +1,4 @@
-#include "uplink/courier.hpp"
+#include "assure/firmware/uplink/courier.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,4 +1,4 @@
-#include "uplink/json_input.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
 
 #include <fmt/format.h>
 

@@ -1,9 +1,9 @@
-#include "uplink/messages.hpp"
+#include "assure/firmware/uplink/messages.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include "uplink/json_input.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
 
 namespace assure::uplink {
 
@@ -48,14 +48,23 @@ std::string event_id(std::string_view device, std::string_view epoch, std::uint6
   return fmt::format("{}-{}-{}", device, epoch, seq);
 }
 
+Event make_event(EventType type, std::string source, Severity severity, std::chrono::system_clock::time_point time) {
+  Event e;
+  e.type = type;
+  e.source = std::move(source);
+  e.severity = severity;
+  e.time = time;
+  return e;
+}
+
 std::string event_payload(const Event& e) { return dump_json(event_object(e)); }
 
 nlohmann::json event_object(const Event& e) {
   nlohmann::json j{{"id", e.id},
                    {"seq", e.seq},
-                   {"type", e.type},
+                   {"type", std::string(to_string(e.type))},
                    {"source", e.source},
-                   {"severity", e.severity},
+                   {"severity", std::string(to_string(e.severity))},
                    {"time", utc_iso8601(e.time)},
                    {"snapshot", e.snapshot}};
   j["zone"] = e.zone.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.zone);
@@ -65,7 +74,7 @@ nlohmann::json event_object(const Event& e) {
   return j;
 }
 
-std::optional<Event> parse_event(std::string_view payload, std::string* why, nlohmann::json* object) {
+std::optional<ReceivedEvent> parse_event(std::string_view payload, std::string* why, nlohmann::json* object) {
   auto say = [&](std::string text) {
     if (why != nullptr) *why = std::move(text);
     return std::nullopt;
@@ -74,7 +83,7 @@ std::optional<Event> parse_event(std::string_view payload, std::string* why, nlo
   if (!parsed) return say(parsed.error().message);
   const nlohmann::json& j = *parsed;
   if (!j.is_object()) return say("not a JSON object");
-  Event e;
+  ReceivedEvent e;
   for (const char* key : {"id", "type", "source", "severity", "time"}) {
     if (!j.contains(key) || !j[key].is_string()) return say(fmt::format("\"{}\" missing or not a string", key));
   }

@@ -1,4 +1,4 @@
-#include "uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,6 +8,7 @@
 #include "assure/base/backoff.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace assure::uplink {
 
@@ -32,6 +33,12 @@ class MqttLink::Listener : public mqtt::iaction_listener {
 
 MqttLink::MqttLink(LinkOptions options, OnConnected on_connected)
     : options_(std::move(options)), on_connected_(std::move(on_connected)), listener_(std::make_unique<Listener>()) {
+  if (options_.brokers.empty()) throw std::invalid_argument("mqtt: a link needs at least one broker");
+  if (options_.keepalive.count() <= 0 || options_.connect_timeout.count() <= 0 || options_.reconnect_min.count() <= 0 ||
+      options_.reconnect_max < options_.reconnect_min) {
+    throw std::invalid_argument("mqtt: keepalive, connect timeout and reconnect times must be given (none is "
+                                "assumed), with reconnect_max not below reconnect_min");
+  }
   // Paho takes the first URI at construction; connect options list them all for fail-over.
   client_ = std::make_unique<mqtt::async_client>(options_.brokers.at(0), options_.client_id,
                                                  mqtt::create_options(MQTTVERSION_5));

@@ -1,4 +1,4 @@
-#include "uplink/topics.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 #include <fmt/format.h>
 

@@ -27,14 +27,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "app/daemon.hpp"
-#include "app/uplink_service.hpp"
+#include "assure/firmware/daemon.hpp"
+#include "assure/firmware/uplink_service.hpp"
 #include "assure/config/board_file.hpp"
 #include "assure/drivers/sim_board.hpp"
 #include "assure/drivers/system_clock.hpp"
 #include "evidence_desk.hpp"
 #include "support.hpp"
-#include "uplink/courier.hpp"
+#include "assure/firmware/uplink/courier.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;
@@ -212,7 +212,7 @@ int main(int argc, char** argv) try {
       if (arrived_n < edge_at.size()) arrived.push_back(ms(at - edge_at[arrived_n++]));
     });
     (*daemon)->on_raised([&](const uplink::Event& e, const std::string&) {
-      if (e.type != "burglary") return;
+      if (e.type != EventType::burglary) return;
       const auto now = Clock::now();
       std::lock_guard lock(m);
       if (stored_n < edge_at.size()) stored.push_back(ms(now - edge_at[stored_n++]));
@@ -269,7 +269,7 @@ int main(int argc, char** argv) try {
     test::eventually([&] { return raw.count == pieces; }, 30s, 1ms);
     const double raw_ms = ms(Clock::now() - raw_start);
 
-    auto service = app::UplinkService::open(device_config(uri, work.path() / "clip"), online());
+    auto service = app::UplinkService::open(device_config(uri, work.path() / "clip"), online(), std::make_shared<drivers::SystemClock>());
     if (!service) throw std::runtime_error(service.error().message);
     std::map<std::string, std::string> keys{{"bench-1", (*service)->public_key()}};
     receiver::EvidenceDesk desk(work.path() / "control-room", keys);
@@ -335,13 +335,13 @@ int main(int argc, char** argv) try {
     const std::string dead_uri = "tcp://127.0.0.1:" + std::to_string(dead.port());
     const fs::path state = work.path() / "drain";
     {
-      auto service = app::UplinkService::open(device_config(dead_uri, state), online());
+      auto service = app::UplinkService::open(device_config(dead_uri, state), online(), std::make_shared<drivers::SystemClock>());
       if (!service) throw std::runtime_error(service.error().message);
       for (int i = 0; i < backlog; ++i) {
         uplink::Event e;
-        e.type = "input";
+        e.type = EventType::input;
         e.source = "input:panic";
-        e.severity = "info";
+        e.severity = Severity::info;
         e.time = std::chrono::system_clock::now();
         if ((*service)->raise(std::move(e)).empty()) throw std::runtime_error("an event could not be stored");
       }
@@ -365,7 +365,7 @@ int main(int argc, char** argv) try {
                    [&](const std::string&, const std::string& payload, Clock::time_point at) {
                      if (payload.find("\"online\"") != std::string::npos) born = at.time_since_epoch().count();
                    });
-    auto service = app::UplinkService::open(device_config(dead_uri, state), online());
+    auto service = app::UplinkService::open(device_config(dead_uri, state), online(), std::make_shared<drivers::SystemClock>());
     if (!service) throw std::runtime_error(service.error().message);
     (*service)->start([](std::string, std::string) {});
     test::eventually([&] { std::lock_guard lock(m); return ids.size() >= static_cast<std::size_t>(backlog); }, 120s, 1ms);

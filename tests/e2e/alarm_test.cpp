@@ -10,10 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "fleet.hpp"
 #include "support.hpp"
-#include "uplink/commands.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 #include "assure/base/utc.hpp"
 
 using namespace assure;

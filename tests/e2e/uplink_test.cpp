@@ -12,10 +12,10 @@
 #include <set>
 #include <sstream>
 
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "fleet.hpp"
 #include "support.hpp"
-#include "uplink/commands.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
-#include "evidence/signing.hpp"
-#include "uplink/commands.hpp"
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 
 namespace {
 const std::filesystem::path& scratch() {

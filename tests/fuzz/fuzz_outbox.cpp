@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "uplink/outbox.hpp"
+#include "assure/firmware/uplink/outbox.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = (spdlog::set_level(spdlog::level::off), true);

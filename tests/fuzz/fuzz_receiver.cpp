@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <string>
 
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "evidence_desk.hpp"
 #include "format.hpp"
-#include "uplink/topics.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const bool quiet = (spdlog::set_level(spdlog::level::off), true);

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "support.hpp"
-#include "uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;
@@ -140,6 +140,7 @@ uplink::LinkOptions tls_link(std::uint16_t port, const Pki& trusted_ca, const Pk
   uplink::LinkOptions o;
   o.brokers = {"ssl://127.0.0.1:" + std::to_string(port)};
   o.client_id = "pole-7";
+  o.keepalive = 30s;
   o.reconnect_min = 100ms;
   o.reconnect_max = 300ms;
   o.connect_timeout = 3s;

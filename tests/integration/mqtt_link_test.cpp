@@ -5,7 +5,7 @@
 #include <atomic>
 
 #include "support.hpp"
-#include "uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;

@@ -33,6 +33,14 @@ check "config includes neither drivers, pipelines nor firmware" \
   grep -rnE '#include "(assure/(drivers|pipelines|firmware)/|uplink/|app/)' config
 check "the uplink and the evidence code use no video library (durable files are base's)" \
   grep -rnE '#include "assure/pipelines/' firmware/uplink firmware/evidence
+check "tools and tests use firmware/ only through its public headers (include/assure/firmware/)" \
+  grep -rnE '#include "(app|alarm|uplink|evidence)/' tools tests
+check "firmware's public headers include none of its private ones" \
+  grep -rnE '#include "(app|alarm|uplink|evidence)/' firmware/include
+check "inside firmware/, alarm/ (pure logic) uses neither the uplink, the app nor any I/O" \
+  grep -rnE '#include ("assure/firmware/(uplink|evidence|daemon|settings|uplink_service|dispatcher|device_commands)|"assure/(drivers|pipelines|config)/|<(spdlog|mqtt|unistd|fcntl|sys/|thread|mutex|fstream))' firmware/alarm firmware/include/assure/firmware/alarm
+check "inside firmware/, the uplink and the evidence code know nothing of the app" \
+  grep -rnE '#include "(app/|assure/firmware/(daemon|settings|uplink_service|dispatcher|device_commands|schedule)\.hpp)' firmware/uplink firmware/evidence firmware/include/assure/firmware/uplink firmware/include/assure/firmware/evidence
 check "no library below tools includes a tool" \
   grep -rnE '#include "(format\.hpp|receiver/)' hal drivers pipelines config firmware
 

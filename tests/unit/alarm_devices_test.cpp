@@ -4,10 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include "alarm/outputs.hpp"
-#include "alarm/shock.hpp"
-#include "alarm/sun.hpp"
+#include "assure/firmware/alarm/outputs.hpp"
+#include "assure/firmware/alarm/shock.hpp"
+#include "assure/firmware/alarm/sun.hpp"
 
+using namespace assure;
 using namespace assure::alarm;
 using namespace std::chrono_literals;
 using Time = SecurityLight::Time;
@@ -110,7 +111,7 @@ const Utc night = utc(2026, 11, 24, 22, 0);
 LightSettings porch() {
   LightSettings s;
   s.output = "light_porch";
-  s.triggers = {"camera", "pir_hall", "alarm"};
+  s.triggers = {Trigger::camera(), Trigger::on_input("pir_hall"), Trigger::alarm()};
   s.hold = 60s;
   s.max_on = 600s;
   return s;
@@ -120,15 +121,15 @@ LightSettings porch() {
 
 TEST(SecurityLight, ComesOnForATriggerAndGoesOffAfterTheHoldFromTheLastActivity) {
   SecurityLight light(porch());
-  auto on = light.trigger("camera", true, t0, night);
+  auto on = light.trigger(Trigger::camera(), true, t0, night);
   ASSERT_EQ(on.size(), 1u);
   EXPECT_TRUE(on[0].on);
   EXPECT_EQ(on[0].output, "light_porch");
   EXPECT_EQ(on[0].reason, "motion");
-  EXPECT_TRUE(light.trigger("pir_hall", true, t0 + 5s, night).empty()) << "already on";
-  EXPECT_TRUE(light.trigger("camera", false, t0 + 20s, night).empty());
+  EXPECT_TRUE(light.trigger(Trigger::on_input("pir_hall"), true, t0 + 5s, night).empty()) << "already on";
+  EXPECT_TRUE(light.trigger(Trigger::camera(), false, t0 + 20s, night).empty());
   EXPECT_TRUE(light.tick(t0 + 100s).empty()) << "the PIR still sees someone";
-  EXPECT_TRUE(light.trigger("pir_hall", false, t0 + 120s, night).empty());
+  EXPECT_TRUE(light.trigger(Trigger::on_input("pir_hall"), false, t0 + 120s, night).empty());
   EXPECT_EQ(light.deadline(), t0 + 180s);
   EXPECT_TRUE(light.tick(t0 + 179s).empty());
   auto off = light.tick(t0 + 180s);
@@ -140,11 +141,11 @@ TEST(SecurityLight, ComesOnForATriggerAndGoesOffAfterTheHoldFromTheLastActivity)
 
 TEST(SecurityLight, ANewTriggerDuringTheHoldKeepsItOn) {
   SecurityLight light(porch());
-  ASSERT_EQ(light.trigger("pir_hall", true, t0, night).size(), 1u);
-  (void)light.trigger("pir_hall", false, t0 + 1s, night);
+  ASSERT_EQ(light.trigger(Trigger::on_input("pir_hall"), true, t0, night).size(), 1u);
+  (void)light.trigger(Trigger::on_input("pir_hall"), false, t0 + 1s, night);
   EXPECT_TRUE(light.tick(t0 + 50s).empty());
-  EXPECT_TRUE(light.trigger("pir_hall", true, t0 + 50s, night).empty());
-  (void)light.trigger("pir_hall", false, t0 + 51s, night);
+  EXPECT_TRUE(light.trigger(Trigger::on_input("pir_hall"), true, t0 + 50s, night).empty());
+  (void)light.trigger(Trigger::on_input("pir_hall"), false, t0 + 51s, night);
   EXPECT_TRUE(light.tick(t0 + 61s).empty()) << "the first hold would have ended here";
   EXPECT_EQ(light.tick(t0 + 111s).size(), 1u);
 }
@@ -155,32 +156,32 @@ TEST(SecurityLight, StaysOffInDaylightByTheSunOrByTheSensor) {
   sun.latitude = 51.5074;
   sun.longitude = -0.1278;
   SecurityLight by_sun(sun);
-  EXPECT_TRUE(by_sun.trigger("camera", true, t0, utc(2026, 11, 24, 12, 0)).empty());
-  (void)by_sun.trigger("camera", false, t0 + 1s, utc(2026, 11, 24, 12, 0));
-  EXPECT_EQ(by_sun.trigger("camera", true, t0 + 2s, utc(2026, 11, 24, 17, 0)).size(), 1u);
+  EXPECT_TRUE(by_sun.trigger(Trigger::camera(), true, t0, utc(2026, 11, 24, 12, 0)).empty());
+  (void)by_sun.trigger(Trigger::camera(), false, t0 + 1s, utc(2026, 11, 24, 12, 0));
+  EXPECT_EQ(by_sun.trigger(Trigger::camera(), true, t0 + 2s, utc(2026, 11, 24, 17, 0)).size(), 1u);
 
   LightSettings sensor = porch();
   sensor.darkness = Darkness::sensor;
   sensor.dark_input = "photocell";
   SecurityLight by_sensor(sensor);
-  EXPECT_TRUE(by_sensor.trigger("camera", true, t0, night).empty()) << "the photocell says it is light";
-  (void)by_sensor.trigger("camera", false, t0 + 1s, night);
+  EXPECT_TRUE(by_sensor.trigger(Trigger::camera(), true, t0, night).empty()) << "the photocell says it is light";
+  (void)by_sensor.trigger(Trigger::camera(), false, t0 + 1s, night);
   (void)by_sensor.dark_sensor(true, t0 + 2s);
-  EXPECT_EQ(by_sensor.trigger("camera", true, t0 + 3s, night).size(), 1u);
+  EXPECT_EQ(by_sensor.trigger(Trigger::camera(), true, t0 + 3s, night).size(), 1u);
 }
 
 TEST(SecurityLight, TheMaximumOnTimeCutsItOffUntilTheTriggersRest) {
   SecurityLight light(porch());
-  ASSERT_EQ(light.trigger("camera", true, t0, night).size(), 1u);  // a flag in the wind, say
+  ASSERT_EQ(light.trigger(Trigger::camera(), true, t0, night).size(), 1u);  // a flag in the wind, say
   EXPECT_EQ(light.deadline(), t0 + 600s);
   auto off = light.tick(t0 + 600s);
   ASSERT_EQ(off.size(), 1u);
   EXPECT_FALSE(off[0].on);
   EXPECT_NE(off[0].reason.find("maximum on-time"), std::string::npos);
-  EXPECT_TRUE(light.trigger("pir_hall", true, t0 + 601s, night).empty()) << "capped until everything rests";
-  (void)light.trigger("pir_hall", false, t0 + 602s, night);
-  (void)light.trigger("camera", false, t0 + 603s, night);
-  EXPECT_EQ(light.trigger("camera", true, t0 + 604s, night).size(), 1u) << "a fresh trigger lights it again";
+  EXPECT_TRUE(light.trigger(Trigger::on_input("pir_hall"), true, t0 + 601s, night).empty()) << "capped until everything rests";
+  (void)light.trigger(Trigger::on_input("pir_hall"), false, t0 + 602s, night);
+  (void)light.trigger(Trigger::camera(), false, t0 + 603s, night);
+  EXPECT_EQ(light.trigger(Trigger::camera(), true, t0 + 604s, night).size(), 1u) << "a fresh trigger lights it again";
 }
 
 TEST(SecurityLight, AManualOverrideWinsForItsTimeThenAutomaticResumes) {
@@ -195,7 +196,7 @@ TEST(SecurityLight, AManualOverrideWinsForItsTimeThenAutomaticResumes) {
   EXPECT_FALSE(back[0].on);
 
   // Off by hand while motion would have it on: stays off, then the motion's light comes back.
-  ASSERT_EQ(light.trigger("camera", true, t0 + 400s, night).size(), 1u);
+  ASSERT_EQ(light.trigger(Trigger::camera(), true, t0 + 400s, night).size(), 1u);
   auto dark = light.override(Override::off, 120s, "engineer", t0 + 410s);
   ASSERT_EQ(dark.size(), 1u);
   EXPECT_FALSE(dark[0].on);
@@ -206,16 +207,16 @@ TEST(SecurityLight, AManualOverrideWinsForItsTimeThenAutomaticResumes) {
 
 TEST(SecurityLight, IgnoresWhatIsNotItsTrigger) {
   SecurityLight light(porch());
-  EXPECT_FALSE(light.triggered_by("shock_front_window"));
-  EXPECT_TRUE(light.trigger("shock_front_window", true, t0, night).empty());
+  EXPECT_FALSE(light.triggered_by(Trigger::on_input("shock_front_window")));
+  EXPECT_TRUE(light.trigger(Trigger::on_input("shock_front_window"), true, t0, night).empty());
   EXPECT_FALSE(light.on());
 }
 
 namespace {
 
-AlarmEvent panel_event(std::string kind, State state, std::string zone = "shock_window", bool held_off = false) {
+AlarmEvent panel_event(EventType kind, State state, std::string zone = "shock_window", bool held_off = false) {
   AlarmEvent e;
-  e.kind = std::move(kind);
+  e.kind = kind;
   e.state = state;
   e.zone = std::move(zone);
   e.held_off = held_off;
@@ -227,11 +228,11 @@ AlarmEvent panel_event(std::string kind, State state, std::string zone = "shock_
 
 TEST(Sounder, SoundsForAnAlarmWhileArmedAndStopsOnDisarm) {
   Sounder sounder({.output = "sounder", .max = 900s, .panic_audible = false});
-  auto on = sounder.panel({panel_event("burglary", State::alarm)}, t0);
+  auto on = sounder.panel({panel_event(EventType::burglary, State::alarm)}, t0);
   ASSERT_EQ(on.size(), 1u);
   EXPECT_TRUE(on[0].on);
   EXPECT_EQ(on[0].output, "sounder");
-  auto off = sounder.panel({panel_event("alarm_cancelled", State::disarmed), panel_event("disarmed", State::disarmed)},
+  auto off = sounder.panel({panel_event(EventType::alarm_cancelled, State::disarmed), panel_event(EventType::disarmed, State::disarmed)},
                            t0 + 30s);
   ASSERT_EQ(off.size(), 1u);
   EXPECT_FALSE(off[0].on);
@@ -239,37 +240,37 @@ TEST(Sounder, SoundsForAnAlarmWhileArmedAndStopsOnDisarm) {
 
 TEST(Sounder, NeverSoundsWhileDisarmedInMaintenanceOrForASilentPanic) {
   Sounder sounder({.output = "sounder", .max = 900s, .panic_audible = false});
-  EXPECT_TRUE(sounder.panel({panel_event("tamper", State::disarmed, "tamper_lid")}, t0).empty());
-  EXPECT_TRUE(sounder.panel({panel_event("activity", State::disarmed)}, t0).empty());
-  EXPECT_TRUE(sounder.panel({panel_event("burglary", State::armed_away, "shock_window", true)}, t0).empty());
-  EXPECT_TRUE(sounder.panel({panel_event("panic", State::armed_away, "panic")}, t0).empty());
-  EXPECT_TRUE(sounder.panel({panel_event("panic", State::alarm, "panic")}, t0).empty());
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::tamper, State::disarmed, "tamper_lid")}, t0).empty());
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::activity, State::disarmed)}, t0).empty());
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::burglary, State::armed_away, "shock_window", true)}, t0).empty());
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::panic, State::armed_away, "panic")}, t0).empty());
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::panic, State::alarm, "panic")}, t0).empty());
   EXPECT_FALSE(sounder.on());
 
   Sounder audible({.output = "sounder", .max = 900s, .panic_audible = true});
-  EXPECT_EQ(audible.panel({panel_event("panic", State::disarmed, "panic")}, t0).size(), 1u);
+  EXPECT_EQ(audible.panel({panel_event(EventType::panic, State::disarmed, "panic")}, t0).size(), 1u);
 }
 
 TEST(Sounder, IsCappedAndDoesNotSoundAgainUntilDisarmed) {
   Sounder sounder({.output = "sounder", .max = 1200s, .panic_audible = false});
-  ASSERT_EQ(sounder.panel({panel_event("burglary", State::alarm)}, t0).size(), 1u);
+  ASSERT_EQ(sounder.panel({panel_event(EventType::burglary, State::alarm)}, t0).size(), 1u);
   EXPECT_EQ(sounder.deadline(), t0 + 1200s);
   EXPECT_TRUE(sounder.tick(t0 + 1199s).empty());
   auto capped = sounder.tick(t0 + 1200s);
   ASSERT_EQ(capped.size(), 1u);
   EXPECT_FALSE(capped[0].on);
   EXPECT_NE(capped[0].reason.find("cap of 1200 s"), std::string::npos);
-  EXPECT_TRUE(sounder.panel({panel_event("burglary", State::alarm, "pir_hall")}, t0 + 1300s).empty());
-  (void)sounder.panel({panel_event("disarmed", State::disarmed)}, t0 + 1400s);
-  EXPECT_EQ(sounder.panel({panel_event("burglary", State::alarm)}, t0 + 2000s).size(), 1u) << "a new alarm";
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::burglary, State::alarm, "pir_hall")}, t0 + 1300s).empty());
+  (void)sounder.panel({panel_event(EventType::disarmed, State::disarmed)}, t0 + 1400s);
+  EXPECT_EQ(sounder.panel({panel_event(EventType::burglary, State::alarm)}, t0 + 2000s).size(), 1u) << "a new alarm";
 }
 
 TEST(Sounder, ASilenceHoldsForTheAlarmAndATestSoundEndsOnItsOwn) {
   Sounder sounder({.output = "sounder", .max = 900s, .panic_audible = false});
-  ASSERT_EQ(sounder.panel({panel_event("burglary", State::alarm)}, t0).size(), 1u);
+  ASSERT_EQ(sounder.panel({panel_event(EventType::burglary, State::alarm)}, t0).size(), 1u);
   ASSERT_EQ(sounder.override(false, 0s, "control-room", t0 + 10s).size(), 1u);
-  EXPECT_TRUE(sounder.panel({panel_event("burglary", State::alarm, "pir_hall")}, t0 + 20s).empty());
-  (void)sounder.panel({panel_event("disarmed", State::disarmed)}, t0 + 30s);
+  EXPECT_TRUE(sounder.panel({panel_event(EventType::burglary, State::alarm, "pir_hall")}, t0 + 20s).empty());
+  (void)sounder.panel({panel_event(EventType::disarmed, State::disarmed)}, t0 + 30s);
   auto test = sounder.override(true, 5s, "engineer", t0 + 40s);
   ASSERT_EQ(test.size(), 1u);
   EXPECT_EQ(sounder.deadline(), t0 + 45s);

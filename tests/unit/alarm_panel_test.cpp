@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "alarm/panel.hpp"
+#include "assure/firmware/alarm/panel.hpp"
 
 using namespace assure;
 using namespace assure::alarm;
@@ -82,7 +82,7 @@ TEST_P(Transitions, EndInTheRightStateWithTheRightCode) {
     EXPECT_TRUE(events.empty());
   } else {
     ASSERT_FALSE(events.empty());
-    EXPECT_EQ(events.back().kind, row.kind);
+    EXPECT_EQ(to_string(events.back().kind), row.kind);
     EXPECT_EQ(events.back().code, row.code);
     EXPECT_EQ(events.back().state, row.to);
   }
@@ -169,7 +169,7 @@ TEST(AlarmPanel, ASecondPanicWithinTwoMinutesIsConfirmedAndPanicIsNeverHeldOff) 
   ASSERT_EQ(first->size(), 1u);
   EXPECT_FALSE((*first)[0].confirmed);
   EXPECT_FALSE((*first)[0].held_off);  // even in maintenance
-  EXPECT_EQ((*first)[0].severity, "critical");
+  EXPECT_EQ((*first)[0].severity, Severity::critical);
   auto released = panel.zone("panic", false, t0 + 1s);
   ASSERT_TRUE(released);
   EXPECT_EQ((*released)[0].code, "120");
@@ -219,7 +219,7 @@ TEST(AlarmPanel, ARestoreFollowsEachZoneThatRaisedAndAnUnknownZoneIsAnError) {
   (void)panel.zone("tamper_lid", true, t0);
   auto closed = panel.zone("tamper_lid", false, t0 + 1s);
   ASSERT_TRUE(closed);
-  EXPECT_EQ((*closed)[0].kind, "restore");
+  EXPECT_EQ((*closed)[0].kind, EventType::restore);
   EXPECT_EQ((*closed)[0].code, "137");
   auto unknown = panel.zone("garage", true, t0);
   ASSERT_FALSE(unknown);
@@ -250,11 +250,11 @@ TEST(AlarmPanel, PowerTroublesRestoreWithTheirCodesAndAreNotHeldOffByMaintenance
   ASSERT_EQ(lost->size(), 1u);
   EXPECT_EQ(lost->front().code, "301");
   EXPECT_FALSE(lost->front().held_off);
-  EXPECT_EQ(lost->front().severity, "warning");
+  EXPECT_EQ(lost->front().severity, Severity::warning);
   auto back = panel.zone("mains_fail", false, t0 + 60s);
   ASSERT_TRUE(back);
   ASSERT_EQ(back->size(), 1u);
-  EXPECT_EQ(back->front().kind, "restore");
+  EXPECT_EQ(back->front().kind, EventType::restore);
   EXPECT_EQ(back->front().code, "301");
   EXPECT_TRUE(back->front().restore);
   auto low = panel.zone("battery_low", true, t0 + 61s);

@@ -8,15 +8,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "app/state_lock.hpp"
+#include "assure/firmware/state_lock.hpp"
 #include "assure/base/input_bounds.hpp"
 #include "assure/config/device_config.hpp"
 #include "assure/pipelines/timeline.hpp"
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "evidence_desk.hpp"
 #include "support.hpp"
-#include "uplink/commands.hpp"
-#include "uplink/messages.hpp"
+#include "assure/firmware/uplink/commands.hpp"
+#include "assure/firmware/uplink/messages.hpp"
 
 using namespace assure;
 using namespace std::chrono_literals;
@@ -39,9 +39,9 @@ uplink::Event panic_event(std::uint64_t seq, const std::string& epoch = "e0") {
   uplink::Event e;
   e.seq = seq;
   e.id = uplink::event_id("cam-01", epoch, seq);
-  e.type = "panic";
+  e.type = EventType::panic;
   e.source = "zone:panic";
-  e.severity = "critical";
+  e.severity = Severity::critical;
   e.time = std::chrono::system_clock::now();
   return e;
 }
@@ -219,7 +219,8 @@ TEST_F(DeskFixture, FortyForgedEventsWithTheNextIdsDoNotHideTheRealPanic) {
   ASSERT_EQ(send(sign(panic_event(1), device)), V::verified);
   for (std::uint64_t seq = 2; seq < 42; ++seq) {
     auto forged = panic_event(seq);
-    forged.type = "heartbeat_ok";
+    forged.type = EventType::video_restored;  // something harmless-looking
+    forged.severity = Severity::info;
     EXPECT_EQ(send(uplink::event_payload(forged)), V::rejected);  // unsigned
     EXPECT_EQ(send(sign(forged, impostor)), V::rejected);      // signed by someone else
   }

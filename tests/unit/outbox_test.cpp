@@ -11,7 +11,7 @@
 #include <set>
 
 #include "support.hpp"
-#include "uplink/outbox.hpp"
+#include "assure/firmware/uplink/outbox.hpp"
 
 using namespace assure;
 using namespace assure::uplink;

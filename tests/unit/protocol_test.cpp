@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "uplink/messages.hpp"
-#include "uplink/topics.hpp"
+#include "assure/firmware/uplink/messages.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 using namespace assure::uplink;
 using nlohmann::json;

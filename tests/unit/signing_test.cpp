@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "support.hpp"
 
 using namespace assure;

@@ -6,9 +6,9 @@
 #include <fstream>
 
 #include "assure/base/files.hpp"
-#include "evidence/signing.hpp"
-#include "uplink/json_input.hpp"
-#include "uplink/messages.hpp"
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
+#include "assure/firmware/uplink/messages.hpp"
 
 namespace assure::receiver {
 namespace fs = std::filesystem;

@@ -34,7 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 
 namespace assure::receiver {
 

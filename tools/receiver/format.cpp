@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
-#include "uplink/json_input.hpp"
-#include "uplink/messages.hpp"
-#include "uplink/topics.hpp"
+#include "assure/firmware/uplink/json_input.hpp"
+#include "assure/firmware/uplink/messages.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 namespace assure::receiver {
 namespace {

@@ -18,12 +18,12 @@
 #include "assure/base/input_bounds.hpp"
 #include "assure/base/files.hpp"
 
-#include "app/signals.hpp"
+#include "assure/firmware/signals.hpp"
 #include "evidence_desk.hpp"
 #include "format.hpp"
-#include "uplink/messages.hpp"
-#include "uplink/mqtt_link.hpp"
-#include "uplink/topics.hpp"
+#include "assure/firmware/uplink/messages.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 namespace {
 
@@ -202,6 +202,8 @@ int main(int argc, char** argv) try {
   options.brokers = brokers;
   options.client_id = client_id;
   options.keepalive = std::chrono::seconds{10};
+  options.connect_timeout = std::chrono::seconds{10};
+  options.reconnect_min = std::chrono::milliseconds{500};
   options.reconnect_max = std::chrono::milliseconds{5000};
   options.session_expiry = std::chrono::hours{24};
   assure::uplink::MqttLink* link_ptr = nullptr;

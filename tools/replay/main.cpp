@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "app/daemon.hpp"
+#include "assure/firmware/settings.hpp"
 #include "assure/base/utc.hpp"
 #include "assure/config/board_file.hpp"
 #include "assure/config/device_config.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "assure/base/files.hpp"
-#include "evidence/signing.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 
 namespace {
 

@@ -78,7 +78,7 @@ struct DeviceConfig {
     std::uint64_t outbox_bytes = 256ull << 20;
     std::uint32_t chunk_bytes = 256u << 10;
     std::string control_room_key;  // hex Ed25519 public key; empty: no command is obeyed
-    std::chrono::seconds command_window{300};
+    std::chrono::seconds command_window{};
   } uplink;
 
   std::chrono::seconds heartbeat_interval{0};
@@ -97,9 +97,9 @@ struct DeviceConfig {
     std::vector<Zone> zones;
     struct Shock {
       std::string input;
-      unsigned pulses = 3;
-      std::chrono::milliseconds window{10000};
-      std::chrono::milliseconds gross{0};  // 0: off
+      unsigned pulses = 0;
+      std::chrono::milliseconds window{};
+      std::chrono::milliseconds gross{};  // 0: off
     };
     std::vector<Shock> shocks;
     struct Keyfob {
@@ -107,21 +107,21 @@ struct DeviceConfig {
       std::string action;  // arm_away, arm_home, disarm, toggle
     };
     std::vector<Keyfob> keyfobs;
-    std::chrono::seconds exit_delay{30};
-    std::chrono::seconds entry_delay{30};
+    std::chrono::seconds exit_delay{};
+    std::chrono::seconds entry_delay{};
   } alarm;
   struct Light {
     std::string output;
     std::vector<std::string> triggers;  // inputs, "camera", "alarm"
-    std::chrono::seconds hold{120};
-    std::chrono::seconds max_on{900};
+    std::chrono::seconds hold{};
+    std::chrono::seconds max_on{};
     std::string dark;        // always, sun, sensor
     std::string dark_input;  // dark == "sensor"
   };
   std::vector<Light> lights;
   struct Sounder {
     std::string output;  // empty: none
-    std::chrono::seconds max{900};
+    std::chrono::seconds max{};
     bool panic = false;
   } sounder;
   double latitude = 0, longitude = 0;  // the site, for sunset and sunrise

@@ -18,28 +18,28 @@
 #include <string>
 #include <vector>
 
-#include "app/state_lock.hpp"
+#include "assure/firmware/state_lock.hpp"
+#include "assure/hal/clock.hpp"
 #include "assure/config/device_config.hpp"
 #include "assure/pipelines/recording.hpp"
-#include "evidence/signing.hpp"
-#include "uplink/commands.hpp"
-#include "uplink/courier.hpp"
-#include "uplink/messages.hpp"
-#include "uplink/mqtt_link.hpp"
-#include "uplink/outbox.hpp"
-#include "uplink/topics.hpp"
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/commands.hpp"
+#include "assure/firmware/uplink/courier.hpp"
+#include "assure/firmware/uplink/messages.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/outbox.hpp"
+#include "assure/firmware/uplink/topics.hpp"
 
 namespace assure::app {
-
-// The link options the device config asks for (brokers, TLS, session, will).
-uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplink::Topics& topics);
 
 class UplinkService {
  public:
   // A command's topic name and payload, handed to the daemon's loop (never handled on MQTT's thread).
   using OnCommand = std::function<void(std::string name, std::string payload)>;
 
-  static Result<std::unique_ptr<UplinkService>> open(const config::DeviceConfig& config, uplink::Online online);
+  // clock: the UTC time of the events the uplink raises itself (storage failing, evidence lost).
+  static Result<std::unique_ptr<UplinkService>> open(const config::DeviceConfig& config, uplink::Online online,
+                                                     std::shared_ptr<const hal::Clock> clock);
   ~UplinkService();
 
   void start(OnCommand on_command);
@@ -68,13 +68,14 @@ class UplinkService {
   const std::string& public_key() const { return public_key_; }
 
  private:
-  UplinkService(const config::DeviceConfig& config, uplink::Online online);
+  UplinkService(const config::DeviceConfig& config, uplink::Online online, std::shared_ptr<const hal::Clock> clock);
   // An event numbered and signed, ready for the outbox.
   uplink::OutboxMessage event_message(uplink::Event event, const std::string& epoch, std::uint64_t seq) const;
   std::vector<uplink::OutboxMessage> clip_messages(const evidence::Manifest& manifest, const std::string& signed_payload,
                                                    const std::filesystem::path& file) const;
 
   std::unique_ptr<StateLock> lock_;  // first made, last let go
+  std::shared_ptr<const hal::Clock> clock_;
   uplink::Topics topics_;
   uplink::Online online_;
   std::string device_, site_, camera_;

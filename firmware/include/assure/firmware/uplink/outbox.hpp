@@ -38,7 +38,7 @@
 #include <vector>
 
 #include "assure/base/error.hpp"
-#include "uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
 
 namespace assure::uplink {
 

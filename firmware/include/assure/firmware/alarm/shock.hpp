@@ -13,9 +13,9 @@
 namespace assure::alarm {
 
 struct ShockSettings {
-  unsigned pulses = 3;                          // knocks that make an attack ...
-  std::chrono::milliseconds window{10'000};     // ... within this time
-  std::chrono::milliseconds gross{0};           // one pulse this long is an attack; 0: off
+  unsigned pulses = 0;                 // knocks that make an attack ...
+  std::chrono::milliseconds window{};  // ... within this time
+  std::chrono::milliseconds gross{};   // one pulse this long is an attack; 0: off
 };
 
 class ShockCounter {

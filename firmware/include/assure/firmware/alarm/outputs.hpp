@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "alarm/panel.hpp"
+#include "assure/firmware/alarm/panel.hpp"
 
 namespace assure::alarm {
 
@@ -20,15 +20,31 @@ struct Switch {
   std::string output;
   bool on = false;
   std::string reason;
+  bool light = false;  // a security light: the video is told before it changes
 };
+
+// What switches a light on: one of the board's inputs, the camera's motion, or the panel in alarm.
+struct Trigger {
+  enum class Kind { input, camera, alarm };
+  Kind kind = Kind::input;
+  std::string input;  // Kind::input: the board input's name
+
+  static Trigger camera() { return {Kind::camera, {}}; }
+  static Trigger alarm() { return {Kind::alarm, {}}; }
+  static Trigger on_input(std::string name) { return {Kind::input, std::move(name)}; }
+  // The device file's word for it: "camera", "alarm", or an input's name.
+  static Trigger from_config(std::string_view word);
+  auto operator<=>(const Trigger&) const = default;
+};
+std::string to_string(const Trigger& trigger);  // the device file's word
 
 enum class Darkness { always, sensor, sun };
 
 struct LightSettings {
   std::string output;                 // a board output, e.g. light_porch
-  std::vector<std::string> triggers;  // inputs, "camera" (motion) and "alarm" (the panel in alarm)
-  std::chrono::seconds hold{120};     // stays on this long after the last trigger ends
-  std::chrono::seconds max_on{900};   // never on longer in one go; then off until the triggers rest
+  std::vector<Trigger> triggers;
+  std::chrono::seconds hold{};    // stays on this long after the last trigger ends
+  std::chrono::seconds max_on{};  // never on longer in one go; then off until the triggers rest
   Darkness darkness = Darkness::always;
   std::string dark_input;             // Darkness::sensor: an input active while it is dark
   double latitude = 0, longitude = 0; // Darkness::sun
@@ -44,10 +60,10 @@ class SecurityLight {
   explicit SecurityLight(LightSettings settings);
 
   const LightSettings& settings() const { return settings_; }
-  bool triggered_by(std::string_view name) const;
+  bool triggered_by(const Trigger& trigger) const;
   bool on() const { return shown_; }
 
-  std::vector<Switch> trigger(std::string_view name, bool active, Time now, Utc utc);
+  std::vector<Switch> trigger(const Trigger& which, bool active, Time now, Utc utc);
   std::vector<Switch> dark_sensor(bool dark, Time now);
   std::vector<Switch> override(Override mode, std::chrono::seconds for_how_long, std::string_view who, Time now);
   std::vector<Switch> tick(Time now);
@@ -58,7 +74,7 @@ class SecurityLight {
   std::vector<Switch> show(Time now, std::string reason);  // a Switch when what shows changes
 
   LightSettings settings_;
-  std::set<std::string, std::less<>> active_;  // triggers active now
+  std::set<Trigger> active_;  // triggers active now
   bool automatic_on_ = false;
   bool capped_ = false;  // the maximum on-time cut it off: off until every trigger has rested
   bool dark_sensor_ = false;
@@ -71,7 +87,7 @@ class SecurityLight {
 
 struct SounderSettings {
   std::string output;              // a board output, e.g. sounder
-  std::chrono::seconds max{900};   // UK external sounders: 20 minutes at most
+  std::chrono::seconds max{};      // UK external sounders: 20 minutes at most
   bool panic_audible = false;      // home kits: a panic is silent, never warning the attacker
 };
 

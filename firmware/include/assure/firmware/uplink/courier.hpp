@@ -11,8 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "uplink/mqtt_link.hpp"
-#include "uplink/outbox.hpp"
+#include "assure/firmware/uplink/mqtt_link.hpp"
+#include "assure/firmware/uplink/outbox.hpp"
 
 namespace assure::uplink {
 

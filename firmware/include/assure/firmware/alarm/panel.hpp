@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "assure/base/error.hpp"
+#include "assure/firmware/kinds.hpp"
 
 namespace assure::alarm {
 
@@ -45,19 +46,19 @@ struct ZoneSpec {
 
 struct PanelSettings {
   std::vector<ZoneSpec> zones;
-  std::chrono::seconds exit_delay{30};
-  std::chrono::seconds entry_delay{30};
-  std::chrono::seconds panic_confirm_window{120};
+  std::chrono::seconds exit_delay{};   // alarm.exit_delay
+  std::chrono::seconds entry_delay{};  // alarm.entry_delay
+  std::chrono::seconds panic_confirm_window{120};  // fixed: a second press within 2 minutes confirms
 };
 
 struct AlarmEvent {
-  std::string kind;      // panic, burglary, tamper, mains_lost, battery_low, activity, arming, armed, disarmed, entry,
-                         // alarm_cancelled, maintenance, restore
+  EventType kind = EventType::activity;  // panic, burglary, tamper, mains_lost, battery_low, activity, arming,
+                                         // armed, disarmed, entry, alarm_cancelled, maintenance, restore
   std::string code;      // Contact ID event code ("" for activity that no receiving centre needs)
   bool restore = false;  // the condition ended (a zone closed, the panel armed as a "close")
   std::string zone;      // the zone, or empty
   std::string user;      // who armed, disarmed or entered maintenance ("keyfob", "control-room", "engineer")
-  std::string severity;  // info, warning, alarm, critical
+  Severity severity = Severity::info;
   State state = State::disarmed;  // the panel's state after it
   bool confirmed = false;         // panic: a second press within the confirm window
   bool held_off = false;          // raised during maintenance: reported, not acted on
@@ -85,8 +86,8 @@ class Panel {
   std::vector<AlarmEvent> tick(Time now);  // delays running out
 
  private:
-  AlarmEvent make(std::string kind, std::string code, std::string severity) const;
-  void raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, std::string kind);
+  AlarmEvent make(EventType kind, std::string code, Severity severity) const;
+  void raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std::string code, EventType kind);
 
   PanelSettings settings_;
   std::map<std::string, ZoneSpec, std::less<>> zones_;

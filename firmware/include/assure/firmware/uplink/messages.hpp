@@ -10,6 +10,7 @@
 
 #include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
+#include "assure/firmware/kinds.hpp"
 
 namespace assure::uplink {
 
@@ -55,24 +56,39 @@ std::string heartbeat_payload(const Heartbeat& heartbeat);
 struct Event {
   std::string id;
   std::uint64_t seq = 0;
-  std::string type;      // motion, motion_end, input, video_lost, video_restored, clip_failed, evidence_lost, ...
+  EventType type = EventType::input;
   std::string source;    // "camera:cam0", "input:panic", "uplink"
   std::string zone;      // may be empty
-  std::string severity;  // info, warning, alarm, critical
+  Severity severity = Severity::info;
   std::chrono::system_clock::time_point time;
   std::string clip;         // the clip that holds it; empty: none
   bool snapshot = false;    // a JPEG follows on snapshot/<id>
   std::string snapshot_sha256;  // of that JPEG: the control room takes no other picture for it
   nlohmann::json details = nlohmann::json::object();
 };
+// An event of this type from this source, at this time; the outbox gives it its id and seq.
+Event make_event(EventType type, std::string source, Severity severity, std::chrono::system_clock::time_point time);
 std::string event_id(std::string_view device, std::string_view epoch, std::uint64_t seq);
 // The event object; the device signs it (evidence::signed_object) before it is stored.
 nlohmann::json event_object(const Event& event);
 std::string event_payload(const Event& event);  // unsigned: for tests and tools
 // Events are small; "details" holds a few names and numbers.
 inline constexpr InputBounds kEventBounds{.max_bytes = 64u << 10, .max_depth = 8, .max_string = 8192};
+// An event as a receiver reads it: a device with newer firmware may send types this build does not
+// know, so type and severity stay the words they arrived as.
+struct ReceivedEvent {
+  std::string id;
+  std::uint64_t seq = 0;
+  std::string type, source, zone, severity;
+  std::chrono::system_clock::time_point time;
+  std::string clip;
+  bool snapshot = false;
+  std::string snapshot_sha256;
+  nlohmann::json details = nlohmann::json::object();
+};
 // For receivers: the fields of an event payload, or what is wrong with it. `object`, when given,
 // receives the parsed object (to check its signature).
-std::optional<Event> parse_event(std::string_view payload, std::string* why = nullptr, nlohmann::json* object = nullptr);
+std::optional<ReceivedEvent> parse_event(std::string_view payload, std::string* why = nullptr,
+                                         nlohmann::json* object = nullptr);
 
 }  // namespace assure::uplink

@@ -22,16 +22,19 @@ class async_client;
 
 namespace assure::uplink {
 
+// Every time is given by whoever makes the link (the device: its config, whose schema holds the
+// defaults; the receiver: its own); a link made with a zero keepalive, connect timeout or
+// reconnect time is refused (std::invalid_argument), never run with a guess.
 struct LinkOptions {
   std::vector<std::string> brokers;  // tried in turn
   std::string client_id;
-  std::chrono::seconds keepalive{30};
-  std::chrono::seconds connect_timeout{10};
-  std::chrono::milliseconds reconnect_min{500};
-  std::chrono::milliseconds reconnect_max{30000};
+  std::chrono::seconds keepalive{};
+  std::chrono::seconds connect_timeout{};
+  std::chrono::milliseconds reconnect_min{};
+  std::chrono::milliseconds reconnect_max{};
   // A persistent session: the broker keeps this client's subscriptions and the QoS 1 messages
   // for it (commands) while it is away, for this long. 0: a clean start every time.
-  std::chrono::seconds session_expiry{0};
+  std::chrono::seconds session_expiry{};
   std::string username, password;  // empty: none
   // TLS (ssl:// brokers): the CA the broker's certificate must chain to, and this device's client
   // certificate and key. The broker's name is checked against its certificate.

@@ -1,0 +1,33 @@
+#pragma once
+// The commands a device obeys, as one Dispatcher table: ping, snapshot, resend_clip, arm, disarm,
+// maintenance, outputs. Each handler is one function over DeviceControl, the little the daemon
+// lends its commands; the handlers hold no state of their own.
+
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "assure/base/error.hpp"
+#include "assure/firmware/alarm/site.hpp"
+#include "assure/firmware/dispatcher.hpp"
+
+namespace assure::app {
+
+class DeviceControl {
+ public:
+  virtual ~DeviceControl() = default;
+  virtual alarm::Site& site() = 0;
+  virtual alarm::Moment now() const = 0;
+  // Logs, reports and switches what the site says happened.
+  virtual void carry_out(const alarm::Happenings& happened) = 0;
+  virtual nlohmann::json identity() const = 0;  // firmware, boot id, uptime
+  // Why no picture can be taken now (the video is down, analysis is off); empty: one can.
+  virtual std::string no_picture() const = 0;
+  virtual void request_snapshot() = 0;  // the reply comes with the next analysed frame
+  virtual Result<std::size_t> resend_clip(const std::string& clip) = 0;
+};
+
+Dispatcher device_commands(DeviceControl& device);
+
+}  // namespace assure::app
