@@ -34,6 +34,10 @@ constexpr std::pair<EventType, std::string_view> kEventTypes[] = {
     {EventType::evidence_lost, "evidence_lost"},
     {EventType::storage_failed, "storage_failed"},
     {EventType::storage_restored, "storage_restored"},
+    {EventType::config_changed, "config_changed"},
+    {EventType::config_reverted, "config_reverted"},
+    {EventType::config_fallback, "config_fallback"},
+    {EventType::engineer_login_failed, "engineer_login_failed"},
 };
 
 constexpr std::pair<Severity, std::string_view> kSeverities[] = {

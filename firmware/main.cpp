@@ -10,6 +10,7 @@
 
 #include "assure/firmware/daemon.hpp"
 #include "assure/firmware/settings.hpp"
+#include "assure/firmware/shell/fallback.hpp"
 #include "assure/firmware/signals.hpp"
 #include "assure/firmware/version.hpp"
 
@@ -64,9 +65,17 @@ int main(int argc, char** argv) try {
   if (args.config.empty()) return usage_error("--config is required");
 
   auto config = assure::config::load_device_config(args.config);
+  std::optional<assure::shell::Fallback> fallback;
   if (!config) {
-    std::cerr << assure::config::to_string(config.error());
-    return 2;
+    const std::string why = assure::config::to_string(config.error());
+    std::cerr << why;
+    if (args.check) return 2;
+    // A broken device file never leaves the device offline: the last good revision runs instead.
+    fallback = assure::shell::last_good_config(args.config, why);
+    if (!fallback) return 2;
+    std::cerr << "assure-edged: " << args.config << " is not valid; running revision " << fallback->details["revision"]
+              << " (the last known good) instead\n";
+    config = fallback->config;
   }
   auto board = assure::config::load_board(args.board_dir, config->board);
   if (!board) {
@@ -101,6 +110,12 @@ int main(int argc, char** argv) try {
     return 1;
   }
   daemon = std::move(*created);
+  if (fallback) {
+    spdlog::critical("config: {} is not valid; running revision {} (the last known good) instead", args.config,
+                     fallback->details["revision"].dump());
+    daemon->running_text(fallback->text);
+    daemon->note_at_start(assure::EventType::config_fallback, fallback->details);
+  }
   running = daemon.get();
   if (stop_early) daemon->request_stop();
   const int code = daemon->run();

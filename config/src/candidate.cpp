@@ -407,6 +407,18 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
+Result<std::string> key_help(std::string_view key) {
+  auto parts = split(key);
+  if (!parts) return std::unexpected(parts.error());
+  auto decl = declared(*parts, key);
+  if (!decl) return std::unexpected(decl.error());
+  if (decl->key == nullptr) return fmt::format("{}: {}", key, decl->array->help);
+  const Key& k = *decl->key;
+  std::string allowed = describe_allowed(k);
+  return fmt::format("{}: {}{}, default {}{}: {}", key, describe_type(k), allowed.empty() ? "" : " (" + allowed + ")",
+                     describe_default(k), k.unit.empty() ? "" : " " + k.unit, k.help);
+}
+
 bool is_secret_key(std::string_view key) { return key.ends_with("password"); }
 
 }  // namespace assure::config

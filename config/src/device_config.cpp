@@ -60,6 +60,12 @@ Schema make_device_schema() {
          .format = Format::path,
          .help = "the device's own files: the uplink journal, its signing key (made on first start), the evidence chain"});
 
+  s.add({.path = "shell.socket", .type = Type::string, .fallback = std::string{},
+         .format = Format::path,
+         .help = "the engineer's control socket (assure-shell); empty: shell/shell.sock in the state directory"});
+  s.add({.path = "shell.group", .type = Type::string, .fallback = std::string{"assure-eng"},
+         .help = "the group whose members may use the control socket (besides root); empty: the daemon's own"});
+
   s.add({.path = "mqtt.brokers", .type = Type::string_list,
          .fallback = std::vector<std::string>{"tcp://127.0.0.1:1883"}, .min = 1,
          .format = Format::broker_uri, .help = "broker URIs, tried in turn when one cannot be reached"});
@@ -315,6 +321,9 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.mqtt.reconnect_min = std::chrono::milliseconds{v.integer("mqtt.reconnect_min")};
   c.mqtt.reconnect_max = std::chrono::milliseconds{v.integer("mqtt.reconnect_max")};
   c.state_dir = detail::resolve(base_dir, v.string("device.state_dir"));
+  c.shell_socket = v.string("shell.socket").empty() ? c.state_dir / "shell" / "shell.sock"
+                                                    : detail::resolve(base_dir, v.string("shell.socket"));
+  c.shell_group = v.string("shell.group");
   c.mqtt.session_expiry = std::chrono::seconds{v.integer("mqtt.session_expiry")};
   c.mqtt.username = v.string("mqtt.username");
   c.mqtt.password = v.string("mqtt.password");

@@ -175,4 +175,18 @@ std::optional<Sounder::Time> Sounder::deadline() const {
   return off_at_ ? std::min(*off_at_, on_since_ + settings_.max) : on_since_ + settings_.max;
 }
 
+void SecurityLight::adopt(const SecurityLight& old) {
+  LightSettings mine = std::move(settings_);
+  *this = old;
+  settings_ = std::move(mine);
+  // Triggers this light no longer has are let go of.
+  for (auto it = active_.begin(); it != active_.end();) it = triggered_by(*it) ? std::next(it) : active_.erase(it);
+}
+
+void Sounder::adopt(const Sounder& old) {
+  SounderSettings mine = std::move(settings_);
+  *this = old;
+  settings_ = std::move(mine);
+}
+
 }  // namespace assure::alarm

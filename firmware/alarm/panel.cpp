@@ -263,4 +263,19 @@ std::vector<AlarmEvent> Panel::tick(Time now) {
   return out;
 }
 
+void Panel::reconfigure(PanelSettings settings) {
+  settings_ = std::move(settings);
+  std::map<std::string, ZoneSpec, std::less<>> zones;
+  std::map<std::string, bool, std::less<>> open, alarmed;
+  for (const auto& zone : settings_.zones) {
+    zones[zone.name] = zone;
+    open[zone.name] = open_.contains(zone.name) && open_.at(zone.name);
+    alarmed[zone.name] = alarmed_.contains(zone.name) && alarmed_.at(zone.name);
+  }
+  zones_ = std::move(zones);
+  open_ = std::move(open);
+  alarmed_ = std::move(alarmed);
+  if (!entry_zone_.empty() && !zones_.contains(entry_zone_)) entry_zone_.clear();
+}
+
 }  // namespace assure::alarm

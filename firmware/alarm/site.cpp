@@ -190,6 +190,41 @@ Result<Happenings> Site::output(std::string_view output, OutputRequest request, 
                                                   known.empty() ? "none" : known));
 }
 
+Happenings Site::reconfigure(SiteSettings settings, Moment at) {
+  panel_.reconfigure(std::move(settings.panel));
+  keyfobs_ = std::move(settings.keyfobs);
+  shocks_.clear();
+  for (const auto& [input, shock] : settings.shocks) shocks_.emplace(input, ShockCounter(shock));
+  // A light or sounder on the same output carries on as it was; one no longer wanted goes off.
+  std::vector<SecurityLight> lights;
+  for (auto& light_settings : settings.lights) {
+    SecurityLight light(std::move(light_settings));
+    for (const auto& old : lights_) {
+      if (old.settings().output == light.settings().output) light.adopt(old);
+    }
+    lights.push_back(std::move(light));
+  }
+  std::vector<Switch> off;
+  for (const auto& old : lights_) {
+    const bool kept = std::any_of(lights.begin(), lights.end(), [&](auto& l) { return l.settings().output == old.settings().output; });
+    if (!kept && old.on()) off.push_back({old.settings().output, false, "no longer one of the device's lights", true});
+  }
+  lights_ = std::move(lights);
+  std::optional<Sounder> sounder;
+  if (settings.sounder) {
+    sounder.emplace(std::move(*settings.sounder));
+    if (sounder_ && sounder_->settings().output == sounder->settings().output) sounder->adopt(*sounder_);
+  }
+  if (sounder_ && sounder_->on() && (!sounder || sounder->settings().output != sounder_->settings().output)) {
+    off.push_back({sounder_->settings().output, false, "no longer the device's sounder"});
+  }
+  sounder_ = std::move(sounder);
+  Happenings out;
+  add(out, std::move(off));
+  from_panel(out, {}, at);  // the lights' "alarm" trigger follows the panel
+  return out;
+}
+
 Happenings Site::tick(Moment at) {
   Happenings out;
   from_panel(out, panel_.tick(at.now), at);

@@ -3,34 +3,17 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <random>
-#include <thread>
-#include <variant>
 
-#include "app/event_queue.hpp"
-#include "app/heartbeat.hpp"
+#include "app/daemon_loop.hpp"
 #include "app/overloaded.hpp"
-#include "app/site_outlet.hpp"
-#include "app/video_desk.hpp"
+#include "assure/base/files.hpp"
 #include "assure/drivers/open_board.hpp"
-#include "assure/drivers/service_manager.hpp"
 #include "assure/drivers/system_clock.hpp"
-#include "assure/firmware/device_commands.hpp"
-#include "assure/firmware/schedule.hpp"
-#include "assure/firmware/settings.hpp"
-#include "assure/firmware/uplink_service.hpp"
 #include "assure/firmware/version.hpp"
 
 namespace assure::app {
 namespace {
-
-struct StopRequest {};
-struct IncomingCommand {  // from cmd/<name>; checked and obeyed on the main loop
-  std::string name;
-  std::string payload;
-};
-using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, IncomingCommand, StopRequest>;
 
 // Clips still named .mp4.part were being written when the device last stopped without warning
 // (power cut, crash). They are kept: fragmented MP4 plays up to its last whole second.
@@ -45,97 +28,7 @@ void report_unfinished_clips(const std::filesystem::path& dir) {
   }
 }
 
-Schedule::Time monotonic(const hal::Clock& clock) {
-  return Schedule::Time{std::chrono::duration_cast<Schedule::Time::duration>(clock.monotonic())};
-}
-
 }  // namespace
-
-class Daemon::Loop final : public DeviceControl {
- public:
-  Loop(config::DeviceConfig config, hal::Board board, Settings settings)
-      : config_(std::move(config)),
-        board_(std::move(board)),
-        capture_options_(std::move(settings.capture)),
-        site_(std::move(settings.site)),
-        boot_id_(new_boot_id()),
-        started_(monotonic(*board_.clock)),
-        commands_(device_commands(*this)),
-        outlet_(*board_.outputs, *board_.clock,
-                {[this](uplink::Event e) { return raise(std::move(e)); },
-                 [this] {
-                   if (capture_) capture_->light_switching(std::chrono::milliseconds{3000});
-                 }}),
-        video_(config_.camera_id, pipelines::describe(capture_options_.source), *board_.clock,
-               {[this](uplink::Event e, const std::vector<std::uint8_t>* jpeg) { return raise(std::move(e), jpeg); },
-                [this](pipelines::ClipClosed clip, std::vector<std::string> ids) {
-                  uplink_->submit_clip(std::move(clip), std::move(ids));
-                }}),
-        heartbeats_(boot_id_, config_.state_dir, started_) {}
-
-  ~Loop() override {
-    request_stop();
-    if (input_thread_.joinable()) input_thread_.join();
-  }
-
-  int run();
-  void request_stop() {
-    if (stopping_.exchange(true)) return;
-    events_.push(StopRequest{});
-    if (board_.inputs) board_.inputs->interrupt();
-  }
-  std::function<void(const uplink::Event&, const std::string&)> raised;
-
-  // What the commands may use (DeviceControl).
-  alarm::Site& site() override { return site_; }
-  alarm::Moment now() const override { return {monotonic(*board_.clock), board_.clock->utc()}; }
-  void carry_out(const alarm::Happenings& happened) override { outlet_.carry_out(happened); }
-  nlohmann::json identity() const override {
-    const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(monotonic(*board_.clock) - started_);
-    return {{"firmware", kFirmwareVersion}, {"boot_id", boot_id_}, {"uptime_s", uptime.count()}};
-  }
-  std::string no_picture() const override {
-    const auto state = video_.stats().state;
-    if (capture_options_.motion && state == VideoState::running) return "";
-    return fmt::format("the video is {}{}", to_string(state), capture_options_.motion ? "" : " and motion analysis is off");
-  }
-  void request_snapshot() override { capture_->request_snapshot(); }
-  Result<std::size_t> resend_clip(const std::string& clip) override {
-    return uplink_->resend_clip(config_.evidence.dir, clip);
-  }
-
- private:
-  bool start_watchdog();
-  bool start_parts();  // the uplink, the video and the inputs
-  void stop_parts(bool use_watchdog);
-  void read_inputs();
-  void handle(const DaemonEvent& event);
-  void on_input(const hal::InputEvent& edge);
-  void on_video(const pipelines::VideoEvent& video);
-  void on_command(const IncomingCommand& incoming);
-  void send_heartbeat(Schedule::Time now);
-  std::string raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg = nullptr);
-
-  config::DeviceConfig config_;
-  hal::Board board_;
-  pipelines::CaptureOptions capture_options_;
-  alarm::Site site_;
-  std::string boot_id_;
-  Schedule::Time started_;
-  Dispatcher commands_;
-  SiteOutlet outlet_;
-  VideoDesk video_;
-  HeartbeatMaker heartbeats_;
-  drivers::ServiceManager service_;  // systemd, when it runs the daemon
-
-  EventQueue<DaemonEvent> events_;
-  std::unique_ptr<pipelines::VideoCapture> capture_;
-  std::unique_ptr<UplinkService> uplink_;
-  std::vector<uplink::Command> snapshot_requests_;  // waiting for the next frame
-  std::thread input_thread_;
-  std::atomic<bool> stopping_{false};
-  std::uint64_t input_edges_ = 0;
-};
 
 std::string Daemon::new_boot_id() {
   std::random_device random;
@@ -154,7 +47,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, conf
 Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, config::BoardFile board, hal::Board opened) {
   auto made = settings(config, board);
   if (!made) return std::unexpected(made.error());
-  return std::unique_ptr<Daemon>(new Daemon(std::make_unique<Loop>(std::move(config), std::move(opened), std::move(*made))));
+  // The device file's text, for the engineer's shell (empty when it cannot be read: no shell).
+  std::string text = base::read_bounded(config.file, 1u << 20).value_or("");
+  return std::unique_ptr<Daemon>(new Daemon(std::make_unique<Loop>(std::move(config), std::move(board), std::move(opened),
+                                                                   std::move(*made), std::move(text))));
 }
 
 Daemon::Daemon(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {}
@@ -163,6 +59,56 @@ int Daemon::run() { return loop_->run(); }
 void Daemon::request_stop() { loop_->request_stop(); }
 void Daemon::on_raised(std::function<void(const uplink::Event&, const std::string&)> observer) {
   loop_->raised = std::move(observer);
+}
+void Daemon::note_at_start(EventType type, nlohmann::json details) {
+  loop_->start_notes.emplace_back(type, std::move(details));
+}
+void Daemon::running_text(std::string text) { loop_->running_text(std::move(text)); }
+
+Daemon::Loop::Loop(config::DeviceConfig config, config::BoardFile board_file, hal::Board board, Settings settings,
+                   std::string running_text)
+    : config_(std::move(config)),
+      board_file_(std::move(board_file)),
+      board_(std::move(board)),
+      capture_options_(std::move(settings.capture)),
+      site_(std::move(settings.site)),
+      boot_id_(new_boot_id()),
+      running_text_(std::move(running_text)),
+      started_(monotonic(*board_.clock)),
+      commands_(device_commands(*this)),
+      outlet_(*board_.outputs, *board_.clock,
+              {[this](uplink::Event e) { return raise(std::move(e)); },
+               [this] {
+                 if (capture_) capture_->light_switching(std::chrono::milliseconds{3000});
+               }}),
+      video_(config_.camera_id, pipelines::describe(capture_options_.source), *board_.clock,
+             {[this](uplink::Event e, const std::vector<std::uint8_t>* jpeg) { return raise(std::move(e), jpeg); },
+              [this](pipelines::ClipClosed clip, std::vector<std::string> ids) {
+                uplink_->submit_clip(std::move(clip), std::move(ids));
+              }}),
+      heartbeats_(boot_id_, config_.state_dir, started_) {}
+
+Daemon::Loop::~Loop() {
+  socket_.reset();  // its thread calls the gatekeeper and pushes to the queue: first to go
+  request_stop();
+  if (input_thread_.joinable()) input_thread_.join();
+}
+
+void Daemon::Loop::request_stop() {
+  if (stopping_.exchange(true)) return;
+  events_.push(StopRequest{});
+  if (board_.inputs) board_.inputs->interrupt();
+}
+
+nlohmann::json Daemon::Loop::identity() const {
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(monotonic(*board_.clock) - started_);
+  return {{"firmware", kFirmwareVersion}, {"boot_id", boot_id_}, {"uptime_s", uptime.count()}};
+}
+
+std::string Daemon::Loop::no_picture() const {
+  const auto state = video_.stats().state;
+  if (capture_options_.motion && state == VideoState::running) return "";
+  return fmt::format("the video is {}{}", to_string(state), capture_options_.motion ? "" : " and motion analysis is off");
 }
 
 std::string Daemon::Loop::raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg) {
@@ -196,20 +142,18 @@ bool Daemon::Loop::start_watchdog() {
   return true;
 }
 
-bool Daemon::Loop::start_parts() {
+Result<std::unique_ptr<UplinkService>> Daemon::Loop::open_uplink() {
   uplink::Online online{kFirmwareVersion, boot_id_, board_.name, pipelines::describe(capture_options_.source),
                         board_.clock->utc()};
   auto uplink = UplinkService::open(config_, online, board_.clock);
-  if (!uplink) {
-    spdlog::critical("uplink: {}", uplink.error().message);
-    return false;
-  }
-  uplink_ = std::move(*uplink);
-  spdlog::info("evidence: clips are signed with device key {}", uplink_->public_key());
-  uplink_->start([this](std::string name, std::string payload) {
+  if (!uplink) return std::unexpected(uplink.error());
+  (*uplink)->start([this](std::string name, std::string payload) {
     events_.push(IncomingCommand{std::move(name), std::move(payload)});
   });
+  return uplink;
+}
 
+void Daemon::Loop::start_capture() {
   if (const auto& recording = capture_options_.recording) {
     spdlog::info("evidence: clips in {}, {} s before and {} s after motion", recording->dir.string(),
                  config_.evidence.pre_event.count(), config_.evidence.post_event.count());
@@ -221,13 +165,29 @@ bool Daemon::Loop::start_parts() {
   capture_ = std::make_unique<pipelines::VideoCapture>(
       capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
   capture_->start();
+}
 
-  // A light sensor's level now: the lights cannot wait for its next change to know it is dark.
+// A light sensor's level now: the lights cannot wait for its next change to know it is dark.
+void Daemon::Loop::read_light_sensors() {
   for (const auto& input : site_.light_sensors()) {
     if (auto dark = board_.inputs->read(input)) carry_out(site_.light_level(input, *dark, now()));
     else spdlog::error("light sensor {}: cannot be read: {}", input, dark.error().message);
   }
+}
+
+bool Daemon::Loop::start_parts() {
+  auto uplink = open_uplink();
+  if (!uplink) {
+    spdlog::critical("uplink: {}", uplink.error().message);
+    return false;
+  }
+  uplink_ = std::move(*uplink);
+  spdlog::info("evidence: clips are signed with device key {}", uplink_->public_key());
+  for (auto& [type, details] : start_notes) report(type, Severity::critical, std::move(details));
+  start_capture();
+  read_light_sensors();
   input_thread_ = std::thread([this] { read_inputs(); });
+  start_shell();
   return true;
 }
 
@@ -252,7 +212,11 @@ int Daemon::Loop::run() {
   service_.ready(fmt::format("running: board {}, camera {}", board_.name, pipelines::describe(capture_options_.source)));
   bool running = true;
   while (running) {
-    const auto wake = schedule.wake_at(site_.deadline());
+    auto wake = schedule.wake_at(site_.deadline());
+    if (const auto revert = desk_ ? desk_->revert_at() : std::nullopt) {  // a commit waiting for its confirm
+      wake = std::min(wake, monotonic(*board_.clock) + std::chrono::duration_cast<Schedule::Time::duration>(
+                                                           std::max(*revert - utc(), std::chrono::system_clock::duration{})));
+    }
     const auto wait = std::max(wake - monotonic(*board_.clock), Schedule::Time::duration::zero());
     if (auto event = events_.pop_until(std::chrono::steady_clock::now() + wait)) {
       if (std::holds_alternative<StopRequest>(*event)) running = false;
@@ -260,6 +224,7 @@ int Daemon::Loop::run() {
     }
     const auto at = now();
     carry_out(site_.tick(at));
+    if (desk_) desk_->tick();
     const auto due = schedule.due(at.now);
     if (due.heartbeat) send_heartbeat(at.now);
     if (due.kick) {
@@ -276,6 +241,7 @@ int Daemon::Loop::run() {
 void Daemon::Loop::stop_parts(bool use_watchdog) {
   spdlog::info("stopping");
   service_.stopping();
+  socket_.reset();  // no more engineers' requests
   capture_->stop();
   board_.inputs->interrupt();
   if (input_thread_.joinable()) input_thread_.join();
@@ -297,6 +263,11 @@ void Daemon::Loop::handle(const DaemonEvent& event) {
                  [&](const pipelines::VideoEvent& video) { on_video(video); },
                  [&](const hal::InputEvent& edge) { on_input(edge); },
                  [&](const IncomingCommand& command) { on_command(command); },
+                 [&](const shell::Gatekeeper::Forward& request) { on_shell(request); },
+                 [&](const shell::Gatekeeper::Refused& refused) { on_login_refused(refused); },
+                 [&](const ShellGone& gone) {
+                   if (desk_) desk_->gone(gone.client);
+                 },
                  [](const StopRequest&) {},
              },
              event);

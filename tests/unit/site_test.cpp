@@ -233,7 +233,7 @@ TEST(Site, CameraMotionIsAZoneAndALightTrigger) {
 
 TEST(Kinds, EveryEventTypeAndSeverityHasOneNameThatReadsBack) {
   std::vector<std::string_view> names;
-  for (int i = 0; i <= static_cast<int>(EventType::storage_restored); ++i) {
+  for (int i = 0; i <= static_cast<int>(EventType::engineer_login_failed); ++i) {
     const auto type = static_cast<EventType>(i);
     const auto name = to_string(type);
     EXPECT_NE(name, "unknown") << i;
@@ -246,4 +246,39 @@ TEST(Kinds, EveryEventTypeAndSeverityHasOneNameThatReadsBack) {
     EXPECT_EQ(severity_from(to_string(s)), s);
   }
   EXPECT_EQ(event_type_from("heartbeat_ok"), std::nullopt);
+}
+
+TEST(Site, NewSettingsKeepThePanelArmedAndALightOnWithItsNewHold) {
+  drivers::SimClock clock;
+  Site site(home_kit());
+  ASSERT_TRUE(site.light_level("photocell", true, at(clock)).empty());
+  ASSERT_TRUE(site.arm(ArmMode::home, "control-room", at(clock)));
+  clock.advance(30s);
+  ASSERT_EQ(kinds(site.tick(at(clock))), std::vector<std::string>{"armed"});
+  ASSERT_EQ(switches(site.motion(true, at(clock))), std::vector<std::string>{"light_porch on"});
+  (void)site.motion(false, at(clock));
+
+  auto settings = home_kit();
+  settings.panel.exit_delay = 5s;
+  settings.lights[0].hold = 20s;  // was 60 s
+  auto changed = site.reconfigure(settings, at(clock));
+  EXPECT_TRUE(changed.empty()) << "nothing blinks: the light stays on, the panel stays armed";
+  EXPECT_EQ(site.panel().state(), State::armed_home);
+  EXPECT_EQ(site.output_on("light_porch"), true);
+  clock.advance(20s);
+  EXPECT_EQ(switches(site.tick(at(clock))), std::vector<std::string>{}) << "the hold that was running carries on";
+  clock.advance(40s);
+  EXPECT_EQ(switches(site.tick(at(clock))), std::vector<std::string>{"light_porch off"});
+  ASSERT_EQ(switches(site.motion(true, at(clock))), std::vector<std::string>{"light_porch on"});
+  (void)site.motion(false, at(clock));
+  clock.advance(20s);
+  EXPECT_EQ(switches(site.tick(at(clock))), std::vector<std::string>{"light_porch off"}) << "the new hold, from now on";
+
+  // A light taken out of the settings while on is switched off, the video told.
+  ASSERT_EQ(switches(site.motion(true, at(clock))), std::vector<std::string>{"light_porch on"});
+  settings.lights.clear();
+  auto removed = site.reconfigure(settings, at(clock));
+  EXPECT_EQ(switches(removed), std::vector<std::string>{"light_porch off"});
+  EXPECT_TRUE(video_told_first(removed));
+  EXPECT_EQ(site.panel().state(), State::armed_home);
 }

@@ -61,6 +61,9 @@ class Candidate {
   std::unique_ptr<Doc> doc_;
 };
 
+// One line of help for a key, from the schema: "motion.sensitivity: integer, 1 to 10, default 5: ...".
+Result<std::string> key_help(std::string_view key);
+
 // The known word nearest to `word` (edit distance at most a third of its length), or "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& known);
 bool is_secret_key(std::string_view key);

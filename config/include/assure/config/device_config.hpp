@@ -129,6 +129,8 @@ struct DeviceConfig {
   EvidenceConfig evidence;
   std::string log_level;
   std::filesystem::path sim_scenario;  // empty: none
+  std::filesystem::path shell_socket;  // the engineer's control socket
+  std::string shell_group;             // empty: the daemon's own
 };
 
 const Schema& device_schema();

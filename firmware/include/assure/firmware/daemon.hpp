@@ -11,6 +11,7 @@
 #include "assure/base/error.hpp"
 #include "assure/config/board_file.hpp"
 #include "assure/config/device_config.hpp"
+#include "assure/firmware/kinds.hpp"
 #include "assure/firmware/uplink/messages.hpp"
 #include "assure/hal/board.hpp"
 
@@ -30,6 +31,11 @@ class Daemon {
   // Called on the main loop with each event once it is stored in the outbox (and its id). Set it
   // before run(); for measurements.
   void on_raised(std::function<void(const uplink::Event&, const std::string& id)> observer);
+
+  // Something for the control room once the uplink runs (the device file fell back to a revision).
+  void note_at_start(EventType type, nlohmann::json details);
+  // The text the config came from, when it is not the device file's (a fallback revision).
+  void running_text(std::string text);
 
   static std::string new_boot_id();
 

@@ -18,6 +18,8 @@ enum class EventType {
   motion, motion_end, snapshot, clip_failed, video_lost, video_restored,
   // the uplink and the device's storage
   command_rejected, evidence_lost, storage_failed, storage_restored,
+  // the engineer's shell and the device file
+  config_changed, config_reverted, config_fallback, engineer_login_failed,
 };
 
 enum class Severity { info, warning, alarm, critical };

@@ -68,6 +68,8 @@ class SecurityLight {
   std::vector<Switch> override(Override mode, std::chrono::seconds for_how_long, std::string_view who, Time now);
   std::vector<Switch> tick(Time now);
   std::optional<Time> deadline() const;
+  // Takes over the state of the light it replaces (new settings, same output): on stays on.
+  void adopt(const SecurityLight& old);
 
  private:
   bool dark(Utc utc) const;
@@ -107,6 +109,7 @@ class Sounder {
   std::vector<Switch> override(bool on, std::chrono::seconds for_how_long, std::string_view who, Time now);
   std::vector<Switch> tick(Time now);
   std::optional<Time> deadline() const;
+  void adopt(const Sounder& old);  // as SecurityLight::adopt
 
  private:
   std::vector<Switch> set(bool on, Time now, std::string reason);

@@ -84,6 +84,9 @@ class Panel {
   std::vector<AlarmEvent> disarm(std::string_view who, Time now);
   Result<std::vector<AlarmEvent>> set_maintenance(bool on, std::string_view who, Time now);
   std::vector<AlarmEvent> tick(Time now);  // delays running out
+  // New zones and delays (an engineer's commit), keeping the state: armed stays armed, a delay
+  // running goes on, a zone kept keeps whether it is open.
+  void reconfigure(PanelSettings settings);
 
  private:
   AlarmEvent make(EventType kind, std::string code, Severity severity) const;

@@ -88,6 +88,10 @@ class Site {
   Result<Happenings> output(std::string_view output, OutputRequest request, std::chrono::seconds for_how_long,
                             std::string_view who, Moment at);
 
+  // New settings (an engineer's commit) without losing any state: the panel stays as it is (armed
+  // stays armed), a light or the sounder on the same output carries on (a light that is on stays
+  // on, with its new hold); an output no longer the site's is switched off.
+  Happenings reconfigure(SiteSettings settings, Moment at);
   Happenings tick(Moment at);  // delays, holds and caps running out
   Happenings stop();           // a clean stop: everything the site switched on goes off
 

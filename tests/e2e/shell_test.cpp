@@ -1,0 +1,242 @@
+// The engineer's shell against the real daemon on the sim board, a real mosquitto and the real
+// assure-shell: commits applied live (the MQTT session and the boot id untouched), commit
+// confirmed reverting by itself, login lockout told to the control room, a broken device file at
+// boot falling back to the last good revision, and an interactive session in a real terminal.
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/uplink/messages.hpp"
+#include "fleet.hpp"
+#include "pty_session.hpp"
+#include "support.hpp"
+#include "unix_client.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+using test::Fleet;
+using test::kBase;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kSecret = "correct horse";
+
+std::string kit(const std::string& uri) {
+  return test::device_file(uri) + "[alarm]\nexit_delay = 30\n[[alarm.zone]]\ninput = \"panic\"\ntype = \"panic\"\n";
+}
+
+std::filesystem::path socket_of(const Fleet& fleet) { return fleet.dir.path() / "state" / "shell" / "shell.sock"; }
+
+int run(const Fleet& fleet, const std::vector<std::string>& args, std::string* log = nullptr,
+        const std::string& secret = kSecret) {
+  ::setenv("ASSURE_SECRET", secret.c_str(), 1);
+  std::vector<std::string> argv{test::binary("assure-shell").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  static int n = 0;
+  test::Process shell(argv, fleet.dir.path() / ("shell-" + std::to_string(++n) + ".log"));
+  const auto status = shell.wait(60s);
+  if (log != nullptr) *log = shell.log();
+  return status ? WEXITSTATUS(*status) : -1;
+}
+
+int engineer(const Fleet& fleet, const std::string& script, std::string* log = nullptr, const std::string& secret = kSecret) {
+  return run(fleet, {"--socket", socket_of(fleet).string(), "--user", "alice", "-c", script}, log, secret);
+}
+
+void add_engineer(const Fleet& fleet) {
+  std::string log;
+  ASSERT_EQ(run(fleet, {"passwd", "alice", "--state", (fleet.dir.path() / "state").string()}, &log), 0) << log;
+}
+
+std::vector<json> events(const test::Probe& probe, const std::string& type) {
+  std::vector<json> out;
+  for (const auto& m : probe.all()) {
+    if (m.topic != std::string(kBase) + "/event") continue;
+    auto e = json::parse(m.payload, nullptr, false);
+    if (e.is_object() && e.value("type", "") == type) out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<json> onlines(const test::Probe& probe) {
+  std::vector<json> out;
+  for (const auto& m : probe.all()) {
+    if (m.topic != std::string(kBase) + "/status") continue;
+    auto s = json::parse(m.payload, nullptr, false);
+    if (s.is_object() && s.value("state", "") == "online") out.push_back(s);
+  }
+  return out;
+}
+
+void wait_ready(const Fleet& fleet, const test::Probe& probe) {
+  ASSERT_TRUE(test::eventually([&] { return !onlines(probe).empty(); }, 20s)) << fleet.daemon->log();
+  ASSERT_TRUE(test::eventually([&] { return std::filesystem::exists(socket_of(fleet)); }, 10s)) << fleet.daemon->log();
+}
+
+}  // namespace
+
+TEST(Shell, ACommitAppliesTheAlarmLiveAndTheSessionAndBootIdStay) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(kit(broker.uri()));
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  const std::string boot_id = onlines(probe)[0].value("boot_id", "");
+
+  std::string log;
+  ASSERT_EQ(engineer(fleet, "set alarm.exit_delay 4; diff; show pending-restart; commit shorter exit delay for the install",
+                  &log), 0) << log << fleet.daemon->log();
+  EXPECT_NE(log.find("alarm.exit_delay: 30 -> 4"), std::string::npos) << log;
+  EXPECT_NE(log.find("applied live: alarm site"), std::string::npos) << log;
+  EXPECT_NE(log.find("revision 2 is running"), std::string::npos) << log;
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "config_changed").empty(); }, 10s)) << fleet.daemon->log();
+  const auto changed = events(probe, "config_changed")[0];
+  EXPECT_EQ(changed["details"]["who"], "alice");
+  EXPECT_EQ(changed["details"]["keys"][0]["key"], "alarm.exit_delay");
+  EXPECT_FALSE(changed["details"]["keys"][0].contains("after")) << "the control room gets the keys, not the values";
+
+  // The new exit delay runs now: armed 4 s after arming, not 30.
+  ASSERT_EQ(engineer(fleet, "arm", &log), 0) << log;
+  EXPECT_NE(log.find("state: exit_delay"), std::string::npos) << log;
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "armed").empty(); }, 12s)) << fleet.daemon->log();
+  ASSERT_EQ(engineer(fleet, "ping; show revisions", &log), 0) << log;
+  EXPECT_NE(log.find("boot_id: " + boot_id), std::string::npos) << log;
+  EXPECT_NE(log.find("shorter exit delay for the install  [running]  [good]"), std::string::npos) << log;
+  EXPECT_EQ(onlines(probe).size(), 1u) << "the MQTT link never reconnected";
+  // The device file on disk is the committed one; the audit log holds the commit and verifies.
+  EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 4"), std::string::npos);
+  auto audited = shell::verify_audit_log(fleet.dir.path() / "state" / "audit.log");
+  ASSERT_TRUE(audited) << audited.error().message;
+  EXPECT_EQ(*audited, 1u);
+  EXPECT_NE(test::read_file(fleet.dir.path() / "state" / "audit.log").find("\"who\":\"alice\""), std::string::npos);
+}
+
+TEST(Shell, BadValuesAreRefusedWithTheLoadersWordsAndNothingChanges) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(kit(broker.uri()));
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  std::string log;
+  EXPECT_EQ(engineer(fleet, "set alarm.exit_delay forty", &log), 1);
+  EXPECT_NE(log.find("alarm.exit_delay: 'forty' is not a whole number"), std::string::npos) << log;
+  EXPECT_EQ(engineer(fleet, "set alarm.exit_dealy 5", &log), 1);
+  EXPECT_NE(log.find("did you mean alarm.exit_delay?"), std::string::npos) << log;
+  // A zone on an input the board lacks passes the schema but not the board: refused at commit.
+  EXPECT_EQ(engineer(fleet, "add alarm.zone; set alarm.zone[1].input garage_door; set alarm.zone[1].type instant; commit", &log), 1);
+  EXPECT_NE(log.find("alarm.zone input 'garage_door' is not an input of board 'sim'"), std::string::npos) << log;
+  EXPECT_EQ(engineer(fleet, "commit", &log), 1) << "a new session starts from the running file";
+  EXPECT_NE(log.find("nothing to commit"), std::string::npos) << log;
+  EXPECT_TRUE(events(probe, "config_changed").empty());
+  EXPECT_TRUE(fleet.daemon->running());
+}
+
+TEST(Shell, ACommitConfirmedLeftUnconfirmedRevertsByItself) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(kit(broker.uri()));
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  std::string log;
+  ASSERT_EQ(engineer(fleet, "set alarm.entry_delay 45; commit confirmed 1 trying a longer entry delay", &log), 0) << log;
+  EXPECT_NE(log.find("confirm before"), std::string::npos) << log;
+  EXPECT_EQ(engineer(fleet, "set alarm.exit_delay 10; commit", &log), 1) << "one unconfirmed commit at a time";
+  // The engineer never confirms (cut off, say): a minute later the device goes back by itself.
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "config_reverted").empty(); }, 90s)) << fleet.daemon->log();
+  const auto reverted = events(probe, "config_reverted")[0];
+  EXPECT_EQ(reverted["details"]["who"], "automatic");
+  EXPECT_EQ(reverted["details"]["from"], 1);
+  EXPECT_EQ(test::read_file(fleet.dir.path() / "device.toml").find("entry_delay = 45"), std::string::npos);
+  ASSERT_EQ(engineer(fleet, "show config alarm.entry_delay; show revisions", &log), 0) << log;
+  EXPECT_NE(log.find("revision 2 was not confirmed in time  [running]  [good]"), std::string::npos) << log;
+  // And a rollback by hand, to the unconfirmed revision, then confirmed-free.
+  ASSERT_EQ(engineer(fleet, "rollback 2", &log), 0) << log;
+  EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("entry_delay = 45"), std::string::npos);
+}
+
+TEST(Shell, FailedLoginsLockTheShellAndTheControlRoomHearsOfEach) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(kit(broker.uri()));
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  std::string log;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(engineer(fleet, "ping", &log, "guess" + std::to_string(i)), 3) << log;
+  EXPECT_NE(log.find("locked until"), std::string::npos) << log;
+  EXPECT_EQ(engineer(fleet, "ping", &log), 3) << "the right secret is refused while locked";
+  ASSERT_TRUE(test::eventually([&] { return events(probe, "engineer_login_failed").size() >= 6; }, 10s))
+      << fleet.daemon->log();
+  EXPECT_EQ(events(probe, "engineer_login_failed")[4]["details"]["failures"], 5);
+  // Anything but hello and login before a login is refused; garbage is answered, never fatal.
+  test::UnixClient raw(socket_of(fleet));
+  EXPECT_EQ(raw.ask({{"op", "hello"}})["result"]["protocol"], 1);
+  EXPECT_NE(raw.ask({{"op", "commit"}})["error"].get<std::string>().find("log in first"), std::string::npos);
+  raw.send_raw("{{{{ not json\n");
+  EXPECT_FALSE(raw.receive()->at("ok").get<bool>());
+  EXPECT_TRUE(fleet.daemon->running());
+}
+
+TEST(Shell, ABrokenDeviceFileAtBootFallsBackToTheLastGoodRevision) {
+  test::Broker broker;
+  Fleet fleet;
+  {
+    test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+    fleet.start_daemon(kit(broker.uri()));
+    wait_ready(fleet, probe);
+    fleet.daemon->signal(SIGTERM);
+    ASSERT_TRUE(fleet.daemon->wait(20s));
+  }
+  // Someone edits the file by hand and breaks it.
+  std::ofstream(fleet.dir.path() / "device.toml", std::ios::app) << "\n[alarm]\nexit_delay = \"soon\"\n";
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  auto daemon = std::make_unique<test::Process>(
+      std::vector<std::string>{test::binary("assure-edged").string(), "--config", (fleet.dir.path() / "device.toml").string(),
+                               "--board-dir", (test::source_dir() / "board").string()},
+      fleet.dir.path() / "daemon2.log");
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "config_fallback").empty(); }, 20s)) << daemon->log();
+  const auto fallback = events(probe, "config_fallback")[0];
+  EXPECT_EQ(fallback["details"]["revision"], 1);
+  EXPECT_EQ(fallback["severity"], "critical");
+  EXPECT_TRUE(daemon->log_contains("running revision 1 (the last known good) instead")) << daemon->log();
+  EXPECT_TRUE(daemon->running());
+}
+
+TEST(Shell, AnEngineerAtATerminalLogsInCompletesAKeyAndCommits) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(kit(broker.uri()));
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  ::unsetenv("ASSURE_SECRET");
+  test::PtySession tty({test::binary("assure-shell").string(), "--socket", socket_of(fleet).string()});
+  ASSERT_TRUE(tty.wait_for("engineer: ")) << tty.screen();
+  tty.type("alice\r");
+  ASSERT_TRUE(tty.wait_for("PIN or passphrase: ")) << tty.screen();
+  tty.type(kSecret + "\r");
+  ASSERT_TRUE(tty.wait_for("assure> ")) << tty.screen();
+  EXPECT_EQ(tty.screen().find(kSecret), std::string::npos) << "the secret is never echoed";
+  tty.type("set alarm.exit_d\t");
+  ASSERT_TRUE(tty.wait_for("elay ")) << tty.screen();  // the rest of the key, written in by the completion
+  tty.type("ten\r");
+  ASSERT_TRUE(tty.wait_for("alarm.exit_delay: 'ten' is not a whole number")) << tty.screen();
+  tty.type("set alarm.exit_delay 12\r");
+  ASSERT_TRUE(tty.wait_for("ok")) << tty.screen();
+  tty.type("diff\r");
+  ASSERT_TRUE(tty.wait_for("alarm.exit_delay: 30 -> 12")) << tty.screen();
+  tty.type("commit from the hallway\r");
+  ASSERT_TRUE(tty.wait_for("revision 2 is running")) << tty.screen();
+  tty.type("rollback 1\r");
+  ASSERT_TRUE(tty.wait_for("revision 3 is running")) << tty.screen();
+  tty.type("exit\r");
+  EXPECT_EQ(tty.wait_exit(), 0) << tty.screen();
+  EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 30"), std::string::npos);
+}

@@ -1,0 +1,251 @@
+#include "lines.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "assure/config/candidate.hpp"
+#include "assure/config/device_config.hpp"
+
+namespace assure::shell_tool {
+namespace {
+
+using json = nlohmann::json;
+
+const std::vector<std::string> kCommands{"show",     "set",   "delete",  "add",      "diff",  "validate", "discard",
+                                         "commit",   "confirm", "rollback", "arm",   "disarm",   "engineer-mode",
+                                         "test",     "ping",  "snapshot", "help",    "exit"};
+const std::vector<std::string> kShows{"config", "running", "revisions", "pending-restart", "status", "inputs", "outputs"};
+
+std::vector<std::string> words_of(std::string_view line) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(line)};
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+// The rest of the line after the first `n` words, as typed (a value may hold spaces).
+std::string rest_after(std::string_view line, std::size_t n) {
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    at = line.find_first_not_of(" \t", at);
+    if (at == std::string_view::npos) return "";
+    at = line.find_first_of(" \t", at);
+    if (at == std::string_view::npos) return "";
+  }
+  const auto start = line.find_first_not_of(" \t", at);
+  if (start == std::string_view::npos) return "";
+  const auto end = line.find_last_not_of(" \t\r\n");
+  return std::string(line.substr(start, end - start + 1));
+}
+
+std::optional<std::int64_t> number(const std::string& word) {
+  try {
+    std::size_t used = 0;
+    const auto n = std::stoll(word, &used);
+    if (used != word.size()) return std::nullopt;
+    return n;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+Parsed request(json r) { return Parsed{std::move(r), "", false}; }
+Parsed wrong(std::string why) { return Parsed{nullptr, std::move(why), false}; }
+Parsed command(const std::string& name, json args = json::object()) {
+  return request({{"op", "command"}, {"name", name}, {"args", std::move(args)}});
+}
+
+std::string plan_text(const json& plan) {
+  auto list = [&](const char* key) {
+    std::string out;
+    if (plan.contains(key) && plan[key].is_array()) {
+      for (const auto& item : plan[key]) out += (out.empty() ? "" : ", ") + (item.is_string() ? item.get<std::string>() : item.dump());
+    }
+    return out.empty() ? std::string("nothing") : out;
+  };
+  return fmt::format("  applied live: {}\n  restarted:    {}\n  at the next start of the daemon: {}\n", list("live"),
+                     list("restarts"), list("next_start"));
+}
+
+std::string value_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+}  // namespace
+
+const char* const kHelp = R"(commands:
+  show config [KEY] | running | revisions | pending-restart | status | inputs | outputs
+  set KEY VALUE          change the candidate (checked against the schema at once)
+  delete KEY             a key back to its default, or a whole element: delete light[1]
+  add ARRAY              a new element at the end of a table array: add light
+  diff | validate | discard
+  commit [COMMENT]       apply the candidate (live where it can be) and keep it as a revision
+  commit confirmed MINUTES [COMMENT]
+                         the same, reverted by itself unless "confirm" comes in time
+  confirm                keep a "commit confirmed"
+  rollback N             back to revision N (see show revisions)
+  arm [away|home] | disarm | engineer-mode on|off
+  test output NAME on|off|auto [SECONDS]
+  ping | snapshot
+  help [KEY]             the schema's help for a key
+  exit
+)";
+
+Parsed parse_line(std::string_view line) {
+  const auto w = words_of(line);
+  if (w.empty() || w[0].starts_with('#')) return Parsed{};
+  const std::string& verb = w[0];
+  if (verb == "exit" || verb == "quit" || verb == "logout") return Parsed{nullptr, "", true};
+  if (verb == "show") {
+    if (w.size() < 2) return wrong("show what? " + fmt::format("{}", fmt::join(kShows, ", ")));
+    json r{{"op", "show"}, {"what", w[1]}};
+    if (w.size() > 2) r["key"] = w[2];
+    return request(r);
+  }
+  if (verb == "set") {
+    if (w.size() < 3) return wrong("set KEY VALUE");
+    return request({{"op", "set"}, {"key", w[1]}, {"value", rest_after(line, 2)}});
+  }
+  if (verb == "delete" || verb == "del") {
+    if (w.size() != 2) return wrong("delete KEY");
+    return request({{"op", "delete"}, {"key", w[1]}});
+  }
+  if (verb == "add") {
+    if (w.size() != 2) return wrong("add ARRAY (e.g. add light)");
+    return request({{"op", "add"}, {"array", w[1]}});
+  }
+  if (verb == "diff" || verb == "validate" || verb == "discard" || verb == "confirm") {
+    return request({{"op", verb}});
+  }
+  if (verb == "commit") {
+    if (w.size() >= 2 && w[1] == "confirmed") {
+      const auto minutes = w.size() >= 3 ? number(w[2]) : std::nullopt;
+      if (!minutes) return wrong("commit confirmed MINUTES [COMMENT]");
+      return request({{"op", "commit"}, {"confirm_minutes", *minutes}, {"comment", rest_after(line, 3)}});
+    }
+    return request({{"op", "commit"}, {"comment", rest_after(line, 1)}});
+  }
+  if (verb == "rollback") {
+    const auto n = w.size() == 2 ? number(w[1]) : std::nullopt;
+    if (!n || *n < 1) return wrong("rollback N (see show revisions)");
+    return request({{"op", "rollback"}, {"revision", static_cast<std::uint64_t>(*n)}});
+  }
+  if (verb == "arm") return command("arm", {{"mode", w.size() > 1 ? w[1] : "away"}});
+  if (verb == "disarm") return command("disarm");
+  if (verb == "ping" || verb == "snapshot") return command(verb);
+  if (verb == "engineer-mode") {
+    if (w.size() != 2 || (w[1] != "on" && w[1] != "off")) return wrong("engineer-mode on|off");
+    return command("maintenance", {{"on", w[1] == "on"}});
+  }
+  if (verb == "test") {
+    if (w.size() < 4 || w[1] != "output") return wrong("test output NAME on|off|auto [SECONDS]");
+    json args{{"output", w[2]}, {"state", w[3]}};
+    if (w.size() > 4) {
+      const auto seconds = number(w[4]);
+      if (!seconds) return wrong("SECONDS is a whole number");
+      args["seconds"] = *seconds;
+    }
+    return command("outputs", args);
+  }
+  if (verb == "help") {
+    if (w.size() == 1) return Parsed{nullptr, kHelp, false};
+    return request({{"op", "help"}, {"key", w[1]}});
+  }
+  const auto near = config::did_you_mean(verb, kCommands);
+  return wrong(fmt::format("unknown command '{}'{}; help lists them", verb, near.empty() ? "" : " (did you mean " + near + "?)"));
+}
+
+std::string describe(const json& request, const json& response) {
+  if (!response.value("ok", false)) return "error: " + response.value("error", std::string("no answer")) + "\n";
+  const json result = response.contains("result") ? response["result"] : json();
+  const std::string op = request.value("op", "");
+  const std::string what = request.value("what", "");
+  std::string out;
+  if (op == "show" && what == "revisions") {
+    for (const auto& r : result) {
+      out += fmt::format("{:>5}  {}  {:<12} {}{}{}\n", r.value("revision", 0), r.value("when", ""), r.value("who", ""),
+                         r.value("comment", ""), r.value("active", false) ? "  [running]" : "",
+                         r.value("good", false) ? "  [good]" : "");
+    }
+    return out;
+  }
+  if (op == "show" && what == "pending-restart") return plan_text(result);
+  if (op == "show" && (what == "inputs" || what == "outputs")) {
+    for (const auto& r : result) {
+      const std::string name = r.value(what == "inputs" ? "input" : "output", "");
+      const json level = r.value(what == "inputs" ? "active" : "on", json());
+      out += fmt::format("  {:<24} {}{}\n", name, level.is_boolean() ? (level.get<bool>() ? "ON" : "off") : value_text(level),
+                         r.value("site", false) ? "  (the site's)" : "");
+    }
+    return out;
+  }
+  if (op == "show" && what == "status") {
+    for (const auto& [key, value] : result.items()) out += fmt::format("  {:<18} {}\n", key, value_text(value));
+    return out;
+  }
+  if (op == "diff") {
+    if (result.empty()) return "(no changes)\n";
+    for (const auto& c : result) {
+      out += fmt::format("  {}: {} -> {}\n", c.value("key", ""), c.contains("before") ? value_text(c["before"]) : "(secret)",
+                         c.contains("after") ? value_text(c["after"]) : "(secret)");
+    }
+    return out;
+  }
+  if (op == "commit" || op == "rollback") {
+    out = fmt::format("revision {} is running\n", result.value("revision", 0)) + plan_text(result.value("applied", json()));
+    if (result.contains("confirm_by")) {
+      out += fmt::format("  confirm before {} or it reverts by itself\n", result.value("confirm_by", ""));
+    }
+    return out;
+  }
+  if (op == "add") return fmt::format("{}[{}] added\n", request.value("array", ""), result.value("index", 0));
+  if (op == "help") {
+    if (result.is_string()) return result.get<std::string>() + "\n";
+    return kHelp;
+  }
+  if (result.is_string()) return result.get<std::string>() + (result.get<std::string>().ends_with('\n') ? "" : "\n");
+  if (result.is_null()) return "ok\n";
+  if (result.is_object()) {
+    for (const auto& [key, value] : result.items()) out += fmt::format("  {}: {}\n", key, value_text(value));
+    return out;
+  }
+  return result.dump() + "\n";
+}
+
+std::vector<std::string> completions(std::string_view before, std::string_view word) {
+  const auto w = words_of(before);
+  std::vector<std::string> pool;
+  if (w.empty()) {
+    pool = kCommands;
+  } else if (w[0] == "show" && w.size() == 1) {
+    pool = kShows;
+  } else if ((w[0] == "set" && w.size() == 1) || (w[0] == "delete" && w.size() == 1) || (w[0] == "help" && w.size() == 1) ||
+             (w[0] == "show" && w.size() == 2 && w[1] == "config")) {
+    for (const auto& k : config::device_schema().keys()) pool.push_back(k.path);
+    for (const auto& a : config::device_schema().arrays()) {
+      pool.push_back(a.path + "[");
+      for (const auto& k : a.element->keys()) pool.push_back(a.path + "[0]." + k.path);
+    }
+  } else if (w[0] == "set" && w.size() == 2) {
+    if (const auto* key = config::device_schema().find(w[1])) {
+      pool = key->choices;
+      if (key->type == config::Type::boolean) pool = {"true", "false"};
+    }
+  } else if (w[0] == "add" && w.size() == 1) {
+    for (const auto& a : config::device_schema().arrays()) pool.push_back(a.path);
+  } else if (w[0] == "engineer-mode" && w.size() == 1) {
+    pool = {"on", "off"};
+  } else if (w[0] == "arm" && w.size() == 1) {
+    pool = {"away", "home"};
+  } else if (w[0] == "commit" && w.size() == 1) {
+    pool = {"confirmed"};
+  }
+  std::vector<std::string> out;
+  for (auto& p : pool) {
+    if (p.starts_with(word)) out.push_back(std::move(p));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace assure::shell_tool
