@@ -62,6 +62,10 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   Result<std::size_t> resend_clip(const std::string& clip) override {
     return uplink_->resend_clip(config_.evidence.dir, clip);
   }
+  Result<nlohmann::json> change_config(const nlohmann::json& args, std::string_view who) override {
+    if (!desk_) return fail(Errc::invalid_argument, "the device's configuration desk is not running (see its log)");
+    return desk_->remote(args, std::string(who));
+  }
 
   // What the engineer's shell may use (DeskHost, daemon_shell.cpp).
   Result<void> check(const config::DeviceConfig& next) const override;

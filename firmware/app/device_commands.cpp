@@ -62,6 +62,14 @@ Reply outputs(DeviceControl& device, const json& args, std::string_view who) {
   return Reply::done({{"output", output}, {"on", device.site().output_on(output).value_or(false)}});
 }
 
+// Config changes from the control room, through the same candidate, checks and commit as the
+// engineer's shell (confirmed commits revert by themselves, as there).
+Reply config(DeviceControl& device, const json& args, std::string_view who) {
+  auto done = device.change_config(args, who);
+  if (!done) return Reply::refused(done.error().message);
+  return Reply::done(std::move(*done));
+}
+
 }  // namespace
 
 Dispatcher device_commands(DeviceControl& device) {
@@ -84,6 +92,11 @@ Dispatcher device_commands(DeviceControl& device) {
               {.name = "state", .required = true, .one_of = {"on", "off", "auto"}},
               {.name = "seconds", .type = T::integer, .min = 1, .max = 86400, .fallback = 600}},
              bind(outputs)});
+  table.add({"config", "config changes, committed as the engineer's shell would (optionally confirmed)",
+             {{.name = "changes", .type = T::array, .required = true, .max = 64},
+              {.name = "comment", .fallback = ""},
+              {.name = "confirm_minutes", .type = T::integer, .min = 1, .max = 60}},
+             bind(config)});
   return table;
 }
 

@@ -23,6 +23,12 @@ std::string arg_names(const CommandSpec& spec) {
 
 Result<void> check_one(const Arg& arg, const nlohmann::json& value) {
   switch (arg.type) {
+    case Arg::Type::array:
+      if (!value.is_array()) return fail(Errc::invalid_argument, fmt::format("\"{}\" must be a list", arg.name));
+      if (arg.max > 0 && value.size() > static_cast<std::size_t>(arg.max)) {
+        return fail(Errc::invalid_argument, fmt::format("\"{}\" holds at most {} items", arg.name, arg.max));
+      }
+      return {};
     case Arg::Type::boolean:
       if (!value.is_boolean()) return fail(Errc::invalid_argument, fmt::format("\"{}\" must be true or false", arg.name));
       return {};

@@ -197,6 +197,39 @@ Result<json> Desk::rollback(const std::string& engineer, std::uint64_t number, c
   return json{{"revision", revision->number}, {"applied", plan.describe()}};
 }
 
+Result<json> Desk::remote(const json& args, const std::string& who) {
+  constexpr std::uint64_t kRemote = 0;  // the socket's clients count from 1
+  candidates_.erase(kRemote);
+  config::Candidate& c = candidate(kRemote);
+  const json& changes = args["changes"];
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const json& change = changes[i];
+    Result<void> done;
+    if (!change.is_object()) {
+      done = fail(Errc::invalid_argument, "a change is an object");
+    } else if (change.contains("add")) {
+      auto index = c.append(string_arg(change, "add"));
+      if (!index) done = std::unexpected(index.error());
+    } else if (change.contains("delete") && change["delete"] == true) {
+      done = c.erase(string_arg(change, "key"));
+    } else if (change.contains("value") && (change["value"].is_string() || change["value"].is_primitive())) {
+      done = c.set(string_arg(change, "key"), change["value"].is_string() ? change["value"].get<std::string>()
+                                                                            : change["value"].dump());
+    } else {
+      done = fail(Errc::invalid_argument, "a change is {\"key\",\"value\"}, {\"key\",\"delete\":true} or {\"add\":ARRAY}");
+    }
+    if (!done) {
+      candidates_.erase(kRemote);
+      return fail(done.error().code, fmt::format("change {}: {}", i + 1, done.error().message));
+    }
+  }
+  json request{{"op", "commit"}, {"comment", string_arg(args, "comment")}};
+  if (args.contains("confirm_minutes")) request["confirm_minutes"] = args["confirm_minutes"];
+  auto result = commit(kRemote, who, request);
+  candidates_.erase(kRemote);
+  return result;
+}
+
 void Desk::tick() {
   const auto& pending = revisions_.pending();
   if (!pending || host_.utc() < pending->until) return;

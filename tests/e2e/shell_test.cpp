@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "assure/firmware/evidence/signing.hpp"
 #include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 #include "assure/firmware/uplink/messages.hpp"
 #include "fleet.hpp"
 #include "pty_session.hpp"
@@ -239,4 +241,33 @@ TEST(Shell, AnEngineerAtATerminalLogsInCompletesAKeyAndCommits) {
   tty.type("exit\r");
   EXPECT_EQ(tty.wait_exit(), 0) << tty.screen();
   EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 30"), std::string::npos);
+}
+
+TEST(Shell, TheControlRoomsSignedConfigCommandTakesTheSamePath) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(test::device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n") +
+                     "[alarm]\nexit_delay = 30\n[[alarm.zone]]\ninput = \"panic\"\ntype = \"panic\"\n");
+  wait_ready(fleet, probe);
+  std::this_thread::sleep_for(300ms);
+  auto send = [&](const std::string& nonce, json args) -> json {
+    probe.publish(std::string(kBase) + "/cmd/config",
+                  uplink::sign_command(control_room, "config", "estate-a", "cam-01", std::chrono::system_clock::now(), nonce,
+                                       std::move(args)));
+    auto reply = probe.wait_for(
+        [&](auto& m) { return m.topic == std::string(kBase) + "/reply" && m.payload.find(nonce) != std::string::npos; }, 15s);
+    return reply ? json::parse(reply->payload) : json{};
+  };
+  auto bad = send("nonce-config-00000001", {{"changes", {{{"key", "alarm.exit_delay"}, {"value", "soon"}}}}});
+  EXPECT_FALSE(bad.value("ok", true)) << bad.dump();
+  EXPECT_NE(bad.dump().find("change 1: alarm.exit_delay: 'soon' is not a whole number"), std::string::npos) << bad.dump();
+  auto good = send("nonce-config-00000002", {{"changes", {{{"key", "alarm.exit_delay"}, {"value", 12}}}},
+                                             {"comment", "set from the control room"}});
+  ASSERT_TRUE(good.value("ok", false)) << good.dump() << fleet.daemon->log();
+  EXPECT_EQ(good["result"]["revision"], 2);
+  ASSERT_TRUE(test::eventually([&] { return !events(probe, "config_changed").empty(); }, 10s));
+  EXPECT_EQ(events(probe, "config_changed")[0]["details"]["who"], "control-room");
+  EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 12"), std::string::npos);
 }

@@ -48,11 +48,16 @@ class Recorder final : public DeviceControl {
     if (clip != "clip-1") return fail(Errc::not_found, "no signed manifest for clip " + clip + " on this device");
     return std::size_t{4};
   }
+  Result<json> change_config(const json& args, std::string_view who) override {
+    config_calls.push_back({{"args", args}, {"who", who}});
+    return json{{"revision", 2}};
+  }
 
   drivers::SimClock clock;
   std::size_t carried = 0;
   int snapshots = 0;
   std::string video;  // why no picture; empty: the video runs
+  std::vector<json> config_calls;
 
  private:
   alarm::Site site_;
@@ -94,7 +99,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ping", "{}", true, "\"boot_id\":\"b00t\""},
         Row{"ping", "null", true, "\"firmware\":\"test\""},
         Row{"reboot", "{}", false,
-            "unknown command \"reboot\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs)"},
+            "unknown command \"reboot\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs, config)"},
         Row{"arm", "{}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"home\"}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"sideways\"}", false, "\"mode\" must be one of \"away\", \"home\", not \"sideways\""},
@@ -123,7 +128,11 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"resend_clip", "{\"clip\":\"clip-1\"}", true, "\"messages\":4"},
         Row{"resend_clip", "{\"clip\":\"clip-2\"}", false, "no signed manifest for clip clip-2"},
         Row{"resend_clip", "{}", false, "resend_clip needs \"clip\""},
-        Row{"snapshot", "{}", true, "null"}));
+        Row{"snapshot", "{}", true, "null"},
+        Row{"config", "{\"changes\":[{\"key\":\"alarm.exit_delay\",\"value\":\"10\"}]}", true, "\"revision\":2"},
+        Row{"config", "{\"changes\":\"alarm.exit_delay=10\"}", false, "\"changes\" must be a list"},
+        Row{"config", "{\"changes\":[],\"confirm_minutes\":0}", false, "\"confirm_minutes\" must be 1 to 60"},
+        Row{"config", "{}", false, "config needs \"changes\""}));
 
 TEST(Commands, ASnapshotWaitsForTheNextFrameOrSaysWhyThereIsNone) {
   Recorder device;

@@ -186,8 +186,12 @@ std::string describe(const json& request, const json& response) {
   if (op == "diff") {
     if (result.empty()) return "(no changes)\n";
     for (const auto& c : result) {
-      out += fmt::format("  {}: {} -> {}\n", c.value("key", ""), c.contains("before") ? value_text(c["before"]) : "(secret)",
-                         c.contains("after") ? value_text(c["after"]) : "(secret)");
+      auto side = [&](const char* which) {
+        if (!c.contains(which)) return std::string("(secret)");
+        const std::string v = value_text(c[which]);
+        return v.empty() ? std::string("(not set)") : v;
+      };
+      out += fmt::format("  {}: {} -> {}\n", c.value("key", ""), side("before"), side("after"));
     }
     return out;
   }

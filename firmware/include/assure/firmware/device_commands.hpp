@@ -1,6 +1,6 @@
 #pragma once
 // The commands a device obeys, as one Dispatcher table: ping, snapshot, resend_clip, arm, disarm,
-// maintenance, outputs. Each handler is one function over DeviceControl, the little the daemon
+// maintenance, outputs, config. Each handler is one function over DeviceControl, the little the daemon
 // lends its commands; the handlers hold no state of their own.
 
 #include <cstddef>
@@ -26,6 +26,9 @@ class DeviceControl {
   virtual std::string no_picture() const = 0;
   virtual void request_snapshot() = 0;  // the reply comes with the next analysed frame
   virtual Result<std::size_t> resend_clip(const std::string& clip) = 0;
+  // A set of config changes through the engineer's commit path (the signed "config" command):
+  // {"changes": [{"key","value"} | {"key","delete":true} | {"add": ARRAY}], "comment", "confirm_minutes"}.
+  virtual Result<nlohmann::json> change_config(const nlohmann::json& args, std::string_view who) = 0;
 };
 
 Dispatcher device_commands(DeviceControl& device);

@@ -17,7 +17,7 @@ namespace assure::app {
 
 // One argument: its JSON type, whether it must be given, and what values it may take.
 struct Arg {
-  enum class Type { string, boolean, integer };
+  enum class Type { string, boolean, integer, array };
   std::string name;
   Type type = Type::string;
   bool required = false;

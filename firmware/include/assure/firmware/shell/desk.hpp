@@ -64,6 +64,9 @@ class Desk {
   std::optional<std::chrono::system_clock::time_point> revert_at() const;
   // An audit record of something the gatekeeper saw (a refused login).
   void audit(nlohmann::json record);
+  // The control room's signed "config" command: its changes through a candidate of its own and the
+  // same commit (args as device_commands' "config").
+  Result<nlohmann::json> remote(const nlohmann::json& args, const std::string& who);
 
  private:
   Desk(std::filesystem::path config_file, std::string running_text, DeskHost& host, Revisions revisions, AuditLog audit,
