@@ -8,6 +8,7 @@
 #include "app/daemon_loop.hpp"
 #include "app/overloaded.hpp"
 #include "assure/base/files.hpp"
+#include "assure/base/utc.hpp"
 #include "assure/drivers/open_board.hpp"
 #include "assure/drivers/system_clock.hpp"
 #include "assure/firmware/version.hpp"
@@ -86,12 +87,18 @@ Daemon::Loop::Loop(config::DeviceConfig config, config::BoardFile board_file, ha
               [this](pipelines::ClipClosed clip, std::vector<std::string> ids) {
                 uplink_->submit_clip(std::move(clip), std::move(ids));
               }}),
-      heartbeats_(boot_id_, config_.state_dir, started_) {}
+      heartbeats_(boot_id_, config_.state_dir, started_),
+      log_ring_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)) {
+  log_ring_->set_pattern("%Y-%m-%dT%H:%M:%S.%e %-5l %v");
+  spdlog::default_logger()->sinks().push_back(log_ring_);  // before any thread of ours logs
+}
 
 Daemon::Loop::~Loop() {
   socket_.reset();  // its thread calls the gatekeeper and pushes to the queue: first to go
   request_stop();
   if (input_thread_.joinable()) input_thread_.join();
+  auto& sinks = spdlog::default_logger()->sinks();
+  sinks.erase(std::remove(sinks.begin(), sinks.end(), log_ring_), sinks.end());
 }
 
 void Daemon::Loop::request_stop() {
@@ -112,10 +119,14 @@ std::string Daemon::Loop::no_picture() const {
 }
 
 std::string Daemon::Loop::raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg) {
-  if (!raised) return uplink_->raise(std::move(event), jpeg);
-  uplink::Event copy = event;
+  nlohmann::json seen{{"time", utc_iso8601(event.time)}, {"type", to_string(event.type)}, {"source", event.source},
+                      {"severity", to_string(event.severity)}, {"zone", event.zone}};
+  uplink::Event copy = raised ? event : uplink::Event{};
   std::string id = uplink_->raise(std::move(event), jpeg);
-  raised(copy, id);
+  seen["id"] = id;
+  recent_events_.push_back(std::move(seen));
+  if (recent_events_.size() > 200) recent_events_.pop_front();
+  if (raised) raised(copy, id);
   return id;
 }
 
@@ -266,6 +277,7 @@ void Daemon::Loop::handle(const DaemonEvent& event) {
                  [&](const shell::Gatekeeper::Forward& request) { on_shell(request); },
                  [&](const shell::Gatekeeper::Refused& refused) { on_login_refused(refused); },
                  [&](const ShellGone& gone) {
+                   watchers_.erase(gone.client);
                    if (desk_) desk_->gone(gone.client);
                  },
                  [](const StopRequest&) {},
@@ -280,6 +292,7 @@ void Daemon::Loop::on_input(const hal::InputEvent& edge) {
   auto e = uplink::make_event(EventType::input, "input:" + edge.name, Severity::info, board_.clock->utc());
   e.details = {{"active", edge.active}};
   raise(std::move(e));
+  tell_watchers(edge);
   carry_out(site_.input(edge.name, edge.active, edge.timestamp, now()));
 }
 

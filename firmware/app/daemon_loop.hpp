@@ -3,11 +3,15 @@
 // what it lends the engineer's shell (live apply of a commit, status, inputs, outputs).
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 #include <variant>
 #include <vector>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "app/event_queue.hpp"
 #include "app/heartbeat.hpp"
@@ -73,6 +77,8 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   nlohmann::json status() const override;
   nlohmann::json inputs() const override;
   nlohmann::json outputs() const override;
+  nlohmann::json events(std::size_t count) const override;
+  nlohmann::json log(std::size_t count) const override;
   nlohmann::json command(const std::string& name, const nlohmann::json& args, const std::string& who) override;
   void report(EventType type, Severity severity, nlohmann::json details) override;
   std::chrono::system_clock::time_point utc() const override { return board_.clock->utc(); }
@@ -92,6 +98,8 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   void on_command(const IncomingCommand& incoming);
   void on_shell(const shell::Gatekeeper::Forward& request);
   void on_login_refused(const shell::Gatekeeper::Refused& refused);
+  bool on_watch(const shell::Gatekeeper::Forward& request);  // "watch" / "unwatch"; false: not one
+  void tell_watchers(const hal::InputEvent& edge);
   void send_heartbeat(Schedule::Time now);
   std::string raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg = nullptr);
 
@@ -121,6 +129,13 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   std::unique_ptr<shell::Gatekeeper> gatekeeper_;
   std::unique_ptr<shell::ControlSocket> socket_;  // last made, first gone: it calls the two above
   std::atomic<shell::ControlSocket*> socket_ready_{nullptr};  // for the socket's own thread
+  struct Watch {
+    std::string input;  // "*": every input
+    std::uint64_t active_edges = 0;
+  };
+  std::map<std::uint64_t, Watch> watchers_;       // shells running "test input"
+  std::deque<nlohmann::json> recent_events_;      // for "show events"
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_ring_;  // for "show log"
 };
 
 }  // namespace assure::app

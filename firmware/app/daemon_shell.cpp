@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/daemon_loop.hpp"
+#include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
 #include "assure/firmware/version.hpp"
 
@@ -70,7 +71,62 @@ void Daemon::Loop::start_shell() {
 
 void Daemon::Loop::on_shell(const shell::Gatekeeper::Forward& request) {
   if (!desk_ || !socket_) return;
+  if (on_watch(request)) return;
   socket_->send(request.client, desk_->handle(request.client, request.engineer, request.request));
+}
+
+// "test input": the shell is sent each edge of an input (or of all, "*") as it is read, with the
+// kernel's timestamp and a count of active edges, so a knock on a window can be seen counted.
+bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
+  const std::string op = request.request.value("op", nlohmann::json("")).is_string() ? request.request.value("op", "") : "";
+  if (op == "unwatch") {
+    watchers_.erase(request.client);
+    socket_->send(request.client, shell::answer(request.request, true, "", nullptr));
+    return true;
+  }
+  if (op != "watch") return false;
+  const std::string input = request.request.value("input", nlohmann::json("")).is_string() ? request.request.value("input", "") : "";
+  const auto names = board_.inputs->names();
+  if (input != "*" && std::find(names.begin(), names.end(), input) == names.end()) {
+    std::string known;
+    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+    socket_->send(request.client,
+                  shell::answer(request.request, false, fmt::format("no input \"{}\" (known: {})", excerpt(input, 32), known), nullptr));
+    return true;
+  }
+  watchers_[request.client] = Watch{input, 0};
+  spdlog::info("shell: {} watches input {}", request.engineer, input);
+  socket_->send(request.client, shell::answer(request.request, true, "", {{"watching", input}}));
+  return true;
+}
+
+void Daemon::Loop::tell_watchers(const hal::InputEvent& edge) {
+  for (auto& [client, watch] : watchers_) {
+    if (watch.input != "*" && watch.input != edge.name) continue;
+    if (edge.active) ++watch.active_edges;
+    socket_->send(client, {{"watch", "input"},
+                           {"input", edge.name},
+                           {"active", edge.active},
+                           {"monotonic_ms", std::chrono::duration_cast<std::chrono::milliseconds>(edge.timestamp).count()},
+                           {"time", utc_iso8601(board_.clock->utc())},
+                           {"active_edges", watch.active_edges}});
+  }
+}
+
+nlohmann::json Daemon::Loop::events(std::size_t count) const {
+  nlohmann::json out = nlohmann::json::array();
+  const std::size_t from = recent_events_.size() > count ? recent_events_.size() - count : 0;
+  for (std::size_t i = from; i < recent_events_.size(); ++i) out.push_back(recent_events_[i]);
+  return out;
+}
+
+nlohmann::json Daemon::Loop::log(std::size_t count) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& line : log_ring_->last_formatted(count)) {
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    out.push_back(line);
+  }
+  return out;
 }
 
 void Daemon::Loop::on_login_refused(const shell::Gatekeeper::Refused& refused) {

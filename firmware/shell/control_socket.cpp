@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -48,7 +49,13 @@ class ControlSocket::Impl {
     Peer peer;
     std::string in, out;
     bool closing = false;  // close once `out` is written
+    // At most kRate requests a second (a burst of kRate): a flood waits in its own socket
+    // buffer, and the CPU it would take is left to the alarms.
+    double tokens = kRate;
+    std::chrono::steady_clock::time_point refilled = std::chrono::steady_clock::now();
+    bool throttled = false;
   };
+  static constexpr double kRate = 100;
 
   Impl(SocketOptions options, OnRequest on_request, OnGone on_gone)
       : options_(std::move(options)), on_request_(std::move(on_request)), on_gone_(std::move(on_gone)) {}
@@ -164,18 +171,37 @@ class ControlSocket::Impl {
   // Reads what there is; each whole line becomes a request. Returns false when the client is gone.
   bool read_from(std::uint64_t id, Client& c, std::vector<std::pair<std::uint64_t, nlohmann::json>>& requests) {
     char buffer[16384];
-    for (int round = 0; round < 64; ++round) {  // a flood is read in turns, never all at once
+    for (int round = 0; round < 4; ++round) {  // a flood is read in turns, never all at once
+      if (!c.closing && lines_from(id, c, requests)) return true;  // throttled: the rest waits
+      if (c.in.size() > options_.max_frame) break;
       const ssize_t n = ::read(c.fd, buffer, sizeof buffer);
       if (n == 0) return false;
       if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
       if (c.closing) continue;  // refused or dropped: nothing more is read
       c.in.append(buffer, static_cast<std::size_t>(n));
+    }
+    if (!c.closing) (void)lines_from(id, c, requests);
+    return true;
+  }
+
+  // The whole lines read so far, as requests while the client's rate allows; true when throttled.
+  bool lines_from(std::uint64_t id, Client& c, std::vector<std::pair<std::uint64_t, nlohmann::json>>& requests) {
+    const auto now = std::chrono::steady_clock::now();
+    c.tokens = std::min(kRate, c.tokens + kRate * std::chrono::duration<double>(now - c.refilled).count());
+    c.refilled = now;
+    c.throttled = false;
+    {
       for (std::size_t newline; (newline = c.in.find('\n')) != std::string::npos;) {
+        if (c.tokens < 1) {
+          c.throttled = true;
+          return true;
+        }
+        c.tokens -= 1;
         const std::string line = c.in.substr(0, newline);
         c.in.erase(0, newline + 1);
         if (line.size() > options_.max_frame) {
           refuse(c, fmt::format("a frame is at most {} bytes; this one had {}", options_.max_frame, line.size()), true);
-          return true;
+          return false;
         }
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         auto parsed = uplink::parse_json(line, "control socket frame",
@@ -189,24 +215,26 @@ class ControlSocket::Impl {
       if (c.in.size() > options_.max_frame) {
         refuse(c, fmt::format("a frame is at most {} bytes (no end of line in sight)", options_.max_frame), true);
         c.in.clear();
-        return true;
       }
     }
-    return true;
+    return false;
   }
 
   void loop() {
     while (!stopping_) {
       std::vector<pollfd> fds{{wake_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
       std::vector<std::uint64_t> ids;
+      bool throttled = false;
       {
         std::lock_guard lock(mutex_);
         for (auto& [id, c] : clients_) {
-          fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+          // A throttled client is not read (its lines wait); it is looked at again in 10 ms.
+          if (c.throttled) throttled = true;
+          fds.push_back({c.fd, static_cast<short>((c.throttled ? 0 : POLLIN) | (c.out.empty() ? 0 : POLLOUT)), 0});
           ids.push_back(id);
         }
       }
-      if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
+      if (::poll(fds.data(), fds.size(), throttled ? 10 : 1000) < 0 && errno != EINTR) break;
       if (fds[0].revents & POLLIN) {
         std::uint64_t drained;
         (void)!::read(wake_fd_, &drained, sizeof drained);
@@ -223,6 +251,7 @@ class ControlSocket::Impl {
           Client& c = it->second;
           bool alive = true;
           if (fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) alive = read_from(ids[i], c, requests);
+          else if (c.throttled) (void)lines_from(ids[i], c, requests);
           if (alive && !c.out.empty()) {
             const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n > 0) c.out.erase(0, static_cast<std::size_t>(n));

@@ -263,8 +263,19 @@ Result<json> Desk::show(std::uint64_t client, const json& request) {
   if (what == "status") return host_.status();
   if (what == "inputs") return host_.inputs();
   if (what == "outputs") return host_.outputs();
+  if (what == "events" || what == "log") {
+    std::size_t count = 20;
+    if (request.contains("count")) {
+      if (!request["count"].is_number_unsigned() || request["count"].get<std::uint64_t>() > 200) {
+        return fail(Errc::invalid_argument, "show events|log takes 1 to 200");
+      }
+      count = request["count"].get<std::size_t>();
+    }
+    return what == "events" ? host_.events(count) : host_.log(count);
+  }
   return fail(Errc::invalid_argument, fmt::format("show what? config [KEY], running, revisions, pending-restart, "
-                                                  "status, inputs, outputs (not \"{}\")", excerpt(what, 32)));
+                                                  "status, inputs, outputs, events [N], log [N] (not \"{}\")",
+                                                  excerpt(what, 32)));
 }
 
 json Desk::handle(std::uint64_t client, const std::string& engineer, const json& request) {

@@ -271,3 +271,30 @@ TEST(Shell, TheControlRoomsSignedConfigCommandTakesTheSamePath) {
   EXPECT_EQ(events(probe, "config_changed")[0]["details"]["who"], "control-room");
   EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 12"), std::string::npos);
 }
+
+TEST(Shell, TestInputShowsAWindowsKnocksAsTheyComeAndTheEventsAndLogAreAtHand) {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  std::string scenario;
+  for (int knock = 0; knock < 3; ++knock) {  // the engineer taps the window three times
+    for (bool active : {true, false}) {
+      scenario += "[[step]]\nat_ms = " + std::to_string(4500 + knock * 400 + (active ? 0 : 60)) +
+                  "\ninput = \"shock_front_window\"\nactive = " + (active ? "true" : "false") + "\n";
+    }
+  }
+  const auto file = fleet.dir.write("knocks.toml", scenario);
+  fleet.start_daemon(kit(broker.uri()) + "[sim]\nscenario = \"" + file.string() + "\"\n");
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  std::string log;
+  ASSERT_EQ(engineer(fleet, "test input shock_front_window 8", &log), 0) << log << fleet.daemon->log();
+  EXPECT_NE(log.find("watching shock_front_window"), std::string::npos) << log;
+  EXPECT_NE(log.find("shock_front_window  ACTIVE    (active edges: 3"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped watching"), std::string::npos) << log;
+  EXPECT_EQ(engineer(fleet, "test input garage 1", &log), 1);
+  EXPECT_NE(log.find("no input \"garage\" (known: "), std::string::npos) << log;
+  ASSERT_EQ(engineer(fleet, "show events 3; show log 50", &log), 0) << log;
+  EXPECT_NE(log.find("input              input:shock_front_window"), std::string::npos) << log;
+  EXPECT_NE(log.find("watches input shock_front_window"), std::string::npos) << log;
+}

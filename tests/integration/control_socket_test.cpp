@@ -34,7 +34,8 @@ struct Echo {
             last_peer = peer;
           }
           ++requests;
-          socket->send(client, {{"ok", true}, {"n", request.value("n", 0)}});
+          socket->send(client, {{"ok", true}, {"n", request.value("n", 0)},
+                                {"pad", std::string(std::min<std::size_t>(request.value("pad", 0u), 60000), 'x')}});
         },
         [this](std::uint64_t) { ++gone; });
     if (!opened) throw std::runtime_error(opened.error().message);
@@ -87,13 +88,29 @@ TEST(ControlSocket, GarbageIsAnsweredAndAHugeFrameDropsOnlyItsClient) {
   EXPECT_EQ(echo.requests.load(), 1);
 }
 
+TEST(ControlSocket, AFloodIsTakenAtAHundredRequestsASecond) {
+  Echo echo;
+  test::UnixClient flood(echo.path());
+  std::string many;
+  for (int i = 0; i < 1000; ++i) many += "{\"n\":1}\n";
+  const auto start = std::chrono::steady_clock::now();
+  flood.send_raw(many);
+  int answered = 0;
+  while (answered < 300 && flood.receive(5s)) ++answered;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(answered, 300);
+  EXPECT_GT(seconds, 1.5) << "a burst of 100, then 100 a second";
+  test::UnixClient other(echo.path());
+  EXPECT_EQ(other.ask({{"n", 9}}, 2s)["n"], 9) << "another shell is not held up by the flood";
+}
+
 TEST(ControlSocket, AClientThatStopsReadingIsDroppedNotWaitedFor) {
   Echo echo;
   test::UnixClient stuck(echo.path());
   test::UnixClient good(echo.path());
   // Ask for far more than the socket buffers and the 1 MiB allowance hold, and never read.
   std::string many;
-  for (int i = 0; i < 150000; ++i) many += "{\"n\":123456789}\n";
+  for (int i = 0; i < 2000; ++i) many += "{\"n\":1,\"pad\":50000}\n";
   stuck.send_raw(many);
   ASSERT_TRUE(test::eventually([&] { return echo.gone.load() == 1; }, 20s)) << "the stuck client was not dropped";
   EXPECT_EQ(good.ask({{"n", 8}})["n"], 8);

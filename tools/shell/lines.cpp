@@ -16,7 +16,8 @@ using json = nlohmann::json;
 const std::vector<std::string> kCommands{"show",     "set",   "delete",  "add",      "diff",  "validate", "discard",
                                          "commit",   "confirm", "rollback", "arm",   "disarm",   "engineer-mode",
                                          "test",     "ping",  "snapshot", "help",    "exit"};
-const std::vector<std::string> kShows{"config", "running", "revisions", "pending-restart", "status", "inputs", "outputs"};
+const std::vector<std::string> kShows{"config", "running", "revisions", "pending-restart", "status", "inputs", "outputs",
+                                      "events", "log"};
 
 std::vector<std::string> words_of(std::string_view line) {
   std::vector<std::string> words;
@@ -85,7 +86,9 @@ const char* const kHelp = R"(commands:
   confirm                keep a "commit confirmed"
   rollback N             back to revision N (see show revisions)
   arm [away|home] | disarm | engineer-mode on|off
+  test input NAME [SECONDS]   each edge as it comes (Ctrl-C stops); NAME * for every input
   test output NAME on|off|auto [SECONDS]
+  show events [N] | show log [N]
   ping | snapshot
   help [KEY]             the schema's help for a key
   exit
@@ -99,7 +102,13 @@ Parsed parse_line(std::string_view line) {
   if (verb == "show") {
     if (w.size() < 2) return wrong("show what? " + fmt::format("{}", fmt::join(kShows, ", ")));
     json r{{"op", "show"}, {"what", w[1]}};
-    if (w.size() > 2) r["key"] = w[2];
+    if (w.size() > 2 && (w[1] == "events" || w[1] == "log")) {
+      const auto n = number(w[2]);
+      if (!n || *n < 1) return wrong("show " + w[1] + " [N]");
+      r["count"] = *n;
+    } else if (w.size() > 2) {
+      r["key"] = w[2];
+    }
     return request(r);
   }
   if (verb == "set") {
@@ -137,8 +146,17 @@ Parsed parse_line(std::string_view line) {
     if (w.size() != 2 || (w[1] != "on" && w[1] != "off")) return wrong("engineer-mode on|off");
     return command("maintenance", {{"on", w[1] == "on"}});
   }
+  if (verb == "test" && w.size() >= 3 && w[1] == "input") {
+    json r{{"op", "watch"}, {"input", w[2]}};
+    if (w.size() > 3) {
+      const auto seconds = number(w[3]);
+      if (!seconds || *seconds < 1 || *seconds > 3600) return wrong("test input NAME [SECONDS]");
+      r["seconds"] = *seconds;  // for scripts; at a terminal, Ctrl-C ends it
+    }
+    return request(r);
+  }
   if (verb == "test") {
-    if (w.size() < 4 || w[1] != "output") return wrong("test output NAME on|off|auto [SECONDS]");
+    if (w.size() < 4 || w[1] != "output") return wrong("test input NAME [SECONDS] | test output NAME on|off|auto [SECONDS]");
     json args{{"output", w[2]}, {"state", w[3]}};
     if (w.size() > 4) {
       const auto seconds = number(w[4]);
@@ -170,6 +188,18 @@ std::string describe(const json& request, const json& response) {
     return out;
   }
   if (op == "show" && what == "pending-restart") return plan_text(result);
+  if (op == "show" && what == "events") {
+    for (const auto& e : result) {
+      out += fmt::format("  {}  {:<8} {:<18} {}{}\n", e.value("time", ""), e.value("severity", ""), e.value("type", ""),
+                         e.value("source", ""), e.value("zone", "").empty() ? "" : " zone " + e.value("zone", ""));
+    }
+    return out.empty() ? "(none yet)\n" : out;
+  }
+  if (op == "show" && what == "log") {
+    for (const auto& line : result) out += value_text(line) + "\n";
+    return out;
+  }
+  if (op == "watch") return fmt::format("watching {} (Ctrl-C to stop)\n", result.value("watching", ""));
   if (op == "show" && (what == "inputs" || what == "outputs")) {
     for (const auto& r : result) {
       const std::string name = r.value(what == "inputs" ? "input" : "output", "");
@@ -237,6 +267,8 @@ std::vector<std::string> completions(std::string_view before, std::string_view w
     }
   } else if (w[0] == "add" && w.size() == 1) {
     for (const auto& a : config::device_schema().arrays()) pool.push_back(a.path);
+  } else if (w[0] == "test" && w.size() == 1) {
+    pool = {"input", "output"};
   } else if (w[0] == "engineer-mode" && w.size() == 1) {
     pool = {"on", "off"};
   } else if (w[0] == "arm" && w.size() == 1) {

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <optional>
@@ -54,6 +56,24 @@ class Connection {
     }
   }
   ~Connection() { ::close(fd_); }
+
+  // The next line the daemon sends unasked (a watched input's edge); nullopt after `timeout_ms`.
+  std::optional<json> next(int timeout_ms) {
+    for (;;) {
+      if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
+        const std::string line = buffer_.substr(0, nl);
+        buffer_.erase(0, nl + 1);
+        return json::parse(line, nullptr, false);
+      }
+      pollfd p{fd_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, timeout_ms);
+      if (ready == 0 || (ready < 0 && errno == EINTR)) return std::nullopt;
+      char chunk[65536];
+      const ssize_t n = ::read(fd_, chunk, sizeof chunk);
+      if (n <= 0) throw std::runtime_error("the daemon closed the connection");
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
 
   json ask(const json& request) {
     const std::string line = request.dump() + "\n";
@@ -100,6 +120,29 @@ std::string read_secret(const std::string& prompt) {
   return secret;
 }
 
+volatile std::sig_atomic_t interrupted = 0;
+
+// "test input": edges as they come, until Ctrl-C (or `seconds`, for scripts), then unwatch.
+void watch(Connection& c, int seconds) {
+  interrupted = 0;
+  struct sigaction on_int{}, old{};
+  on_int.sa_handler = [](int) { interrupted = 1; };
+  sigaction(SIGINT, &on_int, &old);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{seconds};
+  while (!interrupted && (seconds == 0 || std::chrono::steady_clock::now() < until)) {
+    auto edge = c.next(200);
+    if (!edge || !edge->is_object() || !edge->contains("watch")) continue;
+    std::cout << "  " << edge->value("time", "") << "  " << edge->value("input", "") << "  "
+              << (edge->value("active", false) ? "ACTIVE  " : "inactive") << "  (active edges: "
+              << edge->value("active_edges", 0) << ", kernel time " << edge->value("monotonic_ms", 0) << " ms)\n"
+              << std::flush;
+  }
+  sigaction(SIGINT, &old, nullptr);
+  json done = c.ask({{"op", "unwatch"}});
+  while (done.is_object() && done.contains("watch")) done = c.next(5000).value_or(json{});  // edges in flight
+  std::cout << "stopped watching\n";
+}
+
 // Runs one line; returns false when it was refused (or malformed).
 bool run_line(Connection& c, const std::string& line, bool& exit) {
   const Parsed parsed = parse_line(line);
@@ -116,6 +159,7 @@ bool run_line(Connection& c, const std::string& line, bool& exit) {
   const json response = c.ask(parsed.request);
   const bool ok = response.value("ok", false);
   (ok ? std::cout : std::cerr) << describe(parsed.request, response) << std::flush;
+  if (ok && parsed.request.value("op", "") == "watch") watch(c, parsed.request.value("seconds", 0));
   return ok;
 }
 

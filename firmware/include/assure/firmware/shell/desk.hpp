@@ -44,6 +44,8 @@ class DeskHost {
   virtual nlohmann::json status() const = 0;
   virtual nlohmann::json inputs() const = 0;
   virtual nlohmann::json outputs() const = 0;
+  virtual nlohmann::json events(std::size_t count) const = 0;  // the newest raised, newest last
+  virtual nlohmann::json log(std::size_t count) const = 0;     // the daemon's last log lines
   // A device command (arm, disarm, outputs, maintenance, snapshot, ping) through the command table.
   virtual nlohmann::json command(const std::string& name, const nlohmann::json& args, const std::string& who) = 0;
   virtual void report(EventType type, Severity severity, nlohmann::json details) = 0;
