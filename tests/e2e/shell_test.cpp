@@ -116,6 +116,12 @@ TEST(Shell, ACommitAppliesTheAlarmLiveAndTheSessionAndBootIdStay) {
   ASSERT_TRUE(audited) << audited.error().message;
   EXPECT_EQ(*audited, 1u);
   EXPECT_NE(test::read_file(fleet.dir.path() / "state" / "audit.log").find("\"who\":\"alice\""), std::string::npos);
+  test::Process verify({test::binary("assure-verify").string(), "--audit", (fleet.dir.path() / "state" / "audit.log").string()},
+                       fleet.dir.path() / "verify.log");
+  const auto verified = verify.wait(20s);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(WEXITSTATUS(*verified), 0) << verify.log();
+  EXPECT_TRUE(verify.log_contains("VERIFIED")) << verify.log();
 }
 
 TEST(Shell, BadValuesAreRefusedWithTheLoadersWordsAndNothingChanges) {

@@ -41,6 +41,8 @@ check "inside firmware/, alarm/ (pure logic) uses neither the uplink, the app no
   grep -rnE '#include ("assure/firmware/(uplink|evidence|daemon|settings|uplink_service|dispatcher|device_commands)|"assure/(drivers|pipelines|config)/|<(spdlog|mqtt|unistd|fcntl|sys/|thread|mutex|fstream))' firmware/alarm firmware/include/assure/firmware/alarm
 check "inside firmware/, the uplink and the evidence code know nothing of the app" \
   grep -rnE '#include "(app/|assure/firmware/(daemon|settings|uplink_service|dispatcher|device_commands|schedule)\.hpp)' firmware/uplink firmware/evidence firmware/include/assure/firmware/uplink firmware/include/assure/firmware/evidence
+check "inside firmware/, the shell's side knows nothing of the daemon that wires it" \
+  grep -rnE '#include "(app/|assure/firmware/(daemon|settings|uplink_service|dispatcher|device_commands|schedule)\.hpp)' firmware/shell firmware/include/assure/firmware/shell
 check "no library below tools includes a tool" \
   grep -rnE '#include "(format\.hpp|receiver/)' hal drivers pipelines config firmware
 

@@ -6,15 +6,19 @@
 #include <string>
 
 #include "assure/base/files.hpp"
+#include "assure/firmware/shell/audit_log.hpp"
 #include "assure/firmware/evidence/signing.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: assure-verify CLIP MANIFEST --key PUBLIC_KEY_HEX_OR_FILE [--previous MANIFEST]
+       assure-verify --audit AUDIT_LOG
 
 Checks that CLIP is exactly the file the device signed in MANIFEST: the manifest's Ed25519
 signature against the device's public key, then the size, every chunk and the whole file's SHA-256.
 With --previous, also that MANIFEST follows that one in the device's chain.
+With --audit, that a copy of a device's audit log (<state>/audit.log) is whole: every record's hash
+and its link to the one before, so a record changed, removed or reordered is found and named.
 )";
 
 // A regular file whole, or nothing (the reason is the same for the user: it cannot be read).
@@ -27,6 +31,15 @@ std::optional<std::string> read(const std::string& file, std::uint64_t limit = 1
 
 int main(int argc, char** argv) try {
   using namespace assure;
+  if (argc == 3 && std::string_view(argv[1]) == "--audit") {
+    auto records = shell::verify_audit_log(argv[2]);
+    if (!records) {
+      std::cout << "NOT VERIFIED: " << records.error().message << "\n";
+      return 1;
+    }
+    std::cout << "VERIFIED: " << argv[2] << ": " << *records << " record(s), the chain whole\n";
+    return 0;
+  }
   std::vector<std::string> files;
   std::string key, previous;
   for (int i = 1; i < argc; ++i) {
