@@ -301,6 +301,7 @@ void Daemon::Loop::on_video(const pipelines::VideoEvent& video) {
   if (seen.motion) carry_out(site_.motion(*seen.motion, now()));
   if (seen.snapshot) {
     const std::string& id = *seen.snapshot;
+    if (const auto* taken = std::get_if<pipelines::SnapshotTaken>(&video)) answer_snapshots(id, taken->jpeg);
     for (const auto& command : snapshot_requests_) {
       uplink_->reply(command, !id.empty(), id.empty() ? "the snapshot could not be stored" : "",
                      {{"event", id}, {"topic", uplink_->topics().snapshot(id)}});

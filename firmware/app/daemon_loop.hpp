@@ -134,6 +134,8 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
     std::uint64_t active_edges = 0;
   };
   std::map<std::uint64_t, Watch> watchers_;       // shells running "test input"
+  std::vector<shell::Gatekeeper::Forward> shell_snapshots_;  // "camera snapshot", waiting for a frame
+  void answer_snapshots(const std::string& event_id, const std::vector<std::uint8_t>& jpeg);
   std::deque<nlohmann::json> recent_events_;      // for "show events"
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_ring_;  // for "show log"
 };

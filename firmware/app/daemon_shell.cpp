@@ -2,8 +2,10 @@
 // request handed to the desk on the loop, a commit applied live where it can be, and the
 // device's status, inputs and outputs for the shell's "show".
 #include <grp.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <cstring>
 #include <vector>
 
 #include "app/daemon_loop.hpp"
@@ -84,6 +86,15 @@ bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
     socket_->send(request.client, shell::answer(request.request, true, "", nullptr));
     return true;
   }
+  if (op == "snapshot") {  // "camera snapshot FILE": the JPEG comes back to the shell, as to the control room
+    if (auto why = no_picture(); !why.empty()) {
+      socket_->send(request.client, shell::answer(request.request, false, "no picture: " + why, nullptr));
+    } else {
+      shell_snapshots_.push_back(request);
+      capture_->request_snapshot();
+    }
+    return true;
+  }
   if (op != "watch") return false;
   const std::string input = request.request.value("input", nlohmann::json("")).is_string() ? request.request.value("input", "") : "";
   const auto names = board_.inputs->names();
@@ -111,6 +122,18 @@ void Daemon::Loop::tell_watchers(const hal::InputEvent& edge) {
                            {"time", utc_iso8601(board_.clock->utc())},
                            {"active_edges", watch.active_edges}});
   }
+}
+
+void Daemon::Loop::answer_snapshots(const std::string& event_id, const std::vector<std::uint8_t>& jpeg) {
+  if (shell_snapshots_.empty() || !socket_) return;
+  std::string b64(sodium_base64_encoded_len(jpeg.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(b64.data(), b64.size(), jpeg.data(), jpeg.size(), sodium_base64_VARIANT_ORIGINAL);
+  b64.resize(std::strlen(b64.c_str()));
+  for (const auto& waiting : shell_snapshots_) {
+    socket_->send(waiting.client, shell::answer(waiting.request, true, "",
+                                                {{"event", event_id}, {"bytes", jpeg.size()}, {"jpeg_base64", b64}}));
+  }
+  shell_snapshots_.clear();
 }
 
 nlohmann::json Daemon::Loop::events(std::size_t count) const {

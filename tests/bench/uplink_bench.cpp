@@ -16,7 +16,10 @@
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <cstdio>
 #include <deque>
@@ -242,8 +245,24 @@ int main(int argc, char** argv) try {
           attackers.emplace_back([&, a] {
             while (!done) {
               try {
-                test::UnixClient stuck(cfg.shell_socket);  // dropped past 1 MiB unread; comes back
-                for (int round = 0; round < 50 && !done; ++round) stuck.send_raw(a == 0 ? flood : huge);
+                // 0: requests it never reads the answers to (the daemon takes 100 a second and
+                // leaves the rest in the socket); 1: a 10 MB frame, again every 100 ms.
+                test::UnixClient stuck(cfg.shell_socket);
+                const std::string& bytes = a == 0 ? flood : huge;
+                std::size_t sent = 0;
+                for (int megabytes = 0; !done && (a == 0 || megabytes < 10);) {
+                  const ssize_t n = ::send(stuck.fd(), bytes.data() + sent % bytes.size(), bytes.size() - sent % bytes.size(),
+                                           MSG_DONTWAIT | MSG_NOSIGNAL);
+                  if (n > 0) {
+                    sent += static_cast<std::size_t>(n);
+                    megabytes = static_cast<int>(sent >> 20);
+                  } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                    break;  // refused and closed: connect again
+                  } else {
+                    std::this_thread::sleep_for(1ms);
+                  }
+                }
+                if (a == 1) std::this_thread::sleep_for(100ms);
               } catch (const std::exception&) {
                 std::this_thread::sleep_for(10ms);
               }

@@ -300,7 +300,13 @@ TEST(Shell, TestInputShowsAWindowsKnocksAsTheyComeAndTheEventsAndLogAreAtHand) {
   EXPECT_NE(log.find("stopped watching"), std::string::npos) << log;
   EXPECT_EQ(engineer(fleet, "test input garage 1", &log), 1);
   EXPECT_NE(log.find("no input \"garage\" (known: "), std::string::npos) << log;
-  ASSERT_EQ(engineer(fleet, "show events 3; show log 50", &log), 0) << log;
+  const auto picture = fleet.dir.path() / "aim.jpg";
+  ASSERT_EQ(engineer(fleet, "camera snapshot " + picture.string(), &log), 0) << log << fleet.daemon->log();
+  const std::string jpeg = test::read_file(picture);
+  ASSERT_GT(jpeg.size(), 1000u) << log;
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[0]), 0xFF);
+  EXPECT_EQ(static_cast<unsigned char>(jpeg[1]), 0xD8) << "a JPEG";
+  ASSERT_EQ(engineer(fleet, "show events 30; show log 100", &log), 0) << log;
   EXPECT_NE(log.find("input              input:shock_front_window"), std::string::npos) << log;
   EXPECT_NE(log.find("watches input shock_front_window"), std::string::npos) << log;
 }

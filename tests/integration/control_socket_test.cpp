@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -138,4 +140,33 @@ TEST(ControlSocket, AStaleSocketIsReplacedAndAFileInTheWayIsNot) {
   }
   auto second = shell::ControlSocket::open({.path = path}, [](auto, auto&, auto) {}, [](auto) {});
   EXPECT_TRUE(second) << (second ? "" : second.error().message);
+}
+
+TEST(ControlSocket, AUserOutsideTheGroupIsRefusedByItsPeerCredentials) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become another user";
+  Echo echo;
+  // The filesystem would stop "nobody" at connect(); open the socket up so the daemon's own check
+  // (SO_PEERCRED) is what is tested.
+  ASSERT_EQ(::chmod(echo.dir.path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(echo.path().parent_path().c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(echo.path().c_str(), 0666), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    try {
+      test::UnixClient client(echo.path());
+      client.send({{"n", 1}});
+      auto answer = client.receive(5s);
+      const bool refused = answer && !answer->value("ok", true) &&
+                           answer->value("error", "").find("not allowed") != std::string::npos && client.closed_by_server();
+      ::_exit(refused ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  EXPECT_EQ(echo.requests.load(), 0) << "nothing from outside the group reached the daemon";
 }

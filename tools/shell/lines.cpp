@@ -15,7 +15,7 @@ using json = nlohmann::json;
 
 const std::vector<std::string> kCommands{"show",     "set",   "delete",  "add",      "diff",  "validate", "discard",
                                          "commit",   "confirm", "rollback", "arm",   "disarm",   "engineer-mode",
-                                         "test",     "ping",  "snapshot", "help",    "exit"};
+                                         "test",     "ping",  "snapshot", "camera",  "help",    "exit"};
 const std::vector<std::string> kShows{"config", "running", "revisions", "pending-restart", "status", "inputs", "outputs",
                                       "events", "log"};
 
@@ -89,6 +89,7 @@ const char* const kHelp = R"(commands:
   test input NAME [SECONDS]   each edge as it comes (Ctrl-C stops); NAME * for every input
   test output NAME on|off|auto [SECONDS]
   show events [N] | show log [N]
+  camera snapshot FILE   a picture now, written to FILE here (and sent to the control room)
   ping | snapshot
   help [KEY]             the schema's help for a key
   exit
@@ -142,6 +143,10 @@ Parsed parse_line(std::string_view line) {
   if (verb == "arm") return command("arm", {{"mode", w.size() > 1 ? w[1] : "away"}});
   if (verb == "disarm") return command("disarm");
   if (verb == "ping" || verb == "snapshot") return command(verb);
+  if (verb == "camera") {
+    if (w.size() != 3 || w[1] != "snapshot") return wrong("camera snapshot FILE");
+    return request({{"op", "snapshot"}, {"file", w[2]}});  // the file is written here, not on the device
+  }
   if (verb == "engineer-mode") {
     if (w.size() != 2 || (w[1] != "on" && w[1] != "off")) return wrong("engineer-mode on|off");
     return command("maintenance", {{"on", w[1] == "on"}});
@@ -231,6 +236,9 @@ std::string describe(const json& request, const json& response) {
       out += fmt::format("  confirm before {} or it reverts by itself\n", result.value("confirm_by", ""));
     }
     return out;
+  }
+  if (op == "snapshot") {
+    return fmt::format("{} bytes from the camera (event {})\n", result.value("bytes", 0), result.value("event", ""));
   }
   if (op == "add") return fmt::format("{}[{}] added\n", request.value("array", ""), result.value("index", 0));
   if (op == "help") {

@@ -8,6 +8,7 @@
 // 3 the daemon cannot be reached or the login is refused.
 
 #include <histedit.h>
+#include <sodium.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -143,6 +145,27 @@ void watch(Connection& c, int seconds) {
   std::cout << "stopped watching\n";
 }
 
+// "camera snapshot FILE": the JPEG the daemon sent, written whole.
+bool write_picture(const std::string& file, const json& response) {
+  const std::string b64 = response["result"].value("jpeg_base64", "");
+  std::string jpeg(b64.size(), '\0');
+  std::size_t length = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(jpeg.data()), jpeg.size(), b64.c_str(), b64.size(), nullptr, &length,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    std::cerr << "error: the picture did not arrive whole\n";
+    return false;
+  }
+  jpeg.resize(length);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << jpeg;
+  if (!out.flush()) {
+    std::cerr << "error: cannot write " << file << "\n";
+    return false;
+  }
+  std::cout << "wrote " << file << "\n";
+  return true;
+}
+
 // Runs one line; returns false when it was refused (or malformed).
 bool run_line(Connection& c, const std::string& line, bool& exit) {
   const Parsed parsed = parse_line(line);
@@ -160,6 +183,7 @@ bool run_line(Connection& c, const std::string& line, bool& exit) {
   const bool ok = response.value("ok", false);
   (ok ? std::cout : std::cerr) << describe(parsed.request, response) << std::flush;
   if (ok && parsed.request.value("op", "") == "watch") watch(c, parsed.request.value("seconds", 0));
+  if (ok && parsed.request.value("op", "") == "snapshot") return write_picture(parsed.request.value("file", ""), response);
   return ok;
 }
 
