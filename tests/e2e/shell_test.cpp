@@ -79,15 +79,24 @@ void wait_ready(const Fleet& fleet, const test::Probe& probe) {
   ASSERT_TRUE(test::eventually([&] { return std::filesystem::exists(socket_of(fleet)); }, 10s)) << fleet.daemon->log();
 }
 
+// A home kit's daemon on the sim board with a broker, a probe on its topics and engineer alice.
+struct Kit {
+  test::Broker broker;
+  Fleet fleet;
+  test::Probe probe{broker.uri(), std::string(kBase) + "/#"};
+  explicit Kit(const std::string& extra = "") {
+    fleet.start_daemon(kit(broker.uri()) + extra);
+    wait_ready(fleet, probe);
+    add_engineer(fleet);
+  }
+};
+
 }  // namespace
 
 TEST(Shell, ACommitAppliesTheAlarmLiveAndTheSessionAndBootIdStay) {
-  test::Broker broker;
-  Fleet fleet;
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(kit(broker.uri()));
-  wait_ready(fleet, probe);
-  add_engineer(fleet);
+  Kit k;
+  auto& fleet = k.fleet;
+  auto& probe = k.probe;
   const std::string boot_id = onlines(probe)[0].value("boot_id", "");
 
   std::string log;
@@ -125,12 +134,9 @@ TEST(Shell, ACommitAppliesTheAlarmLiveAndTheSessionAndBootIdStay) {
 }
 
 TEST(Shell, BadValuesAreRefusedWithTheLoadersWordsAndNothingChanges) {
-  test::Broker broker;
-  Fleet fleet;
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(kit(broker.uri()));
-  wait_ready(fleet, probe);
-  add_engineer(fleet);
+  Kit k;
+  auto& fleet = k.fleet;
+  auto& probe = k.probe;
   std::string log;
   EXPECT_EQ(engineer(fleet, "set alarm.exit_delay forty", &log), 1);
   EXPECT_NE(log.find("alarm.exit_delay: 'forty' is not a whole number"), std::string::npos) << log;
@@ -146,12 +152,9 @@ TEST(Shell, BadValuesAreRefusedWithTheLoadersWordsAndNothingChanges) {
 }
 
 TEST(Shell, ACommitConfirmedLeftUnconfirmedRevertsByItself) {
-  test::Broker broker;
-  Fleet fleet;
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(kit(broker.uri()));
-  wait_ready(fleet, probe);
-  add_engineer(fleet);
+  Kit k;
+  auto& fleet = k.fleet;
+  auto& probe = k.probe;
   std::string log;
   ASSERT_EQ(engineer(fleet, "set alarm.entry_delay 45; commit confirmed 1 trying a longer entry delay", &log), 0) << log;
   EXPECT_NE(log.find("confirm before"), std::string::npos) << log;
@@ -170,12 +173,9 @@ TEST(Shell, ACommitConfirmedLeftUnconfirmedRevertsByItself) {
 }
 
 TEST(Shell, FailedLoginsLockTheShellAndTheControlRoomHearsOfEach) {
-  test::Broker broker;
-  Fleet fleet;
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(kit(broker.uri()));
-  wait_ready(fleet, probe);
-  add_engineer(fleet);
+  Kit k;
+  auto& fleet = k.fleet;
+  auto& probe = k.probe;
   std::string log;
   for (int i = 0; i < 5; ++i) EXPECT_EQ(engineer(fleet, "ping", &log, "guess" + std::to_string(i)), 3) << log;
   EXPECT_NE(log.find("locked until"), std::string::npos) << log;
@@ -218,12 +218,8 @@ TEST(Shell, ABrokenDeviceFileAtBootFallsBackToTheLastGoodRevision) {
 }
 
 TEST(Shell, AnEngineerAtATerminalLogsInCompletesAKeyAndCommits) {
-  test::Broker broker;
-  Fleet fleet;
-  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
-  fleet.start_daemon(kit(broker.uri()));
-  wait_ready(fleet, probe);
-  add_engineer(fleet);
+  Kit k;
+  auto& fleet = k.fleet;
   ::unsetenv("ASSURE_SECRET");
   test::PtySession tty({test::binary("assure-shell").string(), "--socket", socket_of(fleet).string()});
   ASSERT_TRUE(tty.wait_for("engineer: ")) << tty.screen();

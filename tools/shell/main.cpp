@@ -59,7 +59,7 @@ class Connection {
   }
   ~Connection() { ::close(fd_); }
 
-  // The next line the daemon sends unasked (a watched input's edge); nullopt after `timeout_ms`.
+  // The next line from the daemon (an answer, or a watched input's edge); nullopt after `timeout_ms`.
   std::optional<json> next(int timeout_ms) {
     for (;;) {
       if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
@@ -74,6 +74,7 @@ class Connection {
       const ssize_t n = ::read(fd_, chunk, sizeof chunk);
       if (n <= 0) throw std::runtime_error("the daemon closed the connection");
       buffer_.append(chunk, static_cast<std::size_t>(n));
+      if (buffer_.size() > (16u << 20)) throw std::runtime_error("an answer over 16 MiB");
     }
   }
 
@@ -82,20 +83,9 @@ class Connection {
     if (::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
       throw std::runtime_error("the daemon closed the connection");
     }
-    for (;;) {
-      if (const auto nl = buffer_.find('\n'); nl != std::string::npos) {
-        const std::string reply = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        return json::parse(reply, nullptr, false);
-      }
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 120'000) <= 0) throw std::runtime_error("the daemon did not answer in 2 minutes");
-      char chunk[65536];
-      const ssize_t n = ::read(fd_, chunk, sizeof chunk);
-      if (n <= 0) throw std::runtime_error("the daemon closed the connection");
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-      if (buffer_.size() > (16u << 20)) throw std::runtime_error("an answer over 16 MiB");
-    }
+    auto answer = next(120'000);
+    if (!answer) throw std::runtime_error("the daemon did not answer in 2 minutes");
+    return *answer;
   }
 
  private:
