@@ -94,6 +94,7 @@ Daemon::Loop::Loop(config::DeviceConfig config, config::BoardFile board_file, ha
 }
 
 Daemon::Loop::~Loop() {
+  socket_ready_ = nullptr;
   socket_.reset();  // its thread calls the gatekeeper and pushes to the queue: first to go
   request_stop();
   if (input_thread_.joinable()) input_thread_.join();
@@ -119,6 +120,10 @@ std::string Daemon::Loop::no_picture() const {
 }
 
 std::string Daemon::Loop::raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg) {
+  if (!uplink_) {  // only after a failed reconnect, while the daemon stops for a restart
+    spdlog::critical("event {} from {} could not be stored: no uplink", to_string(event.type), event.source);
+    return "";
+  }
   nlohmann::json seen{{"time", utc_iso8601(event.time)}, {"type", to_string(event.type)}, {"source", event.source},
                       {"severity", to_string(event.severity)}, {"zone", event.zone}};
   uplink::Event copy = raised ? event : uplink::Event{};
@@ -252,6 +257,7 @@ int Daemon::Loop::run() {
 void Daemon::Loop::stop_parts(bool use_watchdog) {
   spdlog::info("stopping");
   service_.stopping();
+  socket_ready_ = nullptr;
   socket_.reset();  // no more engineers' requests
   capture_->stop();
   board_.inputs->interrupt();
@@ -333,6 +339,7 @@ void Daemon::Loop::on_command(const IncomingCommand& incoming) {
 }
 
 void Daemon::Loop::send_heartbeat(Schedule::Time now) {
+  if (!uplink_) return;
   const auto outbox = uplink_->outbox();
   const HeartbeatMaker::Counts counts{capture_->frames(), input_edges_, uplink_->refused()};
   uplink_->heartbeat(heartbeats_.make(now, board_.clock->utc(), counts, video_.stats(), outbox));

@@ -112,6 +112,7 @@ bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
 }
 
 void Daemon::Loop::tell_watchers(const hal::InputEvent& edge) {
+  if (!socket_) return;  // stopping: the shells are gone
   for (auto& [client, watch] : watchers_) {
     if (watch.input != "*" && watch.input != edge.name) continue;
     if (edge.active) ++watch.active_edges;
@@ -206,7 +207,12 @@ Result<void> Daemon::Loop::apply(const config::DeviceConfig& next, const shell::
       spdlog::critical("shell: the new link settings do not work ({}); back to the running ones", fresh.error().message);
       config_.mqtt = running.mqtt;
       fresh = open_uplink();
-      if (!fresh) return fail(fresh.error().code, "the uplink cannot be reopened: " + fresh.error().message);
+      if (!fresh) {
+        // Nothing can be sent: stop, so that systemd starts the daemon again from its files.
+        spdlog::critical("shell: the uplink cannot be reopened ({}); stopping for a restart", fresh.error().message);
+        request_stop();
+        return fail(fresh.error().code, "the uplink cannot be reopened: " + fresh.error().message);
+      }
       uplink_ = std::move(*fresh);
       return fail(Errc::invalid_argument, "the new MQTT settings could not be used; the running ones are back");
     }
@@ -216,6 +222,7 @@ Result<void> Daemon::Loop::apply(const config::DeviceConfig& next, const shell::
 }
 
 nlohmann::json Daemon::Loop::status() const {
+  if (!uplink_) return {{"uplink", "none: the daemon is stopping for a restart"}};
   const auto outbox = uplink_->outbox();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(monotonic(*board_.clock) - started_);
   return {{"firmware", kFirmwareVersion},
