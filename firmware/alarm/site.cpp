@@ -136,12 +136,15 @@ Happenings Site::motion(bool active, Moment at) {
   return out;
 }
 
-Result<Happenings> Site::arm(ArmMode mode, std::string_view who, Moment at) {
-  auto armed = panel_.arm(mode, who, at.now);
-  if (!armed) return std::unexpected(armed.error());
+Result<Happenings> Site::from_panel(Result<std::vector<AlarmEvent>> events, Moment at) {
+  if (!events) return std::unexpected(events.error());
   Happenings out;
-  from_panel(out, std::move(*armed), at);
+  from_panel(out, std::move(*events), at);
   return out;
+}
+
+Result<Happenings> Site::arm(ArmMode mode, std::string_view who, Moment at) {
+  return from_panel(panel_.arm(mode, who, at.now), at);
 }
 
 Happenings Site::disarm(std::string_view who, Moment at) {
@@ -159,11 +162,7 @@ Result<Happenings> Site::arm_or_disarm(KeyfobAction action, std::string_view who
 }
 
 Result<Happenings> Site::maintenance(bool on, std::string_view who, Moment at) {
-  auto done = panel_.set_maintenance(on, who, at.now);
-  if (!done) return std::unexpected(done.error());
-  Happenings out;
-  from_panel(out, std::move(*done), at);
-  return out;
+  return from_panel(panel_.set_maintenance(on, who, at.now), at);
 }
 
 Result<Happenings> Site::output(std::string_view output, OutputRequest request, std::chrono::seconds for_how_long,

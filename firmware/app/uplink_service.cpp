@@ -52,21 +52,14 @@ Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceC
   outbox.quota_bytes = config.uplink.outbox_bytes;
   UplinkService* self = service.get();
   outbox.loss_event = [self](std::uint64_t seq, const uplink::OutboxLoss& loss) {
-    uplink::Event e;
-    e.type = EventType::evidence_lost;
-    e.source = "uplink";
-    e.severity = Severity::critical;
-    e.time = self->clock_->utc();
+    auto e = uplink::make_event(EventType::evidence_lost, "uplink", Severity::critical, self->clock_->utc());
     e.details = {{"dropped", loss.groups}, {"events_dropped", loss.events}, {"reason", loss.reason}};
     return self->event_message(std::move(e), loss.epoch, seq);
   };
   // Storage that fails is said loudly: the device can no longer keep anything across a restart.
   outbox.storage_event = [self](std::uint64_t seq, const std::string& epoch, bool failing, const std::string& error) {
-    uplink::Event e;
-    e.type = failing ? EventType::storage_failed : EventType::storage_restored;
-    e.source = "uplink";
-    e.severity = failing ? Severity::critical : Severity::warning;
-    e.time = self->clock_->utc();
+    auto e = uplink::make_event(failing ? EventType::storage_failed : EventType::storage_restored, "uplink",
+                                failing ? Severity::critical : Severity::warning, self->clock_->utc());
     e.details = {{"error", error},
                  {"meaning", failing ? "nothing can be kept on the device: events are sent from memory, and "
                                        "clips, command nonces and anything not yet delivered are lost on a restart"
@@ -228,11 +221,7 @@ void UplinkService::sign_clips() {
       spdlog::info("clip {}: signed manifest {}, queued for the control room", clip.id, *sent);
     } else {
       spdlog::error("clip {}: cannot be signed and queued: {}", clip.id, sent.error().message);
-      uplink::Event e;
-      e.type = EventType::clip_failed;
-      e.source = "camera:" + camera_;
-      e.severity = Severity::warning;
-      e.time = clock_->utc();
+      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
       e.clip = clip.id;
       e.details = {{"error", sent.error().message}};
       raise(std::move(e));

@@ -97,6 +97,7 @@ class Site {
 
  private:
   void from_panel(Happenings& out, std::vector<AlarmEvent> events, Moment at);
+  Result<Happenings> from_panel(Result<std::vector<AlarmEvent>> events, Moment at);  // a refusal passed on
   void to_panel(Happenings& out, std::string_view zone, bool active, Moment at);
   void to_lights(Happenings& out, const Trigger& trigger, bool active, Moment at);
   static void add(Happenings& out, std::vector<Switch> switches);
