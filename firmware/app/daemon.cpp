@@ -8,7 +8,6 @@
 #include "app/daemon_loop.hpp"
 #include "app/overloaded.hpp"
 #include "assure/base/files.hpp"
-#include "assure/base/utc.hpp"
 #include "assure/drivers/open_board.hpp"
 #include "assure/drivers/system_clock.hpp"
 #include "assure/firmware/version.hpp"
@@ -124,11 +123,10 @@ std::string Daemon::Loop::raise(uplink::Event event, const std::vector<std::uint
     spdlog::critical("event {} from {} could not be stored: no uplink", to_string(event.type), event.source);
     return "";
   }
-  nlohmann::json seen{{"time", utc_iso8601(event.time)}, {"type", to_string(event.type)}, {"source", event.source},
-                      {"severity", to_string(event.severity)}, {"zone", event.zone}};
+  Raised seen{event.time, event.type, event.severity, event.source, event.zone, {}};
   uplink::Event copy = raised ? event : uplink::Event{};
   std::string id = uplink_->raise(std::move(event), jpeg);
-  seen["id"] = id;
+  seen.id = id;
   recent_events_.push_back(std::move(seen));
   if (recent_events_.size() > 200) recent_events_.pop_front();
   if (raised) raised(copy, id);

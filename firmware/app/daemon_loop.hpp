@@ -136,7 +136,13 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   std::map<std::uint64_t, Watch> watchers_;       // shells running "test input"
   std::vector<shell::Gatekeeper::Forward> shell_snapshots_;  // "camera snapshot", waiting for a frame
   void answer_snapshots(const std::string& event_id, const std::vector<std::uint8_t>& jpeg);
-  std::deque<nlohmann::json> recent_events_;      // for "show events"
+  struct Raised {  // for "show events": kept as it was raised, made JSON only when shown
+    std::chrono::system_clock::time_point time;
+    EventType type;
+    Severity severity;
+    std::string source, zone, id;
+  };
+  std::deque<Raised> recent_events_;
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> log_ring_;  // for "show log"
 };
 

@@ -80,7 +80,7 @@ void Daemon::Loop::on_shell(const shell::Gatekeeper::Forward& request) {
 // "test input": the shell is sent each edge of an input (or of all, "*") as it is read, with the
 // kernel's timestamp and a count of active edges, so a knock on a window can be seen counted.
 bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
-  const std::string op = request.request.value("op", nlohmann::json("")).is_string() ? request.request.value("op", "") : "";
+  const std::string op = shell::string_field(request.request, "op");
   if (op == "unwatch") {
     watchers_.erase(request.client);
     socket_->send(request.client, shell::answer(request.request, true, "", nullptr));
@@ -96,7 +96,7 @@ bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
     return true;
   }
   if (op != "watch") return false;
-  const std::string input = request.request.value("input", nlohmann::json("")).is_string() ? request.request.value("input", "") : "";
+  const std::string input = shell::string_field(request.request, "input");
   const auto names = board_.inputs->names();
   if (input != "*" && std::find(names.begin(), names.end(), input) == names.end()) {
     std::string known;
@@ -140,7 +140,11 @@ void Daemon::Loop::answer_snapshots(const std::string& event_id, const std::vect
 nlohmann::json Daemon::Loop::events(std::size_t count) const {
   nlohmann::json out = nlohmann::json::array();
   const std::size_t from = recent_events_.size() > count ? recent_events_.size() - count : 0;
-  for (std::size_t i = from; i < recent_events_.size(); ++i) out.push_back(recent_events_[i]);
+  for (std::size_t i = from; i < recent_events_.size(); ++i) {
+    const Raised& e = recent_events_[i];
+    out.push_back({{"time", utc_iso8601(e.time)}, {"type", to_string(e.type)}, {"source", e.source},
+                   {"severity", to_string(e.severity)}, {"zone", e.zone}, {"id", e.id}});
+  }
   return out;
 }
 

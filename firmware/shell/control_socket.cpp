@@ -190,32 +190,30 @@ class ControlSocket::Impl {
     c.tokens = std::min(kRate, c.tokens + kRate * std::chrono::duration<double>(now - c.refilled).count());
     c.refilled = now;
     c.throttled = false;
-    {
-      for (std::size_t newline; (newline = c.in.find('\n')) != std::string::npos;) {
-        if (c.tokens < 1) {
-          c.throttled = true;
-          return true;
-        }
-        c.tokens -= 1;
-        const std::string line = c.in.substr(0, newline);
-        c.in.erase(0, newline + 1);
-        if (line.size() > options_.max_frame) {
-          refuse(c, fmt::format("a frame is at most {} bytes; this one had {}", options_.max_frame, line.size()), true);
-          return false;
-        }
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        auto parsed = uplink::parse_json(line, "control socket frame",
-                                         InputBounds{.max_bytes = options_.max_frame, .max_depth = 8, .max_string = 8192});
-        if (!parsed || !parsed->is_object()) {
-          refuse(c, parsed ? "a request is a JSON object" : parsed.error().message, false);
-          continue;
-        }
-        requests.emplace_back(id, std::move(*parsed));
+    for (std::size_t newline; (newline = c.in.find('\n')) != std::string::npos;) {
+      if (c.tokens < 1) {
+        c.throttled = true;
+        return true;
       }
-      if (c.in.size() > options_.max_frame) {
-        refuse(c, fmt::format("a frame is at most {} bytes (no end of line in sight)", options_.max_frame), true);
-        c.in.clear();
+      c.tokens -= 1;
+      const std::string line = c.in.substr(0, newline);
+      c.in.erase(0, newline + 1);
+      if (line.size() > options_.max_frame) {
+        refuse(c, fmt::format("a frame is at most {} bytes; this one had {}", options_.max_frame, line.size()), true);
+        return false;
       }
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto parsed = uplink::parse_json(line, "control socket frame",
+                                       InputBounds{.max_bytes = options_.max_frame, .max_depth = 8, .max_string = 8192});
+      if (!parsed || !parsed->is_object()) {
+        refuse(c, parsed ? "a request is a JSON object" : parsed.error().message, false);
+        continue;
+      }
+      requests.emplace_back(id, std::move(*parsed));
+    }
+    if (c.in.size() > options_.max_frame) {
+      refuse(c, fmt::format("a frame is at most {} bytes (no end of line in sight)", options_.max_frame), true);
+      c.in.clear();
     }
     return false;
   }

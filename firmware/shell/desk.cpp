@@ -33,10 +33,6 @@ json changes_json(const std::vector<config::Change>& changes, bool with_values) 
   return out;
 }
 
-std::string string_arg(const json& request, const char* key) {
-  return request.contains(key) && request[key].is_string() ? request[key].get<std::string>() : std::string{};
-}
-
 }  // namespace
 
 RestartPlan restart_plan(const std::vector<config::Change>& changes) {
@@ -163,7 +159,7 @@ Result<json> Desk::commit(std::uint64_t client, const std::string& engineer, con
   }
   const auto previous = revisions_.active().value_or(0);
   const auto plan = restart_plan(changes);
-  auto revision = install(next, engineer, string_arg(request, "comment"), changes, plan);
+  auto revision = install(next, engineer, string_field(request, "comment"), changes, plan);
   if (!revision) return std::unexpected(revision.error());
   json details{{"who", engineer}, {"revision", revision->number}, {"keys", changes_json(changes, false)}};
   json result{{"revision", revision->number}, {"applied", plan.describe()}};
@@ -208,12 +204,12 @@ Result<json> Desk::remote(const json& args, const std::string& who) {
     if (!change.is_object()) {
       done = fail(Errc::invalid_argument, "a change is an object");
     } else if (change.contains("add")) {
-      auto index = c.append(string_arg(change, "add"));
+      auto index = c.append(string_field(change, "add"));
       if (!index) done = std::unexpected(index.error());
     } else if (change.contains("delete") && change["delete"] == true) {
-      done = c.erase(string_arg(change, "key"));
+      done = c.erase(string_field(change, "key"));
     } else if (change.contains("value") && (change["value"].is_string() || change["value"].is_primitive())) {
-      done = c.set(string_arg(change, "key"), change["value"].is_string() ? change["value"].get<std::string>()
+      done = c.set(string_field(change, "key"), change["value"].is_string() ? change["value"].get<std::string>()
                                                                             : change["value"].dump());
     } else {
       done = fail(Errc::invalid_argument, "a change is {\"key\",\"value\"}, {\"key\",\"delete\":true} or {\"add\":ARRAY}");
@@ -223,7 +219,7 @@ Result<json> Desk::remote(const json& args, const std::string& who) {
       return fail(done.error().code, fmt::format("change {}: {}", i + 1, done.error().message));
     }
   }
-  json request{{"op", "commit"}, {"comment", string_arg(args, "comment")}};
+  json request{{"op", "commit"}, {"comment", string_field(args, "comment")}};
   if (args.contains("confirm_minutes")) request["confirm_minutes"] = args["confirm_minutes"];
   auto result = commit(kRemote, who, request);
   candidates_.erase(kRemote);
@@ -244,9 +240,9 @@ void Desk::tick() {
 }
 
 Result<json> Desk::show(std::uint64_t client, const json& request) {
-  const std::string what = string_arg(request, "what");
+  const std::string what = string_field(request, "what");
   if (what == "config") {
-    auto shown = candidate(client).show(string_arg(request, "key"));
+    auto shown = candidate(client).show(string_field(request, "key"));
     if (!shown) return std::unexpected(shown.error());
     return json(*shown);
   }
@@ -279,14 +275,14 @@ Result<json> Desk::show(std::uint64_t client, const json& request) {
 }
 
 json Desk::handle(std::uint64_t client, const std::string& engineer, const json& request) {
-  const std::string op = string_arg(request, "op");
+  const std::string op = string_field(request, "op");
   auto reply = [&](const Result<json>& r) { return answer(request, r.has_value(), r ? "" : r.error().message, r ? *r : json()); };
   auto done = [&](const Result<void>& r) { return answer(request, r.has_value(), r ? "" : r.error().message, nullptr); };
   if (op == "show") return reply(show(client, request));
-  if (op == "set") return done(candidate(client).set(string_arg(request, "key"), string_arg(request, "value")));
-  if (op == "delete") return done(candidate(client).erase(string_arg(request, "key")));
+  if (op == "set") return done(candidate(client).set(string_field(request, "key"), string_field(request, "value")));
+  if (op == "delete") return done(candidate(client).erase(string_field(request, "key")));
   if (op == "add") {
-    auto index = candidate(client).append(string_arg(request, "array"));
+    auto index = candidate(client).append(string_field(request, "array"));
     return reply(index ? Result<json>(json{{"index", *index}}) : std::unexpected(index.error()));
   }
   if (op == "diff") return answer(request, true, "", changes_json(candidate(client).diff_from(running_), true));
@@ -318,11 +314,11 @@ json Desk::handle(std::uint64_t client, const std::string& engineer, const json&
   }
   if (op == "command") {
     const json args = request.contains("args") ? request["args"] : json::object();
-    json r = host_.command(string_arg(request, "name"), args, "engineer:" + engineer);
+    json r = host_.command(string_field(request, "name"), args, "engineer:" + engineer);
     return answer(request, r.value("ok", false), r.value("error", ""), r.value("result", json()));
   }
   if (op == "help") {
-    const std::string key = string_arg(request, "key");
+    const std::string key = string_field(request, "key");
     if (key.empty()) {
       return answer(request, true, "", {{"ops", {"show", "set", "delete", "add", "diff", "validate", "discard", "commit",
                                                  "confirm", "rollback", "command", "help", "logout"}},

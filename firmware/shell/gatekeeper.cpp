@@ -17,6 +17,12 @@ nlohmann::json answer(const nlohmann::json& request, bool ok, const std::string&
   return out;
 }
 
+std::string string_field(const nlohmann::json& request, const char* key) {
+  if (!request.is_object()) return {};
+  const auto it = request.find(key);
+  return it != request.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
 Gatekeeper::Gatekeeper(std::filesystem::path engineers_file, std::filesystem::path lock_file, nlohmann::json hello,
                        Hooks hooks)
     : engineers_file_(std::move(engineers_file)),
@@ -25,14 +31,14 @@ Gatekeeper::Gatekeeper(std::filesystem::path engineers_file, std::filesystem::pa
       hooks_(std::move(hooks)) {}
 
 void Gatekeeper::request(std::uint64_t client, const Peer& peer, nlohmann::json request) {
-  const std::string op = request.contains("op") && request["op"].is_string() ? request["op"].get<std::string>() : "";
+  const std::string op = string_field(request, "op");
   if (op == "hello") {
     hooks_.reply(client, answer(request, true, "", hello_));
     return;
   }
   if (op == "login") {
-    const std::string name = request.value("name", nlohmann::json("")).is_string() ? request.value("name", "") : "";
-    const std::string secret = request.value("secret", nlohmann::json("")).is_string() ? request.value("secret", "") : "";
+    const std::string name = string_field(request, "name");
+    const std::string secret = string_field(request, "secret");
     LoginVerdict verdict;
     {
       std::lock_guard lock(mutex_);

@@ -54,5 +54,7 @@ class Gatekeeper {
 
 // A response: {"ok": true, "result": ...} or {"ok": false, "error": ...}, with the request's "id".
 nlohmann::json answer(const nlohmann::json& request, bool ok, const std::string& error, nlohmann::json result);
+// A request's string field, or "" when it is missing or not a string (never a throw).
+std::string string_field(const nlohmann::json& request, const char* key);
 
 }  // namespace assure::shell
