@@ -96,6 +96,9 @@ TEST(Candidate, HostileKeysAndValuesAreRefusedNamingThem) {
                           "light[0", "motion.sensitivity[0]", "alarm.zone[0].x[1]"}) {
     EXPECT_FALSE(c.set(key, "1")) << key;
   }
+  for (const char* number : {"nan", "NaN", "inf", "-inf", "1e999", "", "0x10"}) {
+    EXPECT_FALSE(c.set("motion.min_area", number)) << number;
+  }
   EXPECT_FALSE(c.set("device.site", std::string(10000, 'a')));
   EXPECT_FALSE(c.set("mqtt.brokers", "[1, 2]"));
   EXPECT_FALSE(c.set("mqtt.brokers", "[\"a\""));
