@@ -99,6 +99,7 @@ VideoDesk::Seen VideoDesk::on(const pipelines::VideoEvent& video) {
             e.details = {{"seconds", seconds}, {"box", box_of(m.box)}};
             hooks_.raise(std::move(e), nullptr);
           },
+          [&](const pipelines::AimReading&) {},  // for the engineer's shell only (daemon_shell.cpp)
           [&](const pipelines::SnapshotTaken& s) {
             seen.snapshot = hooks_.raise(event(EventType::snapshot, Severity::info), &s.jpeg);
           },

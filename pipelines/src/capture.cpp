@@ -183,19 +183,37 @@ void VideoCapture::light_switching(std::chrono::milliseconds for_how_long) {
   light_until_ns_ = last_pts_ns_.load() + std::chrono::nanoseconds{for_how_long}.count();
 }
 
+bool VideoCapture::retune(std::optional<MotionSettings> motion, std::vector<Polygon> privacy_masks) {
+  if (motion && !options_.motion) return false;
+  if (motion) {
+    std::lock_guard lock(analysis_mutex_);
+    pending_motion_ = std::move(motion);
+  }
+  std::lock_guard lock(mutex_);
+  if (mask_element_ != nullptr) g_object_set(mask_element_, "polygons", to_string(privacy_masks).c_str(), nullptr);
+  options_.privacy_masks = std::move(privacy_masks);
+  return true;
+}
+
 // The analysis thread: every queued frame through the detector, in order; at the end of the
 // stream (the queue closed and empty) an event in progress is ended.
 void VideoCapture::analyse() {
   while (true) {
     Frame frame;
+    std::optional<MotionSettings> tune;
     {
       std::unique_lock lock(analysis_mutex_);
       analysis_ready_.wait(lock, [&] { return !analysis_queue_.empty() || analysis_closing_; });
       if (analysis_queue_.empty()) break;
       frame = std::move(analysis_queue_.front());
       analysis_queue_.pop_front();
+      tune.swap(pending_motion_);
     }
     analysis_ready_.notify_all();
+    if (tune) {
+      detector_->retune(std::move(*tune));
+      aim_meter_.reset();  // the zones may be others now
+    }
     if (const auto until = light_until_ns_.exchange(-1); until >= 0) {
       detector_->light_switching(std::chrono::nanoseconds{until});
     }
@@ -225,6 +243,11 @@ std::vector<MotionEvent> VideoCapture::detect(Frame& frame) {
     grey = GrayFrame{small.data, small.cols, small.rows, static_cast<int>(small.step), frame.index, frame.pts};
   }
   auto events = detector_->process(grey);
+  if (aim_on_) {
+    if (auto reading = aim_meter_.add(grey, detector_->last_verdict(), detector_->zone_activity())) sink_(*reading);
+  } else {
+    aim_meter_.reset();
+  }
   if (snapshot_requested_.exchange(false)) {
     std::uint8_t* base = frame.pixels.data();
     const bool colour = frame.uv_stride > 0;
@@ -385,6 +408,11 @@ GstPadProbeReturn force_keyframes(GstPad* pad, GstPadProbeInfo* info, gpointer d
 
 std::string VideoCapture::run_once() {
   auto source = source_description(options_.source);
+  std::vector<Polygon> masks;
+  {
+    std::lock_guard lock(mutex_);
+    masks = options_.privacy_masks;
+  }
   if (!source) return source.error().message;
   const bool live = options_.realtime;
   // A file played as a camera is paced once, ahead of the tee, so both branches see frames as a
@@ -396,7 +424,7 @@ std::string VideoCapture::run_once() {
       "{} ! {}videoconvert name=convert ! {} ! tee name=split "
       "split. ! queue name=analysis_queue {} ! videoscale ! videoconvert ! {},pixel-aspect-ratio=1/1 ! "
       "appsink name=analysis max-buffers=2 drop=true enable-last-sample=false sync={}",
-      *source, pace, privacy_mask_description(options_.privacy_masks),
+      *source, pace, privacy_mask_description(masks),
       // Live: a slow analysis loses its oldest frames, never holds up the tee (and the recording).
       live ? "leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0" : "max-size-buffers=4",
       // Colour snapshots: I420 as wide as asked, or as the source when that is narrower (videoscale
@@ -506,6 +534,15 @@ std::string VideoCapture::run_once() {
   };
   gst_app_sink_set_callbacks(GST_APP_SINK(appsink.get()), &callbacks, &run, nullptr);
 
+  ElementPtr mask(gst_bin_get_by_name(GST_BIN(pipeline.get()), "privacy"));
+  {
+    std::lock_guard lock(mutex_);
+    mask_element_ = mask.get();
+    // A retune() between reading the masks and here went to no element.
+    if (options_.privacy_masks != masks) {
+      g_object_set(mask_element_, "polygons", to_string(options_.privacy_masks).c_str(), nullptr);
+    }
+  }
   BusPtr bus(gst_element_get_bus(pipeline.get()));
   std::string reason;
   last_frame_ns_ = steady_ns();
@@ -553,6 +590,10 @@ std::string VideoCapture::run_once() {
         break;
     }
     gst_message_unref(message);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    mask_element_ = nullptr;
   }
   gst_element_set_state(pipeline.get(), GST_STATE_NULL);
   running_ = false;

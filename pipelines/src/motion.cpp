@@ -72,6 +72,8 @@ struct MotionDetector::Impl {
   cv::Size size;
   cv::Mat watch;        // 255 where we look: zones minus exclusions
   int watch_area = 0;
+  std::vector<cv::Mat> zone_watch;  // each zone minus exclusions, made when first asked for
+  bool scored = false;  // fg holds the last frame's motion, after every filter
   cv::Mat background;   // CV_32F
   cv::Mat flicker;      // CV_32F, EMA of changed-state flips per frame
   cv::Mat previous_fg;  // CV_8U
@@ -93,12 +95,39 @@ struct MotionDetector::Impl {
 
   void reset_model(cv::Size new_size) {
     size = new_size;
-    watch = settings.zones.empty() ? cv::Mat(size, CV_8U, cv::Scalar(255)) : polygon_mask(settings.zones, size);
-    if (!settings.exclusions.empty()) watch.setTo(0, polygon_mask(settings.exclusions, size));
-    watch_area = std::max(1, cv::countNonZero(watch));
+    make_watch();
     background.release();
     flicker = cv::Mat::zeros(size, CV_32F);
     previous_fg = cv::Mat::zeros(size, CV_8U);
+  }
+
+  void make_watch() {
+    watch = settings.zones.empty() ? cv::Mat(size, CV_8U, cv::Scalar(255)) : polygon_mask(settings.zones, size);
+    if (!settings.exclusions.empty()) watch.setTo(0, polygon_mask(settings.exclusions, size));
+    watch_area = std::max(1, cv::countNonZero(watch));
+    zone_watch.clear();
+  }
+
+  std::vector<double> activity() {
+    if (zone_watch.empty() && !size.empty()) {
+      if (settings.zones.empty()) zone_watch.push_back(watch);
+      for (const auto& zone : settings.zones) {
+        cv::Mat m = polygon_mask({zone}, size);
+        cv::bitwise_and(m, watch, m);
+        zone_watch.push_back(m);
+      }
+    }
+    std::vector<double> out;
+    for (const auto& m : zone_watch) {
+      const int area = cv::countNonZero(m);
+      if (!scored || area == 0 || fg.size() != m.size()) {
+        out.push_back(0);
+        continue;
+      }
+      cv::bitwise_and(fg, m, diff);
+      out.push_back(static_cast<double>(cv::countNonZero(diff)) / area);
+    }
+    return out;
   }
 
   double base_threshold() const {
@@ -108,6 +137,7 @@ struct MotionDetector::Impl {
 
   FrameVerdict analyse(const cv::Mat& frame, std::chrono::nanoseconds pts) {
     FrameVerdict v;
+    scored = false;
     if (frame.size() != size) reset_model(frame.size());
     cv::blur(frame, smooth, {3, 3});
     const double dt = last_pts.count() < 0 ? 0.1 : std::clamp(std::chrono::duration<double>(pts - last_pts).count(), 0.001, 2.0);
@@ -177,6 +207,7 @@ struct MotionDetector::Impl {
     }
     v.motion = !box.empty();
     v.box = v.motion ? normalised(box, size) : Box{};
+    scored = true;
 
     // Learn the scene: quickly where nothing is, slowly under something, so a person who stops
     // stays foreground for a long while rather than melting into the background.
@@ -276,6 +307,14 @@ std::vector<MotionEvent> MotionDetector::flush() {
 
 void MotionDetector::light_switching(std::chrono::nanoseconds until) { impl_->light_until = until; }
 
+void MotionDetector::retune(MotionSettings settings) {
+  settings.grey_snapshots = impl_->settings.grey_snapshots;
+  impl_->settings = std::move(settings);
+  if (!impl_->size.empty()) impl_->make_watch();
+}
+
 const FrameVerdict& MotionDetector::last_verdict() const { return impl_->verdict; }
+
+std::vector<double> MotionDetector::zone_activity() const { return impl_->activity(); }
 
 }  // namespace assure::pipelines

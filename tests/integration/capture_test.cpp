@@ -173,3 +173,45 @@ TEST(Capture, WithColourSnapshotsOffTheDetectorsSmallGreyFrameIsSent) {
   EXPECT_EQ(jpeg.channels(), 1);
   EXPECT_EQ(jpeg.cols, 320);
 }
+
+TEST(Capture, MotionSettingsAndMasksRetunedWhileItRunsWithoutARestart) {
+  Recorder recorder;
+  auto options = fast({.kind = "file", .location = test::vtest_avi().string()});
+  options.retry = false;
+  pipelines::MotionSettings blind;
+  blind.min_area = 0.5;  // nothing on vtest's campus is half the picture: no event while this runs
+  options.motion = blind;
+  pipelines::VideoCapture capture(options, std::ref(recorder));
+  capture.aim(true);
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return capture.frames() > 150; }, 30s));
+  EXPECT_TRUE(recorder.of<pipelines::MotionStart>().empty());
+  const auto retuned_at = static_cast<std::int64_t>(capture.frames());
+  // An engineer sets a normal sensitivity, live; later masks the whole picture.
+  ASSERT_TRUE(capture.retune(pipelines::MotionSettings{}, {}));
+  ASSERT_TRUE(test::eventually([&] { return capture.frames() > 450; }, 30s));
+  ASSERT_TRUE(capture.retune(pipelines::MotionSettings{}, {{{0, 0}, {1, 0}, {1, 1}, {0, 1}}}));
+  ASSERT_TRUE(test::eventually([&] { return !recorder.of<pipelines::VideoEnded>().empty(); }, 60s));
+  capture.stop();
+
+  EXPECT_EQ(recorder.of<VideoStarted>().size(), 1u) << "retuned, not restarted";
+  // Motion is found once the detector may see it: from the frames being analysed when it was told
+  // (frames are counted entering the branch; the analysis can be up to 11 behind: the queue
+  // element's 4, the appsink's 2, the analysis thread's 4 and the one in hand).
+  const auto starts = recorder.of<pipelines::MotionStart>();
+  ASSERT_FALSE(starts.empty());
+  for (const auto& start : starts) EXPECT_GE(start.start_frame, retuned_at - 11);
+  const auto readings = recorder.of<pipelines::AimReading>();
+  ASSERT_GE(readings.size(), 20u);  // about one a second of vtest's 80
+  EXPECT_GT(readings.front().view.brightness, 60.0);
+  EXPECT_GT(readings.front().view.focus, 50.0);
+  EXPECT_LT(readings.back().view.brightness, 20.0) << "the mask covers everything now";
+  EXPECT_LT(readings.back().view.contrast, 2.0);
+  EXPECT_LT(readings.back().view.focus, 5.0);
+  EXPECT_FALSE(readings.back().motion);
+  ASSERT_FALSE(readings.front().zones.empty());
+  // A capture started without motion analysis cannot be given it live.
+  pipelines::VideoCapture plain(fast({.kind = "test"}), std::ref(recorder));
+  EXPECT_FALSE(plain.retune(pipelines::MotionSettings{}, {}));
+  EXPECT_TRUE(plain.retune(std::nullopt, {{{0, 0}, {0.5, 0}, {0.5, 0.5}}}));
+}

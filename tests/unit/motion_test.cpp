@@ -135,3 +135,36 @@ TEST(Motion, MaxEventSplitsAndGapsMergeNearbyMotion) {
   EXPECT_FALSE(out.ends.back().split);
   EXPECT_LE(out.ends.back().end_frame, 331);  // it ends when the person has gone, not later
 }
+
+TEST(Motion, RetuningMidStreamKeepsTheLearntSceneAndTakesTheNewZonesAtOnce) {
+  // The walker of "walk" enters at frame 50. Until frame 45 only the sky is watched (nothing
+  // moves there); then an engineer widens the zone to the whole path, live.
+  const auto scene = test::scene("walk");
+  pipelines::MotionSettings sky;
+  sky.zones = {{{0, 0}, {1, 0}, {1, 0.3}, {0, 0.3}}};
+  pipelines::MotionDetector detector(sky);
+  const auto frame_time = std::chrono::nanoseconds{1'000'000'000 / scene.fps};
+  std::vector<MotionStart> starts;
+  std::vector<std::size_t> zone_counts;
+  double path_peak = 0;
+  for (int i = 0; i < scene.frames; ++i) {
+    if (i == 45) {
+      pipelines::MotionSettings whole;
+      whole.zones = {{{0, 0}, {1, 0}, {1, 0.3}, {0, 0.3}}, {{0, 0.3}, {1, 0.3}, {1, 1}, {0, 1}}};
+      detector.retune(whole);
+    }
+    const cv::Mat frame = scene.render(i);
+    const pipelines::GrayFrame grey{frame.data, frame.cols, frame.rows, static_cast<int>(frame.step), i, i * frame_time};
+    for (auto& e : detector.process(grey)) {
+      if (auto* s = std::get_if<MotionStart>(&e)) starts.push_back(*s);
+    }
+    const auto activity = detector.zone_activity();
+    zone_counts.push_back(activity.size());
+    if (activity.size() == 2) path_peak = std::max(path_peak, activity[1]);
+  }
+  EXPECT_EQ(zone_counts[10], 1u);
+  EXPECT_EQ(zone_counts[60], 2u);
+  ASSERT_EQ(starts.size(), 1u) << "the retune itself raised nothing; the walker raised one event";
+  EXPECT_EQ(starts[0].start_frame, 51) << "as fast as a detector that always watched the path";
+  EXPECT_GT(path_peak, 0.005) << "the aim reading's zone score sees the walker";
+}

@@ -23,15 +23,17 @@
 #include <optional>
 #include <thread>
 
-#include "assure/pipelines/timeline.hpp"
 #include <variant>
 #include <vector>
 
+#include "assure/pipelines/aim.hpp"
 #include "assure/pipelines/motion.hpp"
 #include "assure/pipelines/recording.hpp"
 #include "assure/pipelines/source.hpp"
+#include "assure/pipelines/timeline.hpp"
 
 struct _GstSample;  // GStreamer stays out of this header
+struct _GstElement;
 
 namespace assure::pipelines {
 
@@ -77,7 +79,7 @@ struct SnapshotTaken {  // asked for by request_snapshot(): the next analysed fr
   std::int64_t frame = 0;
 };
 using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd,
-                                ClipOpened, ClipClosed, SnapshotTaken>;
+                                ClipOpened, ClipClosed, SnapshotTaken, AimReading>;
 
 struct AnalysisStats {
   std::uint64_t frames = 0;   // analysed
@@ -108,6 +110,14 @@ class VideoCapture {
   void request_snapshot() { snapshot_requested_ = true; }
   // Tells the motion analysis that a light the device controls is switching now.
   void light_switching(std::chrono::milliseconds for_how_long);
+  // Live tuning, with nothing restarted: new motion settings (zones, exclusions, sensitivity, sizes
+  // and times) from the next analysed frame, keeping the detector's learnt background and an event
+  // in progress; new privacy masks from the next frame into the mask element, and for every later
+  // run. The pre-event buffer and the clip being cut carry on. False, and nothing changed, when
+  // motion settings are given to a capture started without motion analysis (that needs a restart).
+  bool retune(std::optional<MotionSettings> motion, std::vector<Polygon> privacy_masks);
+  // While on, an AimReading is sent once a second of stream time (needs motion analysis).
+  void aim(bool on) { aim_on_ = on; }
 
  private:
   struct Run;
@@ -151,6 +161,10 @@ class VideoCapture {
   AnalysisStats stats_;
   std::atomic<std::int64_t> light_until_ns_{-1};
   std::atomic<bool> snapshot_requested_{false};
+  std::atomic<bool> aim_on_{false};
+  std::optional<MotionSettings> pending_motion_;  // under analysis_mutex_: retune() for the analysis thread
+  AimMeter aim_meter_;                            // analysis thread
+  ::_GstElement* mask_element_ = nullptr;         // under mutex_: the running pipeline's mask element
   std::atomic<std::int64_t> last_pts_ns_{0};  // of the newest frame, for light_switching()
   std::optional<MotionDetector> detector_;
   std::unique_ptr<ClipRecorder> recorder_;

@@ -95,8 +95,15 @@ class MotionDetector {
   std::vector<MotionEvent> flush();
   // A light the device controls is switching: changes until `until` (stream time) are the light.
   void light_switching(std::chrono::nanoseconds until);
+  // New settings from the next frame on, keeping what has been learnt (the background, the places
+  // that flicker) and an event in progress; the grey_snapshots choice stays as it was.
+  void retune(MotionSettings settings);
 
   const FrameVerdict& last_verdict() const;
+  // For each zone (one for the whole frame when there are none), the fraction of it that the last
+  // frame showed changing past the threshold, flicker and speckle filters (before the smallest-object
+  // rule): what an engineer aiming the camera and setting the sensitivity needs to see.
+  std::vector<double> zone_activity() const;
 
  private:
   struct Impl;
