@@ -38,6 +38,8 @@ constexpr std::pair<EventType, std::string_view> kEventTypes[] = {
     {EventType::config_reverted, "config_reverted"},
     {EventType::config_fallback, "config_fallback"},
     {EventType::engineer_login_failed, "engineer_login_failed"},
+    {EventType::link_test, "link_test"},
+    {EventType::reboot_requested, "reboot_requested"},
 };
 
 constexpr std::pair<Severity, std::string_view> kSeverities[] = {

@@ -178,6 +178,8 @@ void Daemon::Loop::start_capture() {
   }
   capture_ = std::make_unique<pipelines::VideoCapture>(
       capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
+  ++video_starts_;
+  capture_->aim(field_tests_.aiming());  // an engineer aiming the camera goes on seeing readings
   capture_->start();
 }
 
@@ -231,6 +233,7 @@ int Daemon::Loop::run() {
       wake = std::min(wake, monotonic(*board_.clock) + std::chrono::duration_cast<Schedule::Time::duration>(
                                                            std::max(*revert - utc(), std::chrono::system_clock::duration{})));
     }
+    if (const auto test = field_tests_.next_deadline()) wake = std::min(wake, *test);  // an unanswered mqtt test
     const auto wait = std::max(wake - monotonic(*board_.clock), Schedule::Time::duration::zero());
     if (auto event = events_.pop_until(std::chrono::steady_clock::now() + wait)) {
       if (std::holds_alternative<StopRequest>(*event)) running = false;
@@ -239,6 +242,10 @@ int Daemon::Loop::run() {
     const auto at = now();
     carry_out(site_.tick(at));
     if (desk_) desk_->tick();
+    if (field_tests_.next_deadline()) {
+      field_tests_.tick(at.now, uplink_ && uplink_->connected() ? "the broker is connected"
+                                                               : "the device is not connected to the broker");
+    }
     const auto due = schedule.due(at.now);
     if (due.heartbeat) send_heartbeat(at.now);
     if (due.kick) {
@@ -249,7 +256,7 @@ int Daemon::Loop::run() {
     }
   }
   stop_parts(use_watchdog);
-  return 0;
+  return exit_code_;
 }
 
 void Daemon::Loop::stop_parts(bool use_watchdog) {
@@ -281,7 +288,8 @@ void Daemon::Loop::handle(const DaemonEvent& event) {
                  [&](const shell::Gatekeeper::Forward& request) { on_shell(request); },
                  [&](const shell::Gatekeeper::Refused& refused) { on_login_refused(refused); },
                  [&](const ShellGone& gone) {
-                   watchers_.erase(gone.client);
+                   field_tests_.gone(gone.client);
+                   if (!field_tests_.aiming() && capture_) capture_->aim(false);
                    if (desk_) desk_->gone(gone.client);
                  },
                  [](const StopRequest&) {},
@@ -296,16 +304,20 @@ void Daemon::Loop::on_input(const hal::InputEvent& edge) {
   auto e = uplink::make_event(EventType::input, "input:" + edge.name, Severity::info, board_.clock->utc());
   e.details = {{"active", edge.active}};
   raise(std::move(e));
-  tell_watchers(edge);
+  field_tests_.input_edge(edge, board_.clock->utc());
   carry_out(site_.input(edge.name, edge.active, edge.timestamp, now()));
 }
 
 void Daemon::Loop::on_video(const pipelines::VideoEvent& video) {
+  if (const auto* reading = std::get_if<pipelines::AimReading>(&video)) {
+    field_tests_.aim(*reading, board_.clock->utc());
+    return;
+  }
   const auto seen = video_.on(video);
   if (seen.motion) carry_out(site_.motion(*seen.motion, now()));
   if (seen.snapshot) {
     const std::string& id = *seen.snapshot;
-    if (const auto* taken = std::get_if<pipelines::SnapshotTaken>(&video)) answer_snapshots(id, taken->jpeg);
+    if (const auto* taken = std::get_if<pipelines::SnapshotTaken>(&video)) field_tests_.snapshot(id, taken->jpeg);
     for (const auto& command : snapshot_requests_) {
       uplink_->reply(command, !id.empty(), id.empty() ? "the snapshot could not be stored" : "",
                      {{"event", id}, {"topic", uplink_->topics().snapshot(id)}});

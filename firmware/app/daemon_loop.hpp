@@ -14,6 +14,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "app/event_queue.hpp"
+#include "assure/firmware/field_tests.hpp"
 #include "app/heartbeat.hpp"
 #include "app/site_outlet.hpp"
 #include "app/video_desk.hpp"
@@ -70,6 +71,7 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
     if (!desk_) return fail(Errc::invalid_argument, "the device's configuration desk is not running (see its log)");
     return desk_->remote(args, std::string(who));
   }
+  bool link_echo(const std::string& nonce) override { return field_tests_.echoed(nonce, monotonic(*board_.clock)); }
 
   // What the engineer's shell may use (DeskHost, daemon_shell.cpp).
   Result<void> check(const config::DeviceConfig& next) const override;
@@ -98,8 +100,11 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   void on_command(const IncomingCommand& incoming);
   void on_shell(const shell::Gatekeeper::Forward& request);
   void on_login_refused(const shell::Gatekeeper::Refused& refused);
-  bool on_watch(const shell::Gatekeeper::Forward& request);  // "watch" / "unwatch"; false: not one
-  void tell_watchers(const hal::InputEvent& edge);
+  // The field tests and reboot (daemon_shell.cpp); false: the request is the desk's.
+  bool on_field_test(const shell::Gatekeeper::Forward& request);
+  void mqtt_test(const shell::Gatekeeper::Forward& request);
+  void reboot(const shell::Gatekeeper::Forward& request);
+  std::vector<std::string> motion_zone_names() const;
   void send_heartbeat(Schedule::Time now);
   std::string raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg = nullptr);
 
@@ -129,13 +134,11 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   std::unique_ptr<shell::Gatekeeper> gatekeeper_;
   std::unique_ptr<shell::ControlSocket> socket_;  // last made, first gone: it calls the two above
   std::atomic<shell::ControlSocket*> socket_ready_{nullptr};  // for the socket's own thread
-  struct Watch {
-    std::string input;  // "*": every input
-    std::uint64_t active_edges = 0;
-  };
-  std::map<std::uint64_t, Watch> watchers_;       // shells running "test input"
-  std::vector<shell::Gatekeeper::Forward> shell_snapshots_;  // "camera snapshot", waiting for a frame
-  void answer_snapshots(const std::string& event_id, const std::vector<std::uint8_t>& jpeg);
+  FieldTests field_tests_{[this](std::uint64_t client, nlohmann::json line) {
+    if (socket_) socket_->send(client, line);
+  }};
+  int exit_code_ = 0;  // kExitReboot after an engineer's reboot
+  std::uint64_t video_starts_ = 0;  // pipelines started since the daemon did: "show status" shows a restart
   struct Raised {  // for "show events": kept as it was raised, made JSON only when shown
     std::chrono::system_clock::time_point time;
     EventType type;

@@ -2,15 +2,14 @@
 // request handed to the desk on the loop, a commit applied live where it can be, and the
 // device's status, inputs and outputs for the shell's "show".
 #include <grp.h>
-#include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include <cstring>
 #include <vector>
 
 #include "app/daemon_loop.hpp"
 #include "assure/base/input_bounds.hpp"
 #include "assure/base/utc.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 #include "assure/firmware/version.hpp"
 
 namespace assure::app {
@@ -73,68 +72,79 @@ void Daemon::Loop::start_shell() {
 
 void Daemon::Loop::on_shell(const shell::Gatekeeper::Forward& request) {
   if (!desk_ || !socket_) return;
-  if (on_watch(request)) return;
+  if (on_field_test(request)) return;
   socket_->send(request.client, desk_->handle(request.client, request.engineer, request.request));
 }
 
-// "test input": the shell is sent each edge of an input (or of all, "*") as it is read, with the
-// kernel's timestamp and a count of active edges, so a knock on a window can be seen counted.
-bool Daemon::Loop::on_watch(const shell::Gatekeeper::Forward& request) {
+// The field tests (assure/firmware/field_tests.hpp) and reboot: what the desk does not do.
+bool Daemon::Loop::on_field_test(const shell::Gatekeeper::Forward& request) {
   const std::string op = shell::string_field(request.request, "op");
+  auto refuse = [&](const std::string& why) { socket_->send(request.client, shell::answer(request.request, false, why, nullptr)); };
   if (op == "unwatch") {
-    watchers_.erase(request.client);
+    field_tests_.unwatch(request.client);
+    if (!field_tests_.aiming()) capture_->aim(false);
     socket_->send(request.client, shell::answer(request.request, true, "", nullptr));
-    return true;
-  }
-  if (op == "snapshot") {  // "camera snapshot FILE": the JPEG comes back to the shell, as to the control room
-    if (auto why = no_picture(); !why.empty()) {
-      socket_->send(request.client, shell::answer(request.request, false, "no picture: " + why, nullptr));
-    } else {
-      shell_snapshots_.push_back(request);
-      capture_->request_snapshot();
+  } else if (op == "snapshot") {  // "camera snapshot FILE": the JPEG comes back to the shell, as to the control room
+    if (auto why = no_picture(); !why.empty()) return refuse("no picture: " + why), true;
+    field_tests_.wait_for_snapshot(request);
+    capture_->request_snapshot();
+  } else if (op == "aim") {  // "camera aim": a reading a second from the analysis branch
+    if (auto why = no_picture(); !why.empty()) return refuse("no reading: " + why), true;
+    field_tests_.watch_aim(request, motion_zone_names());
+    capture_->aim(true);
+    spdlog::info("shell: {} aims the camera", request.engineer);
+  } else if (op == "watch") {  // "test input NAME"
+    const std::string input = shell::string_field(request.request, "input");
+    const auto names = board_.inputs->names();
+    if (input != "*" && std::find(names.begin(), names.end(), input) == names.end()) {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      return refuse(fmt::format("no input \"{}\" (known: {})", excerpt(input, 32), known)), true;
     }
-    return true;
+    field_tests_.watch_input(request, input);
+    spdlog::info("shell: {} watches input {}", request.engineer, input);
+  } else if (op == "mqtt-test") {
+    mqtt_test(request);
+  } else if (op == "reboot") {
+    reboot(request);
+  } else {
+    return false;
   }
-  if (op != "watch") return false;
-  const std::string input = shell::string_field(request.request, "input");
-  const auto names = board_.inputs->names();
-  if (input != "*" && std::find(names.begin(), names.end(), input) == names.end()) {
-    std::string known;
-    for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
-    socket_->send(request.client,
-                  shell::answer(request.request, false, fmt::format("no input \"{}\" (known: {})", excerpt(input, 32), known), nullptr));
-    return true;
-  }
-  watchers_[request.client] = Watch{input, 0};
-  spdlog::info("shell: {} watches input {}", request.engineer, input);
-  socket_->send(request.client, shell::answer(request.request, true, "", {{"watching", input}}));
   return true;
 }
 
-void Daemon::Loop::tell_watchers(const hal::InputEvent& edge) {
-  if (!socket_) return;  // stopping: the shells are gone
-  for (auto& [client, watch] : watchers_) {
-    if (watch.input != "*" && watch.input != edge.name) continue;
-    if (edge.active) ++watch.active_edges;
-    socket_->send(client, {{"watch", "input"},
-                           {"input", edge.name},
-                           {"active", edge.active},
-                           {"monotonic_ms", std::chrono::duration_cast<std::chrono::milliseconds>(edge.timestamp).count()},
-                           {"time", utc_iso8601(board_.clock->utc())},
-                           {"active_edges", watch.active_edges}});
-  }
+std::vector<std::string> Daemon::Loop::motion_zone_names() const {
+  std::vector<std::string> names;
+  for (const auto& zone : config_.motion.zones) names.push_back(zone.name);
+  if (names.empty()) names.push_back("frame");
+  return names;
 }
 
-void Daemon::Loop::answer_snapshots(const std::string& event_id, const std::vector<std::uint8_t>& jpeg) {
-  if (shell_snapshots_.empty() || !socket_) return;
-  std::string b64(sodium_base64_encoded_len(jpeg.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(b64.data(), b64.size(), jpeg.data(), jpeg.size(), sodium_base64_VARIANT_ORIGINAL);
-  b64.resize(std::strlen(b64.c_str()));
-  for (const auto& waiting : shell_snapshots_) {
-    socket_->send(waiting.client, shell::answer(waiting.request, true, "",
-                                                {{"event", event_id}, {"bytes", jpeg.size()}, {"jpeg_base64", b64}}));
+// "mqtt test": a link_test event through the outbox like any other, which the control room answers
+// with a signed echo command carrying its nonce (link_echo); the time between is the round trip.
+void Daemon::Loop::mqtt_test(const shell::Gatekeeper::Forward& request) {
+  const std::string nonce = uplink::new_nonce();
+  auto e = uplink::make_event(EventType::link_test, "shell", Severity::info, board_.clock->utc());
+  e.details = {{"who", "engineer:" + request.engineer}, {"nonce", nonce}};
+  const auto sent = monotonic(*board_.clock);
+  const std::string id = raise(std::move(e));
+  if (id.empty()) {
+    socket_->send(request.client, shell::answer(request.request, false, "the test event could not be stored (see show log)", nullptr));
+    return;
   }
-  shell_snapshots_.clear();
+  spdlog::info("shell: {} tests the link to the control room (event {})", request.engineer, id);
+  field_tests_.link_test(request, nonce, id, sent);
+}
+
+// "reboot": told to the control room, answered, then a clean stop (the outbox synced, the last clip
+// closed, outputs off) with kExitReboot, on which the systemd unit reboots the device.
+void Daemon::Loop::reboot(const shell::Gatekeeper::Forward& request) {
+  spdlog::warn("shell: {} asked for a reboot: stopping cleanly, then the device reboots", request.engineer);
+  report(EventType::reboot_requested, Severity::warning, {{"who", "engineer:" + request.engineer}});
+  if (desk_) desk_->audit({{"action", "reboot"}, {"who", request.engineer}});
+  socket_->send(request.client, shell::answer(request.request, true, "", {{"rebooting", true}}));
+  exit_code_ = Daemon::kExitReboot;
+  request_stop();
 }
 
 nlohmann::json Daemon::Loop::events(std::size_t count) const {
@@ -197,7 +207,19 @@ Result<void> Daemon::Loop::apply(const config::DeviceConfig& next, const shell::
     spdlog::info("shell: the alarm site runs its new settings (panel {})", alarm::to_string(site_.panel().state()));
   }
   if (plan.log) spdlog::set_level(spdlog::level::from_str(config_.log_level));
-  if (plan.pipeline) {
+  bool plan_restart_video = false;  // live tuning that the running capture cannot take
+  if (plan.video && !plan.pipeline) {
+    // Into the running pipeline: the pre-event buffer, the clip being cut and what the detector has
+    // learnt of the scene all carry on.
+    if (capture_->retune(made->capture.motion, made->capture.privacy_masks)) {
+      capture_options_ = std::move(made->capture);
+      spdlog::info("shell: the video runs its new motion and privacy-mask settings ({} mask(s))",
+                   capture_options_.privacy_masks.size());
+    } else {
+      plan_restart_video = true;
+    }
+  }
+  if (plan.pipeline || plan_restart_video) {
     spdlog::info("shell: restarting the video pipeline for the new camera, motion, mask or evidence settings");
     capture_->stop();  // what it said while stopping (a clip closed) is queued and handled next
     capture_options_ = std::move(made->capture);
@@ -234,6 +256,7 @@ nlohmann::json Daemon::Loop::status() const {
           {"uptime_s", uptime.count()},
           {"video", to_string(video_.stats().state)},
           {"frames", capture_ ? capture_->frames() : 0},
+          {"video_starts", video_starts_},
           {"panel", alarm::to_string(site_.panel().state())},
           {"maintenance", site_.panel().maintenance()},
           {"outbox_pending", outbox.pending},

@@ -70,6 +70,14 @@ Reply config(DeviceControl& device, const json& args, std::string_view who) {
   return Reply::done(std::move(*done));
 }
 
+// The control room answering an engineer's "mqtt test" (its link_test event): the round trip ends here.
+// Only the control room may answer; from the shell it would prove nothing.
+Reply echo(DeviceControl& device, const json& args, std::string_view who) {
+  if (who != "control-room") return Reply::refused("echo answers a link test and comes only from the control room");
+  const std::string test = args["test"];
+  return Reply::done({{"test", test}, {"waiting", device.link_echo(test)}});
+}
+
 }  // namespace
 
 Dispatcher device_commands(DeviceControl& device) {
@@ -97,6 +105,8 @@ Dispatcher device_commands(DeviceControl& device) {
               {.name = "comment", .fallback = ""},
               {.name = "confirm_minutes", .type = T::integer, .min = 1, .max = 60}},
              bind(config)});
+  table.add({"echo", "the control room's answer to a link test (mqtt test)", {{.name = "test", .required = true}},
+             bind(echo)});
   return table;
 }
 

@@ -99,6 +99,8 @@ void UplinkService::start(OnCommand on_command) {
                outbox_->journal().string(), stats.pending, outbox_->last_event_seq());
 }
 
+bool UplinkService::connected() const { return link_ && link_->connected(); }
+
 void UplinkService::stop() {
   {
     std::lock_guard lock(clips_mutex_);

@@ -64,7 +64,11 @@ class ControlSocket::Impl {
     stopping_ = true;
     wake();
     if (thread_.joinable()) thread_.join();
-    for (auto& [id, c] : clients_) ::close(c.fd);
+    for (auto& [id, c] : clients_) {
+      // One last try, never waited for, so the answer to what stopped the daemon (a reboot) gets out.
+      if (!c.out.empty()) (void)!::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(c.fd);
+    }
     if (listen_fd_ >= 0) ::close(listen_fd_);
     if (wake_fd_ >= 0) ::close(wake_fd_);
     std::error_code ec;

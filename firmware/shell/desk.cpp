@@ -39,7 +39,9 @@ RestartPlan restart_plan(const std::vector<config::Change>& changes) {
   RestartPlan plan;
   for (const auto& c : changes) {
     if (starts(c.key, {"alarm.", "light[", "light.", "sounder.", "device.location"})) plan.site = true;
-    else if (starts(c.key, {"camera.", "motion.", "privacy.", "evidence."})) plan.pipeline = true;
+    else if (starts(c.key, {"motion.enabled", "motion.analysis_fps", "motion.snapshot_width"})) plan.pipeline = true;
+    else if (starts(c.key, {"motion.", "privacy."})) plan.video = true;
+    else if (starts(c.key, {"camera.", "evidence."})) plan.pipeline = true;
     else if (starts(c.key, {"mqtt."})) plan.link = true;
     else if (c.key == "log.level") plan.log = true;
     else plan.next_start.push_back(c.key);
@@ -51,6 +53,7 @@ json RestartPlan::describe() const {
   json live = json::array(), restarts = json::array();
   if (site) live.push_back("alarm site (zones, delays, shocks, keyfobs, lights, sounder)");
   if (log) live.push_back("log level");
+  if (video && !pipeline) live.push_back("motion detection and privacy masks (into the running video)");
   if (pipeline) restarts.push_back("video pipeline (its pre-event buffer refills)");
   if (link) restarts.push_back("MQTT link (reconnects; the broker keeps the session)");
   return {{"live", live}, {"restarts", restarts}, {"next_start", next_start}};

@@ -50,12 +50,12 @@ struct Fleet {
                                  (source_dir() / "board").string()},
         dir.path() / "daemon.log");
   }
-  void start_receiver(const std::string& broker_uri) {
-    receiver = std::make_unique<Process>(
-        std::vector<std::string>{binary("assure-receiver").string(), "--broker", broker_uri, "--json", "--keys",
-                                 (dir.path() / "keys").string(), "--evidence", (dir.path() / "control-room").string(),
-                                 "--client-id", "control-room"},
-        dir.path() / "receiver.log");
+  void start_receiver(const std::string& broker_uri, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{binary("assure-receiver").string(), "--broker", broker_uri, "--json", "--keys",
+                                  (dir.path() / "keys").string(), "--evidence", (dir.path() / "control-room").string(),
+                                  "--client-id", "control-room"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    receiver = std::make_unique<Process>(argv, dir.path() / "receiver.log");
   }
   std::vector<json> lines() const {
     std::vector<json> out;

@@ -7,7 +7,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
+#include "assure/firmware/daemon.hpp"
 #include "assure/firmware/evidence/signing.hpp"
 #include "assure/firmware/shell/audit_log.hpp"
 #include "assure/firmware/uplink/commands.hpp"
@@ -305,4 +308,87 @@ TEST(Shell, TestInputShowsAWindowsKnocksAsTheyComeAndTheEventsAndLogAreAtHand) {
   ASSERT_EQ(engineer(fleet, "show events 30; show log 100", &log), 0) << log;
   EXPECT_NE(log.find("input              input:shock_front_window"), std::string::npos) << log;
   EXPECT_NE(log.find("watches input shock_front_window"), std::string::npos) << log;
+}
+
+TEST(Shell, CameraAimMqttTestAndMotionAndMasksAppliedIntoTheRunningVideo) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  ASSERT_TRUE(control_room.save(fleet.dir.path() / "control-room.key"));
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_receiver(broker.uri(), {"--command-key", (fleet.dir.path() / "control-room.key").string()});
+  fleet.start_daemon(test::device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n") +
+                     "[[motion.zone]]\nname = \"path\"\npoints = \"0,0.3 1,0.3 1,1 0,1\"\n"
+                     "[[motion.zone]]\nname = \"sky\"\npoints = \"0,0 1,0 1,0.05 0,0.05\"\n");
+  wait_ready(fleet, probe);
+  add_engineer(fleet);
+  std::string log;
+
+  // Aiming: a line a second from the video that is playing, per named zone.
+  ASSERT_EQ(engineer(fleet, "camera aim 4", &log), 0) << log << fleet.daemon->log();
+  EXPECT_NE(log.find("aiming: a line a second (zones: path, sky"), std::string::npos) << log;
+  std::size_t lines = 0;
+  bool path_moved = false;
+  for (std::size_t at = log.find("bright "); at != std::string::npos; at = log.find("bright ", at + 1)) {
+    ++lines;
+    const auto path = log.find(" path ", at);
+    if (path != std::string::npos && log.compare(path, 10, " path 0.0%") != 0) path_moved = true;
+  }
+  EXPECT_GE(lines, 2u) << log;
+  EXPECT_TRUE(path_moved) << "people walk on vtest's path: " << log;
+  EXPECT_NE(log.find("focus "), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped watching"), std::string::npos) << log;
+
+  // The round trip through the broker to the control room (the receiver, with its command key) and back.
+  ASSERT_EQ(engineer(fleet, "mqtt test", &log), 0) << log << fleet.daemon->log() << fleet.receiver->log();
+  EXPECT_NE(log.find("the control room answered in"), std::string::npos) << log;
+  EXPECT_FALSE(events(probe, "link_test").empty());
+  EXPECT_TRUE(fleet.receiver->log_contains("link test by engineer:alice: answered")) << fleet.receiver->log();
+
+  // Sensitivity, zones and a privacy mask go into the running pipeline: no restart.
+  ASSERT_EQ(engineer(fleet, "show status", &log), 0) << log;
+  EXPECT_NE(log.find("video_starts       1"), std::string::npos) << log;
+  ASSERT_EQ(engineer(fleet, "set motion.sensitivity 8; delete motion.zone[1]; add privacy.mask; "
+                            "set privacy.mask[0].name neighbour; set privacy.mask[0].points 0,0 0.2,0 0.2,0.2 0,0.2; "
+                            "show pending-restart; commit tuning on site; show status",
+                     &log),
+            0)
+      << log << fleet.daemon->log();
+  EXPECT_NE(log.find("applied live: motion detection and privacy masks (into the running video)"), std::string::npos) << log;
+  EXPECT_NE(log.find("restarted:    nothing"), std::string::npos) << log;
+  EXPECT_NE(log.find("video_starts       1"), std::string::npos) << log;
+  EXPECT_TRUE(fleet.daemon->log_contains("the video runs its new motion and privacy-mask settings (1 mask(s))"))
+      << fleet.daemon->log();
+  EXPECT_FALSE(fleet.daemon->log_contains("restarting the video pipeline")) << fleet.daemon->log();
+  // The mask is in the pictures from now on: the snapshot's top-left corner is black.
+  const auto picture = fleet.dir.path() / "masked.jpg";
+  ASSERT_EQ(engineer(fleet, "camera snapshot " + picture.string(), &log), 0) << log;
+  const cv::Mat shot = cv::imread(picture.string(), cv::IMREAD_GRAYSCALE);
+  ASSERT_FALSE(shot.empty());
+  EXPECT_LT(cv::mean(shot(cv::Rect(2, 2, shot.cols / 5 - 4, shot.rows / 5 - 4)))[0], 25.0);
+  EXPECT_GT(cv::mean(shot(cv::Rect(shot.cols / 2, shot.rows / 2, shot.cols / 4, shot.rows / 4)))[0], 40.0);
+  // The analysis rate is the pipeline's own: that restarts it, and says so first.
+  ASSERT_EQ(engineer(fleet, "set motion.analysis_fps 5; show pending-restart; commit; show status", &log), 0) << log;
+  EXPECT_NE(log.find("restarted:    video pipeline"), std::string::npos) << log;
+  EXPECT_NE(log.find("video_starts       2"), std::string::npos) << log;
+  EXPECT_EQ(onlines(probe).size(), 1u) << "the MQTT session never reconnected";
+}
+
+TEST(Shell, RebootStopsCleanlyWithTheExitCodeTheUnitRebootsOn) {
+  Kit k;
+  auto& fleet = k.fleet;
+  std::string log;
+  ASSERT_EQ(engineer(fleet, "reboot", &log), 0) << log;
+  EXPECT_NE(log.find("rebooting"), std::string::npos) << log;
+  const auto status = fleet.daemon->wait(30s);
+  ASSERT_TRUE(status) << fleet.daemon->log();
+  EXPECT_EQ(WEXITSTATUS(*status), app::Daemon::kExitReboot) << fleet.daemon->log();
+  EXPECT_TRUE(fleet.daemon->log_contains("alice asked for a reboot")) << fleet.daemon->log();
+  ASSERT_TRUE(test::eventually([&] { return !events(k.probe, "reboot_requested").empty(); }, 5s));
+  EXPECT_EQ(events(k.probe, "reboot_requested")[0]["details"]["who"], "engineer:alice");
+  // The unit reboots on exactly that code, and restarts on every other.
+  const std::string unit = test::read_file(test::source_dir() / "firmware" / "systemd" / "assure-edged.service.in");
+  EXPECT_NE(unit.find("RestartPreventExitStatus=" + std::to_string(app::Daemon::kExitReboot) + "\n"), std::string::npos);
+  EXPECT_NE(unit.find("FailureAction=reboot\n"), std::string::npos);
+  EXPECT_NE(unit.find("Restart=always\n"), std::string::npos);
 }

@@ -29,6 +29,7 @@ grep -q 'snapshot   of event cam-01-' "$out" || fail "no motion snapshot reached
 grep -q '\[engineer\] *light\[0\].hold: 10 -> 20' "$out" || fail "the engineer's change was not shown as a diff"
 grep -q '\[engineer\] *revision 2 is running' "$out" || fail "the engineer's commit did not run"
 grep -q 'config_changed' "$out" || fail "the control room did not hear of the engineer's change"
+grep -q '\[engineer\] *the control room answered in' "$out" || fail "the engineer's mqtt test had no answer from the control room"
 grep -q 'REJECTED' "$out" && fail "the control room rejected evidence"
 grep -q 'unfinished clip' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
 if pgrep -f "$run_dir" >/dev/null; then pgrep -af "$run_dir"; fail "processes left behind"; fi

@@ -52,12 +52,18 @@ class Recorder final : public DeviceControl {
     config_calls.push_back({{"args", args}, {"who", who}});
     return json{{"revision", 2}};
   }
+  bool link_echo(const std::string& nonce) override {
+    echoes.push_back(nonce);
+    return nonce == waiting;
+  }
 
   drivers::SimClock clock;
   std::size_t carried = 0;
   int snapshots = 0;
   std::string video;  // why no picture; empty: the video runs
   std::vector<json> config_calls;
+  std::vector<std::string> echoes;
+  std::string waiting = "n0nce-of-a-link-test";
 
  private:
   alarm::Site site_;
@@ -99,7 +105,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ping", "{}", true, "\"boot_id\":\"b00t\""},
         Row{"ping", "null", true, "\"firmware\":\"test\""},
         Row{"reboot", "{}", false,
-            "unknown command \"reboot\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs, config)"},
+            "unknown command \"reboot\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs, config, echo)"},
         Row{"arm", "{}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"home\"}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"sideways\"}", false, "\"mode\" must be one of \"away\", \"home\", not \"sideways\""},
@@ -133,6 +139,23 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"config", "{\"changes\":\"alarm.exit_delay=10\"}", false, "\"changes\" must be a list"},
         Row{"config", "{\"changes\":[],\"confirm_minutes\":0}", false, "\"confirm_minutes\" must be 1 to 60"},
         Row{"config", "{}", false, "config needs \"changes\""}));
+
+TEST(Commands, AnEchoEndsALinkTestAndComesOnlyFromTheControlRoom) {
+  Recorder device;
+  const Dispatcher table = device_commands(device);
+  Reply reply = table.dispatch("echo", json{{"test", "n0nce-of-a-link-test"}}, "control-room");
+  ASSERT_TRUE(reply.ok) << reply.error;
+  EXPECT_EQ(reply.result["waiting"], true);
+  reply = table.dispatch("echo", json{{"test", "one nobody waits for"}}, "control-room");
+  ASSERT_TRUE(reply.ok) << reply.error;
+  EXPECT_EQ(reply.result["waiting"], false);
+  // From the engineer's shell an echo would prove nothing about the link: refused, never passed on.
+  reply = table.dispatch("echo", json{{"test", "n0nce-of-a-link-test"}}, "engineer:alice");
+  EXPECT_FALSE(reply.ok);
+  EXPECT_NE(reply.error.find("only from the control room"), std::string::npos) << reply.error;
+  EXPECT_EQ(device.echoes.size(), 2u);
+  EXPECT_FALSE(table.dispatch("echo", json::object(), "control-room").ok);
+}
 
 TEST(Commands, ASnapshotWaitsForTheNextFrameOrSaysWhyThereIsNone) {
   Recorder device;

@@ -2,7 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/commands.hpp"
+#include "assure/firmware/uplink/messages.hpp"
 #include "format.hpp"
+#include "link_answer.hpp"
+#include "support.hpp"
 
 using namespace assure::receiver;
 using nlohmann::json;
@@ -83,4 +88,34 @@ TEST(ReceiverFormat, NumbersOfTheWrongKindOrSizeFallBackRatherThanBeCast) {
                                               R"({"uptime_s":4.4e47,"frames":-3,"fps":"fast","clips":1e300})"));
   EXPECT_NE(line.find("up -1 s  frames 0 (0.0 fps)"), std::string::npos) << line;
   EXPECT_NE(line.find("clips 0"), std::string::npos) << line;
+}
+
+TEST(ReceiverLinkAnswer, ALinkTestIsEchoedSignedAndAddressedAndNothingElseIs) {
+  using namespace assure;
+  const auto key = evidence::SigningKey::generate();
+  auto event = uplink::make_event(EventType::link_test, "shell", Severity::info, std::chrono::system_clock::now());
+  event.id = "cam-01-x-4";
+  event.details = {{"who", "engineer:alice"}, {"nonce", "0123456789abcdef0123"}};
+  const auto now = std::chrono::system_clock::now();
+  const auto echo = receiver::answer_link_test("assure/v1", "estate-a", "cam-01", uplink::event_payload(event), key, now);
+  ASSERT_TRUE(echo);
+  EXPECT_EQ(echo->topic, "assure/v1/estate-a/cam-01/cmd/echo");
+  EXPECT_EQ(echo->who, "engineer:alice");
+  // The device's own gate admits it: signed by the control room, addressed to it, fresh.
+  test::TempDir dir;
+  uplink::CommandGate gate(key.public_hex(), "estate-a", "cam-01", std::chrono::seconds{300}, dir.path() / "nonces");
+  const auto admitted = gate.admit("echo", echo->payload, now);
+  ASSERT_TRUE(admitted) << admitted.error().message;
+  EXPECT_EQ(admitted->args["test"], "0123456789abcdef0123");
+
+  // Another type, or a nonce that is missing, short or not plain, gets no answer.
+  event.type = EventType::motion;
+  EXPECT_FALSE(receiver::answer_link_test("assure/v1", "estate-a", "cam-01", uplink::event_payload(event), key, now));
+  event.type = EventType::link_test;
+  for (const json& nonce : {json(nullptr), json("short"), json(std::string(65, 'a')), json("0123456789abcdef/../x"), json(42)}) {
+    event.details = {{"nonce", nonce}};
+    EXPECT_FALSE(receiver::answer_link_test("assure/v1", "estate-a", "cam-01", uplink::event_payload(event), key, now))
+        << nonce.dump();
+  }
+  EXPECT_FALSE(receiver::answer_link_test("assure/v1", "estate-a", "cam-01", "{{{ not json", key, now));
 }

@@ -21,6 +21,7 @@
 #include "assure/firmware/signals.hpp"
 #include "evidence_desk.hpp"
 #include "format.hpp"
+#include "link_answer.hpp"
 #include "assure/firmware/uplink/messages.hpp"
 #include "assure/firmware/uplink/mqtt_link.hpp"
 #include "assure/firmware/uplink/topics.hpp"
@@ -39,6 +40,8 @@ constexpr std::string_view kUsage = R"(usage: assure-receiver [options]
                      when it comes back. Two receivers on one host need two ids
   --keys DIR         enrolled device keys: DIR/<device id>.pub holds the device's public key (hex,
                      as assure-key device prints it); clips are verified against them
+  --command-key FILE the control room's command key (assure-key control-room): answers each
+                     device's link_test event (an engineer's "mqtt test") with a signed echo
   --evidence DIR     write verified clips and manifests to DIR/<site>/<device>/, snapshots to
                      DIR/<site>/<device>/snapshots/, and clips that fail to DIR/quarantine/
 )";
@@ -91,10 +94,16 @@ std::string notice_line(const assure::receiver::DeskNotice& n, bool as_json) {
   }
 }
 
+// An event the desk let through that is a link test, answered when the control room has its key.
+struct Answering {
+  const assure::evidence::SigningKey* key = nullptr;
+  assure::uplink::MqttLink* link = nullptr;
+};
+
 // The lines one message makes. Evidence (clips, snapshots) and events go through the desk, which
 // authenticates them; anything else is shown as it is.
 std::vector<std::string> handle(const std::string& prefix, assure::receiver::EvidenceDesk& desk, bool as_json,
-                                assure::receiver::Arrival arrival) {
+                                assure::receiver::Arrival arrival, const Answering& answering) {
   using assure::receiver::DeskNotice;
   const auto parsed = assure::uplink::parse_topic(prefix, arrival.topic);
   std::vector<DeskNotice> notices;
@@ -117,6 +126,16 @@ std::vector<std::string> handle(const std::string& prefix, assure::receiver::Evi
     const auto verdict = desk.event(parsed->site, parsed->device, arrival.payload, notices);
     show = verdict == Verdict::verified || verdict == Verdict::unverified;
     arrival.verified = verdict == Verdict::verified;
+    if (show && answering.key != nullptr) {
+      if (auto echo = assure::receiver::answer_link_test(prefix, parsed->site, parsed->device, arrival.payload,
+                                                         *answering.key, std::chrono::system_clock::now())) {
+        auto sent = answering.link->publish({echo->topic, echo->payload, 1, false});
+        notices.push_back({DeskNotice::Kind::info, parsed->site, parsed->device, "",
+                           sent ? "link test by " + assure::excerpt(echo->who) + ": answered"
+                                : "link test by " + assure::excerpt(echo->who) + ": NOT answered: " + sent.error().message,
+                           {}});
+      }
+    }
   }
   std::vector<std::string> lines;
   if (show) {
@@ -153,7 +172,7 @@ int main(int argc, char** argv) try {
   std::string prefix = "assure/v1", site = "+", device = "+";
   std::string client_id = "assure-receiver-" + host_name();
   bool as_json = false;
-  std::filesystem::path keys_dir, evidence_dir;
+  std::filesystem::path keys_dir, evidence_dir, command_key_file;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string& into) {
@@ -170,6 +189,7 @@ int main(int argc, char** argv) try {
     else if (arg == "--json") as_json = true;
     else if (arg == "--keys" && value(v)) keys_dir = v;
     else if (arg == "--evidence" && value(v)) evidence_dir = v;
+    else if (arg == "--command-key" && value(v)) command_key_file = v;
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
@@ -187,6 +207,13 @@ int main(int argc, char** argv) try {
     spdlog::info("{} enrolled device key(s) from {}", keys.size(), keys_dir.string());
   }
   assure::receiver::EvidenceDesk desk(evidence_dir, keys);
+  std::optional<assure::evidence::SigningKey> command_key;
+  if (!command_key_file.empty()) {
+    auto loaded = assure::evidence::SigningKey::load(command_key_file);
+    if (!loaded) return usage_error("--command-key: " + loaded.error().message);
+    command_key = std::move(*loaded);
+    spdlog::info("answering link tests with the command key {}", command_key->public_hex());
+  }
 
   std::mutex mutex;
   std::condition_variable done;
@@ -216,7 +243,8 @@ int main(int argc, char** argv) try {
     std::lock_guard lock(mutex);
     std::vector<std::string> lines;
     try {
-      lines = handle(prefix, desk, as_json, {topic, payload, retained, std::chrono::system_clock::now()});
+      lines = handle(prefix, desk, as_json, {topic, payload, retained, std::chrono::system_clock::now()},
+                     Answering{command_key ? &*command_key : nullptr, link_ptr});
     } catch (const std::exception& e) {
       // Nothing one message holds may stop the control room: it is reported and the next one read.
       lines = {as_json ? nlohmann::json{{"type", "error"}, {"topic", assure::excerpt(topic, 200)}, {"error", e.what()}}

@@ -15,7 +15,8 @@ using json = nlohmann::json;
 
 const std::vector<std::string> kCommands{"show",     "set",   "delete",  "add",      "diff",  "validate", "discard",
                                          "commit",   "confirm", "rollback", "arm",   "disarm",   "engineer-mode",
-                                         "test",     "ping",  "snapshot", "camera",  "help",    "exit"};
+                                         "test",     "ping",  "snapshot", "camera",  "mqtt",    "reboot",
+                                         "help",     "exit"};
 const std::vector<std::string> kShows{"config", "running", "revisions", "pending-restart", "status", "inputs", "outputs",
                                       "events", "log"};
 
@@ -90,7 +91,10 @@ const char* const kHelp = R"(commands:
   test output NAME on|off|auto [SECONDS]
   show events [N] | show log [N]
   camera snapshot FILE   a picture now, written to FILE here (and sent to the control room)
+  camera aim [SECONDS]   a line a second: brightness, contrast, noise, focus, motion per zone (Ctrl-C stops)
+  mqtt test              an event to the control room and its signed answer back: the round trip
   ping | snapshot
+  reboot                 stop cleanly (outbox kept, last clip closed) and reboot the device
   help [KEY]             the schema's help for a key
   exit
 )";
@@ -143,9 +147,27 @@ Parsed parse_line(std::string_view line) {
   if (verb == "arm") return command("arm", {{"mode", w.size() > 1 ? w[1] : "away"}});
   if (verb == "disarm") return command("disarm");
   if (verb == "ping" || verb == "snapshot") return command(verb);
+  if (verb == "camera" && w.size() >= 2 && w[1] == "aim") {
+    json r{{"op", "aim"}};
+    if (w.size() > 3) return wrong("camera aim [SECONDS]");
+    if (w.size() == 3) {
+      const auto seconds = number(w[2]);
+      if (!seconds || *seconds < 1 || *seconds > 3600) return wrong("camera aim [SECONDS]");
+      r["seconds"] = *seconds;
+    }
+    return request(r);
+  }
   if (verb == "camera") {
-    if (w.size() != 3 || w[1] != "snapshot") return wrong("camera snapshot FILE");
+    if (w.size() != 3 || w[1] != "snapshot") return wrong("camera snapshot FILE | camera aim [SECONDS]");
     return request({{"op", "snapshot"}, {"file", w[2]}});  // the file is written here, not on the device
+  }
+  if (verb == "mqtt") {
+    if (w.size() != 2 || w[1] != "test") return wrong("mqtt test");
+    return request({{"op", "mqtt-test"}});
+  }
+  if (verb == "reboot") {
+    if (w.size() != 1) return wrong("reboot");
+    return request({{"op", "reboot"}});
   }
   if (verb == "engineer-mode") {
     if (w.size() != 2 || (w[1] != "on" && w[1] != "off")) return wrong("engineer-mode on|off");
@@ -205,6 +227,16 @@ std::string describe(const json& request, const json& response) {
     return out;
   }
   if (op == "watch") return fmt::format("watching {} (Ctrl-C to stop)\n", result.value("watching", ""));
+  if (op == "aim") {
+    std::string zones;
+    for (const auto& z : result.value("zones", json::array())) zones += (zones.empty() ? "" : ", ") + value_text(z);
+    return fmt::format("aiming: a line a second (zones: {}; Ctrl-C to stop)\n", zones);
+  }
+  if (op == "mqtt-test") {
+    return fmt::format("the control room answered in {:.1f} ms (event {} there, its signed echo back)\n",
+                       result.value("round_trip_ms", 0.0), result.value("event", ""));
+  }
+  if (op == "reboot") return "rebooting: the daemon stops cleanly, then the device restarts\n";
   if (op == "show" && (what == "inputs" || what == "outputs")) {
     for (const auto& r : result) {
       const std::string name = r.value(what == "inputs" ? "input" : "output", "");
@@ -254,6 +286,28 @@ std::string describe(const json& request, const json& response) {
   return result.dump() + "\n";
 }
 
+std::string streamed_line(const json& line) {
+  const std::string kind = line.value("watch", "");
+  if (kind == "input") {
+    return fmt::format("  {}  {}  {}  (active edges: {}, kernel time {} ms)\n", line.value("time", ""),
+                       line.value("input", ""), line.value("active", false) ? "ACTIVE  " : "inactive",
+                       line.value("active_edges", 0), line.value("monotonic_ms", 0));
+  }
+  if (kind == "aim") {
+    std::string zones;
+    for (const auto& z : line.value("zones", json::array())) {
+      zones += fmt::format("  {} {:.1f}%", z.value("zone", ""), 100.0 * z.value("moving", 0.0));
+    }
+    const std::string time = line.value("time", "");
+    return fmt::format("  {}  bright {:5.1f}  contrast {:4.1f}  noise {:4.2f}  focus {:6.0f}  threshold {:4.1f} |{}{}{}\n",
+                       time.size() >= 19 ? time.substr(11, 8) : time, line.value("brightness", 0.0),
+                       line.value("contrast", 0.0), line.value("noise", 0.0), line.value("focus", 0.0),
+                       line.value("threshold", 0.0), zones, line.value("motion", false) ? "  MOTION" : "",
+                       line.value("light_change", false) ? "  (light change)" : "");
+  }
+  return "";
+}
+
 std::vector<std::string> completions(std::string_view before, std::string_view word) {
   const auto w = words_of(before);
   std::vector<std::string> pool;
@@ -275,6 +329,10 @@ std::vector<std::string> completions(std::string_view before, std::string_view w
     }
   } else if (w[0] == "add" && w.size() == 1) {
     for (const auto& a : config::device_schema().arrays()) pool.push_back(a.path);
+  } else if (w[0] == "camera" && w.size() == 1) {
+    pool = {"aim", "snapshot"};
+  } else if (w[0] == "mqtt" && w.size() == 1) {
+    pool = {"test"};
   } else if (w[0] == "test" && w.size() == 1) {
     pool = {"input", "output"};
   } else if (w[0] == "engineer-mode" && w.size() == 1) {

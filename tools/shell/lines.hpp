@@ -23,6 +23,9 @@ Parsed parse_line(std::string_view line);
 // The response as text for a person; `ok` false prints "error: ..." (to stderr, by the caller).
 std::string describe(const nlohmann::json& request, const nlohmann::json& response);
 
+// A line the daemon streams while a test runs ("test input", "camera aim"), for a person.
+std::string streamed_line(const nlohmann::json& line);
+
 // Completion: the words that can follow `before` (the line up to the word being typed), from the
 // shell's commands and the schema's keys and choices.
 std::vector<std::string> completions(std::string_view before, std::string_view word);

@@ -114,7 +114,7 @@ std::string read_secret(const std::string& prompt) {
 
 volatile std::sig_atomic_t interrupted = 0;
 
-// "test input": edges as they come, until Ctrl-C (or `seconds`, for scripts), then unwatch.
+// "test input", "camera aim": lines as they come, until Ctrl-C (or `seconds`, for scripts), then unwatch.
 void watch(Connection& c, int seconds) {
   interrupted = 0;
   struct sigaction on_int{}, old{};
@@ -124,10 +124,7 @@ void watch(Connection& c, int seconds) {
   while (!interrupted && (seconds == 0 || std::chrono::steady_clock::now() < until)) {
     auto edge = c.next(200);
     if (!edge || !edge->is_object() || !edge->contains("watch")) continue;
-    std::cout << "  " << edge->value("time", "") << "  " << edge->value("input", "") << "  "
-              << (edge->value("active", false) ? "ACTIVE  " : "inactive") << "  (active edges: "
-              << edge->value("active_edges", 0) << ", kernel time " << edge->value("monotonic_ms", 0) << " ms)\n"
-              << std::flush;
+    std::cout << streamed_line(*edge) << std::flush;
   }
   sigaction(SIGINT, &old, nullptr);
   json done = c.ask({{"op", "unwatch"}});
@@ -169,10 +166,20 @@ bool run_line(Connection& c, const std::string& line, bool& exit) {
     (is_help ? std::cout : std::cerr) << (is_help ? "" : "error: ") << parsed.error << (is_help ? "" : "\n");
     return is_help;
   }
+  const std::string op = parsed.request.value("op", "");
+  if (op == "reboot" && isatty(STDIN_FILENO)) {
+    std::cout << "reboot the device now? the camera and the alarms are off for about a minute [y/N] " << std::flush;
+    std::string yes;
+    if (!std::getline(std::cin, yes) || (yes != "y" && yes != "yes")) {
+      std::cout << "not rebooted\n";
+      return true;
+    }
+  }
   const json response = c.ask(parsed.request);
   const bool ok = response.value("ok", false);
   (ok ? std::cout : std::cerr) << describe(parsed.request, response) << std::flush;
-  if (ok && parsed.request.value("op", "") == "watch") watch(c, parsed.request.value("seconds", 0));
+  if (ok && (op == "watch" || op == "aim")) watch(c, parsed.request.value("seconds", 0));
+  if (ok && op == "reboot") exit = true;  // the daemon is going
   if (ok && parsed.request.value("op", "") == "snapshot") return write_picture(parsed.request.value("file", ""), response);
   return ok;
 }

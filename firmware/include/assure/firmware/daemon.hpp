@@ -19,13 +19,17 @@ namespace assure::app {
 
 class Daemon {
  public:
+  // run()'s exit code after an engineer's "reboot": the daemon has stopped cleanly, and its systemd
+  // unit (RestartPreventExitStatus, FailureAction=reboot) reboots the device.
+  static constexpr int kExitReboot = 82;
+
   // Opens the board and prepares every part; nothing runs until run(). Errors say what and where.
   static Result<std::unique_ptr<Daemon>> create(config::DeviceConfig config, config::BoardFile board);
   // The same on a board opened by the caller (a sim board the caller drives: the benchmarks).
   static Result<std::unique_ptr<Daemon>> create(config::DeviceConfig config, config::BoardFile board, hal::Board opened);
   ~Daemon();
 
-  // Runs until request_stop(); returns the process exit code.
+  // Runs until request_stop(); returns the process exit code (0, or kExitReboot).
   int run();
   void request_stop();  // any thread; async-signal-unsafe, call it from a signal-waiting thread
   // Called on the main loop with each event once it is stored in the outbox (and its id). Set it

@@ -1,6 +1,6 @@
 #pragma once
 // The commands a device obeys, as one Dispatcher table: ping, snapshot, resend_clip, arm, disarm,
-// maintenance, outputs, config. Each handler is one function over DeviceControl, the little the daemon
+// maintenance, outputs, config, echo. Each handler is one function over DeviceControl, the little the daemon
 // lends its commands; the handlers hold no state of their own.
 
 #include <cstddef>
@@ -29,6 +29,8 @@ class DeviceControl {
   // A set of config changes through the engineer's commit path (the signed "config" command):
   // {"changes": [{"key","value"} | {"key","delete":true} | {"add": ARRAY}], "comment", "confirm_minutes"}.
   virtual Result<nlohmann::json> change_config(const nlohmann::json& args, std::string_view who) = 0;
+  // The control room's answer to a link_test event; false: no engineer's "mqtt test" waits for it.
+  virtual bool link_echo(const std::string& nonce) = 0;
 };
 
 Dispatcher device_commands(DeviceControl& device);

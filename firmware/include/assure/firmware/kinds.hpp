@@ -19,7 +19,7 @@ enum class EventType {
   // the uplink and the device's storage
   command_rejected, evidence_lost, storage_failed, storage_restored,
   // the engineer's shell and the device file
-  config_changed, config_reverted, config_fallback, engineer_login_failed,
+  config_changed, config_reverted, config_fallback, engineer_login_failed, link_test, reboot_requested,
 };
 
 enum class Severity { info, warning, alarm, critical };

@@ -65,6 +65,7 @@ class UplinkService {
   // Publishes the broker refused or that failed since start (each is sent again).
   std::uint64_t refused() const { return courier_ ? courier_->stats().refused : 0; }
   const uplink::Topics& topics() const { return topics_; }
+  bool connected() const;
   const std::string& public_key() const { return public_key_; }
 
  private:

@@ -27,7 +27,8 @@ namespace assure::shell {
 // What a set of changes takes to apply.
 struct RestartPlan {
   bool site = false;      // alarm zones and delays, shocks, keyfobs, lights, sounder, the site's place: live
-  bool pipeline = false;  // camera, motion, masks, evidence: the video pipeline restarts (its pre-event buffer refills)
+  bool video = false;     // motion zones, exclusions, sensitivity, sizes and times; privacy masks: live, into the running pipeline
+  bool pipeline = false;  // camera, evidence, motion on/off, analysis rate, snapshot width: the video pipeline restarts (its pre-event buffer refills)
   bool link = false;      // mqtt.*: the link reconnects (the broker keeps the session)
   bool log = false;       // the log level: live
   std::vector<std::string> next_start;  // keys that take effect at the next start of the daemon
