@@ -5,7 +5,7 @@ root="$1" tool="$2"
 status=0
 for what in device:config/REFERENCE.md board:board/REFERENCE.md; do
   name="${what%%:*}" file="$root/${what#*:}"
-  if ! diff -u "$file" <("$tool" reference "$name"); then
+  if ! diff -u "$file" <(${ASSURE_EMULATOR:-} "$tool" reference "$name"); then
     echo "FAIL: ${what#*:} is out of date: run: build/release/bin/assure-config reference $name > ${what#*:}"
     status=1
   else

@@ -38,7 +38,7 @@ for board_dir in "$root"/share/assure-edge/board/*/; do
     fail "systemd-analyze verify found problems in the unit with board $board's drop-in"
   fi
   if [ -f "$board_dir/device.example.toml" ]; then
-    "$root/bin/assure-edged" --config "$board_dir/device.example.toml" --board-dir "$root/share/assure-edge/board" \
+    ${ASSURE_EMULATOR:-} "$root/bin/assure-edged" --config "$board_dir/device.example.toml" --board-dir "$root/share/assure-edge/board" \
       --check > "$work/check.log" 2>&1 || { cat "$work/check.log" >&2; fail "$board's example device file does not check"; }
     grep -q ": ok (board $board," "$work/check.log" || { cat "$work/check.log" >&2; fail "no ok from --check for $board"; }
   elif [ "$board" != sim ]; then

@@ -1,5 +1,7 @@
 #include "pty_session.hpp"
 
+#include "support.hpp"
+
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -11,7 +13,8 @@
 
 namespace assure::test {
 
-PtySession::PtySession(const std::vector<std::string>& argv) {
+PtySession::PtySession(const std::vector<std::string>& command) {
+  const auto argv = runnable(command);
   winsize size{};
   size.ws_row = 40;
   size.ws_col = 160;
@@ -22,7 +25,7 @@ PtySession::PtySession(const std::vector<std::string>& argv) {
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::setenv("TERM", "xterm", 1);
-    ::execv(args[0], args.data());
+    ::execvp(args[0], args.data());
     ::_exit(127);
   }
 }

@@ -104,7 +104,8 @@ void DeadPort::release() {
   fd_ = -1;
 }
 
-Process::Process(std::vector<std::string> argv, std::filesystem::path log) : log_(std::move(log)) {
+Process::Process(std::vector<std::string> command, std::filesystem::path log) : log_(std::move(log)) {
+  std::vector<std::string> argv = runnable(std::move(command));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -253,6 +254,17 @@ void Probe::publish(const std::string& topic, const std::string& payload, bool r
 
 std::filesystem::path source_dir() { return ASSURE_SOURCE_DIR; }
 std::filesystem::path binary(const std::string& name) { return std::filesystem::path(ASSURE_BINARY_DIR) / name; }
+
+bool emulated() { return std::string_view(ASSURE_TEST_EMULATOR).size() > 0; }
+
+std::vector<std::string> runnable(std::vector<std::string> argv) {
+  if (!emulated() || argv.empty() || !argv[0].starts_with(ASSURE_BINARY_DIR)) return argv;
+  std::vector<std::string> out;
+  std::istringstream words{std::string(ASSURE_TEST_EMULATOR)};
+  for (std::string w; words >> w;) out.push_back(w);
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
 std::filesystem::path vtest_avi() { return "/usr/share/doc/opencv-doc/examples/data/vtest.avi"; }
 
 NotifySocket::NotifySocket(const std::filesystem::path& path) {

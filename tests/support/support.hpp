@@ -178,6 +178,12 @@ class NotifySocket {
 
 std::filesystem::path source_dir();
 std::filesystem::path binary(const std::string& name);  // assure-edged, assure-receiver, ...
+// A command line as it must be started: one of this build's programs through the cross build's
+// emulator (qemu-user, from CMAKE_CROSSCOMPILING_EMULATOR) when there is one; the host's programs
+// (mosquitto, ffprobe) as they are.
+std::vector<std::string> runnable(std::vector<std::string> argv);
+// Whether the tests run as another architecture's programs under an emulator.
+bool emulated();
 std::filesystem::path vtest_avi();
 
 }  // namespace assure::test
