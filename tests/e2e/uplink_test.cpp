@@ -317,7 +317,9 @@ TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
   fleet.start_daemon(device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n"));
   ASSERT_TRUE(probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/status"; }, 20s))
       << fleet.daemon->log();
-  std::this_thread::sleep_for(500ms);  // its command subscription follows the birth
+  // Its command subscription follows the birth; the first heartbeat comes after both.
+  ASSERT_TRUE(probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/heartbeat"; }, 30s))
+      << fleet.daemon->log();
 
   const auto now = std::chrono::system_clock::now();
   const std::string cmd = std::string(kBase) + "/cmd/";
@@ -335,6 +337,14 @@ TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
   EXPECT_TRUE(json::parse(pong->payload)["ok"].get<bool>());
   EXPECT_EQ(json::parse(pong->payload)["result"]["firmware"], "0.1.0");
 
+  // A snapshot needs the video running, which can come well after the birth on a slow board (a
+  // Pi Zero 2 W, or qemu): wait for a heartbeat that says so rather than for a fixed time.
+  ASSERT_TRUE(probe.wait_for(
+      [](auto& m) {
+        return m.topic == std::string(kBase) + "/heartbeat" && json::parse(m.payload).value("video", "") == "running";
+      },
+      60s))
+      << fleet.daemon->log();
   const std::string snap = uplink::sign_command(control_room, "snapshot", "estate-a", "cam-01", now, "nonce-snap-0000001");
   probe.publish(cmd + "snapshot", snap);
   auto taken = reply_to("nonce-snap-0000001");

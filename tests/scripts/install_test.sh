@@ -14,10 +14,14 @@ configured=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 [ -n "$configured" ] || fail "no CMAKE_INSTALL_PREFIX in $build/CMakeCache.txt"
 root=$work/root
 for f in bin/assure-edged bin/assure-receiver bin/assure-config bin/assure-key bin/assure-verify bin/assure-replay \
-         lib/systemd/system/assure-edged.service lib/sysusers.d/assure-edge.conf \
+         lib/systemd/system/assure-edged.service lib/sysusers.d/assure-edge.conf lib/tmpfiles.d/assure-edge.conf \
          lib/udev/rules.d/99-assure-watchdog.rules share/doc/assure-edge/README.md; do
   [ -e "$root/$f" ] || fail "cmake --install did not install $f"
 done
+# Nothing on a device builds: no toolchain files among the boards.
+if find "$root/share/assure-edge/board" -name '*.cmake' | grep -q .; then
+  fail "toolchain files were installed: $(find "$root/share/assure-edge/board" -name '*.cmake' | tr '\n' ' ')"
+fi
 
 boards=0
 for board_dir in "$root"/share/assure-edge/board/*/; do
