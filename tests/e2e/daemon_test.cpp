@@ -134,9 +134,11 @@ TEST(Daemon, AWatchdogDeviceThatIsNotOneIsReportedOnceAndTheDeviceRunsOn) {
   std::this_thread::sleep_for(2500ms);  // past two kicks at a third of 3 s
   EXPECT_TRUE(daemon.running()) << daemon.log();
   const std::string log = daemon.log();
-  const std::string said = "/dev/null is not a watchdog device";
-  EXPECT_NE(log.find(said + " (Inappropriate ioctl for device); running WITHOUT the board's watchdog"),
-            std::string::npos) << log;
+  // qemu-user does not implement the watchdog ioctls: there the kernel's ENOTTY is its ENOSYS, and
+  // the driver can only say the timeout could not be set. Refused once and run on, either way.
+  const std::string said = test::emulated() ? "watchdog /dev/null: cannot set a 3 s timeout: Function not implemented"
+                                            : "/dev/null is not a watchdog device (Inappropriate ioctl for device)";
+  EXPECT_NE(log.find(said + "; running WITHOUT the board's watchdog"), std::string::npos) << log;
   EXPECT_EQ(log.find(said), log.rfind(said)) << "said more than once:\n" << log;
   EXPECT_EQ(log.find("kicked before"), std::string::npos) << log;
   daemon.signal(SIGTERM);

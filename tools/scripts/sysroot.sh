@@ -31,7 +31,7 @@ packages="$packages libc6-dev libstdc++-12-dev libgcc-12-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav libgstrtspserver-1.0-dev"
 packages=$(echo "$packages" | tr ' \n' '\n\n' | sed '/^$/d' | sort -u | tr '\n' ' ')
-recipe=3  # raise when what this script does to a sysroot changes
+recipe=4  # raise when what this script does to a sysroot changes
 stamp="$(printf '%s %s %s' "$recipe" "$arch" "$packages" | sha256sum | cut -c1-16)"
 
 if [ -f "$dir/.assure-sysroot" ] && [ "$(cat "$dir/.assure-sysroot")" = "$stamp" ]; then
