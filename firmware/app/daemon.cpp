@@ -179,7 +179,7 @@ void Daemon::Loop::start_capture() {
   capture_ = std::make_unique<pipelines::VideoCapture>(
       capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
   ++video_starts_;
-  capture_->aim(field_tests_.aiming());  // an engineer aiming the camera goes on seeing readings
+  sync_aim();  // an engineer aiming the camera goes on seeing readings
   capture_->start();
 }
 
@@ -289,7 +289,7 @@ void Daemon::Loop::handle(const DaemonEvent& event) {
                  [&](const shell::Gatekeeper::Refused& refused) { on_login_refused(refused); },
                  [&](const ShellGone& gone) {
                    field_tests_.gone(gone.client);
-                   if (!field_tests_.aiming() && capture_) capture_->aim(false);
+                   sync_aim();
                    if (desk_) desk_->gone(gone.client);
                  },
                  [](const StopRequest&) {},

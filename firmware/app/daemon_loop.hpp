@@ -105,6 +105,10 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   void mqtt_test(const shell::Gatekeeper::Forward& request);
   void reboot(const shell::Gatekeeper::Forward& request);
   std::vector<std::string> motion_zone_names() const;
+  // The capture measures aim readings exactly while some shell is aiming.
+  void sync_aim() {
+    if (capture_) capture_->aim(field_tests_.aiming());
+  }
   void send_heartbeat(Schedule::Time now);
   std::string raise(uplink::Event event, const std::vector<std::uint8_t>* jpeg = nullptr);
 

@@ -82,7 +82,7 @@ bool Daemon::Loop::on_field_test(const shell::Gatekeeper::Forward& request) {
   auto refuse = [&](const std::string& why) { socket_->send(request.client, shell::answer(request.request, false, why, nullptr)); };
   if (op == "unwatch") {
     field_tests_.unwatch(request.client);
-    if (!field_tests_.aiming()) capture_->aim(false);
+    sync_aim();
     socket_->send(request.client, shell::answer(request.request, true, "", nullptr));
   } else if (op == "snapshot") {  // "camera snapshot FILE": the JPEG comes back to the shell, as to the control room
     if (auto why = no_picture(); !why.empty()) return refuse("no picture: " + why), true;
@@ -91,7 +91,7 @@ bool Daemon::Loop::on_field_test(const shell::Gatekeeper::Forward& request) {
   } else if (op == "aim") {  // "camera aim": a reading a second from the analysis branch
     if (auto why = no_picture(); !why.empty()) return refuse("no reading: " + why), true;
     field_tests_.watch_aim(request, motion_zone_names());
-    capture_->aim(true);
+    sync_aim();
     spdlog::info("shell: {} aims the camera", request.engineer);
   } else if (op == "watch") {  // "test input NAME"
     const std::string input = shell::string_field(request.request, "input");

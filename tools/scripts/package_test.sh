@@ -15,8 +15,9 @@ deb=$(ls -t "$ROOT"/build/packages/assure-edge-"$board"_*.deb 2>/dev/null | grep
 [ -n "$deb" ] || { echo "package-test: no package for $board in build/packages (tools/dev package $board)" >&2; exit 1; }
 arch=$(dpkg-deb -f "$deb" Architecture)
 work="$(mktemp -d /tmp/assure-package-test.XXXXXX)"
-broker_pid="" daemon_pid=""
+broker_pid="" daemon_pid="" sub_pid=""
 cleanup() {
+  [ -n "$sub_pid" ] && kill "$sub_pid" 2>/dev/null
   [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
   [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
   rm -rf "$work"

@@ -26,7 +26,7 @@ dir="$ROOT/build/sysroot-$arch"
 # and the GStreamer elements the pipelines and tests build at run time.
 packages=$(sed -e 's/#.*//' "$ROOT/tools/debian-packages.txt" | awk '
   /^[[:space:]]*$/ { next }
-  { print $1 }' | grep -E -- '-dev$' | grep -v -E '^(libclang-rt-|build-essential)' || true)
+  { print $1 }' | grep -E -- '-dev$' | grep -v -E '^libclang-rt-' || true)
 packages="$packages libc6-dev libstdc++-12-dev libgcc-12-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav libgstrtspserver-1.0-dev"
