@@ -123,6 +123,10 @@ std::vector<std::string> Daemon::Loop::motion_zone_names() const {
 // "mqtt test": a link_test event through the outbox like any other, which the control room answers
 // with a signed echo command carrying its nonce (link_echo); the time between is the round trip.
 void Daemon::Loop::mqtt_test(const shell::Gatekeeper::Forward& request) {
+  if (field_tests_.testing_link(request.client)) {
+    socket_->send(request.client, shell::answer(request.request, false, "a link test is already waiting for the control room", nullptr));
+    return;
+  }
   const std::string nonce = uplink::new_nonce();
   auto e = uplink::make_event(EventType::link_test, "shell", Severity::info, board_.clock->utc());
   e.details = {{"who", "engineer:" + request.engineer}, {"nonce", nonce}};

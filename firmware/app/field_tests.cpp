@@ -79,6 +79,10 @@ void FieldTests::link_test(const Forward& request, std::string nonce, std::strin
   links_.push_back(LinkTest{request, std::move(nonce), std::move(event_id), sent});
 }
 
+bool FieldTests::testing_link(std::uint64_t client) const {
+  return std::any_of(links_.begin(), links_.end(), [&](const LinkTest& t) { return t.request.client == client; });
+}
+
 bool FieldTests::echoed(const std::string& nonce, Schedule::Time at) {
   const auto found = std::find_if(links_.begin(), links_.end(), [&](const LinkTest& t) { return t.nonce == nonce; });
   if (found == links_.end()) return false;

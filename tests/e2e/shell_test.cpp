@@ -243,6 +243,10 @@ TEST(Shell, AnEngineerAtATerminalLogsInCompletesAKeyAndCommits) {
   ASSERT_TRUE(tty.wait_for("revision 2 is running")) << tty.screen();
   tty.type("rollback 1\r");
   ASSERT_TRUE(tty.wait_for("revision 3 is running")) << tty.screen();
+  tty.type("reboot\r");  // at a terminal it asks first; anything but y keeps the device up
+  ASSERT_TRUE(tty.wait_for("[y/N]")) << tty.screen();
+  tty.type("n\r");
+  ASSERT_TRUE(tty.wait_for("not rebooted")) << tty.screen();
   tty.type("exit\r");
   EXPECT_EQ(tty.wait_exit(), 0) << tty.screen();
   EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 30"), std::string::npos);
@@ -380,6 +384,17 @@ TEST(Shell, RebootStopsCleanlyWithTheExitCodeTheUnitRebootsOn) {
   Kit k;
   auto& fleet = k.fleet;
   std::string log;
+  {
+    // No control room answers here: a link test waits, and a second from the same shell is refused
+    // rather than queued behind it.
+    test::UnixClient raw(socket_of(fleet));
+    ASSERT_EQ(raw.ask({{"op", "login"}, {"name", "alice"}, {"secret", kSecret}})["ok"], true);
+    raw.send_raw("{\"op\":\"mqtt-test\",\"id\":1}\n");
+    const auto second = raw.ask({{"op", "mqtt-test"}, {"id", 2}});
+    EXPECT_EQ(second["id"], 2);
+    EXPECT_EQ(second["ok"], false);
+    EXPECT_NE(second.value("error", "").find("a link test is already waiting"), std::string::npos) << second.dump();
+  }
   ASSERT_EQ(engineer(fleet, "reboot", &log), 0) << log;
   EXPECT_NE(log.find("rebooting"), std::string::npos) << log;
   const auto status = fleet.daemon->wait(30s);

@@ -44,6 +44,8 @@ TEST(FieldTests, ALinkTestIsAnsweredWithItsRoundTripOrTimesOutNamingTheLink) {
   s.tests.link_test(request(7, {{"op", "mqtt-test"}, {"id", 3}}), "nonce-a", "cam-01-x-4", t0);
   s.tests.link_test(request(8, {{"op", "mqtt-test"}}), "nonce-b", "cam-01-x-5", t0 + 1s);
   EXPECT_EQ(s.tests.next_deadline(), t0 + app::FieldTests::kLinkTestTimeout);
+  EXPECT_TRUE(s.tests.testing_link(7)) << "one at a time: the daemon refuses a second from client 7";
+  EXPECT_FALSE(s.tests.testing_link(9));
   EXPECT_FALSE(s.tests.echoed("nonce-unknown", t0 + 20ms));
   ASSERT_TRUE(s.tests.echoed("nonce-a", t0 + 42ms));
   ASSERT_EQ(s.lines.size(), 1u);
@@ -52,6 +54,7 @@ TEST(FieldTests, ALinkTestIsAnsweredWithItsRoundTripOrTimesOutNamingTheLink) {
   EXPECT_EQ(s.lines[0].second["id"], 3);
   EXPECT_DOUBLE_EQ(s.lines[0].second["result"]["round_trip_ms"].get<double>(), 42.0);
   EXPECT_FALSE(s.tests.echoed("nonce-a", t0 + 50ms)) << "answered once";
+  EXPECT_FALSE(s.tests.testing_link(7));
   // The other is never answered: at its deadline the shell is told why, and it is forgotten.
   s.tests.tick(t0 + 15s, "the device is not connected to the broker");
   EXPECT_EQ(s.lines.size(), 1u) << "not yet: it left a second later";

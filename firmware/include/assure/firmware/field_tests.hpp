@@ -44,6 +44,9 @@ class FieldTests {
   void wait_for_snapshot(const Forward& request) { snapshots_.push_back(request); }
   void snapshot(const std::string& event_id, const std::vector<std::uint8_t>& jpeg);
 
+  // Whether this client's "mqtt test" is still waiting (one at a time, so a shell cannot fill the
+  // outbox with test events faster than the control room answers them).
+  bool testing_link(std::uint64_t client) const;
   // "mqtt test": the event `event_id` carrying `nonce` left at `sent`.
   void link_test(const Forward& request, std::string nonce, std::string event_id, Schedule::Time sent);
   // The control room's echo of a nonce; false when no test waits for it.
