@@ -176,7 +176,8 @@ std::vector<DeskNotice> EvidenceDesk::keep_snapshot(const std::string& site, con
              shown + ": its SHA-256 is not the one the signed event announced: forged or damaged; ignored", {}}};
   }
   state.snapshots_kept.insert(event_id);
-  DeskNotice done{DeskNotice::Kind::verified, site, device, "", fmt::format("{}: {} bytes", shown, bytes.size()), {}};
+  DeskNotice done{DeskNotice::Kind::verified, site, device, "", fmt::format("{}: {} bytes", shown, bytes.size()), {},
+                  "snapshot/" + event_id};
   if (!dir_.empty()) {
     done.file = dir_ / site / device / "snapshots" / (event_id + ".jpg");
     write_file(done.file, bytes);
@@ -367,7 +368,7 @@ void EvidenceDesk::drop_pending(const std::string& key, const std::string& why, 
   notices.push_back({DeskNotice::Kind::rejected, site, device, clip,
                      fmt::format("DROPPED unfinished: {} ({} chunk(s), {}); a resend brings it back", why,
                                  it->second.chunks.size(), it->second.manifest ? "manifest verified" : "no manifest"),
-                     {}});
+                     {}, clip});
   pending_.erase(it);
 }
 
@@ -386,7 +387,8 @@ void EvidenceDesk::expire(std::vector<DeskNotice>& notices) {
       state.pending_bytes -= entry.second.first.size();
       total_pending_ -= entry.second.first.size();
       notices.push_back({DeskNotice::Kind::rejected, who.substr(0, who.find('/')), who.substr(who.find('/') + 1), "",
-                         "snapshot of " + entry.first + ": its signed event never came; dropped", {}});
+                         "snapshot of " + entry.first + ": its signed event never came; dropped", {},
+                         "snapshot/" + entry.first});
       return true;
     });
   }
@@ -395,7 +397,7 @@ void EvidenceDesk::expire(std::vector<DeskNotice>& notices) {
 DeskNotice EvidenceDesk::reject(const std::string& site, const std::string& device, const std::string& clip,
                                 const std::string& reason, bool quarantine) {
   const std::string key = key_of(site, device, clip);
-  DeskNotice notice{DeskNotice::Kind::rejected, site, device, clip, reason, {}};
+  DeskNotice notice{DeskNotice::Kind::rejected, site, device, clip, reason, {}, clip};
   const auto it = pending_.find(key);
   if (quarantine && !dir_.empty() && it != pending_.end()) {
     const fs::path where = dir_ / "quarantine" / site / device;
@@ -467,6 +469,7 @@ std::vector<DeskNotice> EvidenceDesk::try_finish(const std::string& site, const 
   auto& state = devices_[key_of(site, device)];
   state.finished_clips.insert(clip, limits_.remembered_ids);
   hold(state, p, -static_cast<std::int64_t>(p.bytes));
+  done.closes = clip;
   notices.push_back(std::move(done));
   pending_.erase(key);  // (p and m go with it)
   return notices;

@@ -44,6 +44,9 @@ struct DeskNotice {
   std::string site, device, clip;
   std::string message;
   std::filesystem::path file;  // where it was written (verified or quarantined)
+  // What this notice finishes with, so a keeper of the parts may let them go: a clip id (verified,
+  // quarantined or dropped) or "snapshot/<event id>" (kept or dropped); empty: nothing.
+  std::string closes;
 };
 
 struct DeskLimits {

@@ -19,6 +19,7 @@
 #include "assure/base/files.hpp"
 
 #include "assure/firmware/signals.hpp"
+#include "enrolment.hpp"
 #include "evidence_desk.hpp"
 #include "format.hpp"
 #include "link_answer.hpp"
@@ -50,21 +51,6 @@ std::string host_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
   return name;
-}
-
-std::map<std::string, std::string> load_keys(const std::filesystem::path& dir) {
-  std::map<std::string, std::string> keys;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    if (entry.path().extension() != ".pub") continue;
-    auto text = assure::base::read_bounded(entry.path(), 256);
-    std::string hex = text ? text->substr(0, text->find_first_of(" \t\r\n")) : std::string{};
-    if (hex.size() != 64) {
-      spdlog::error("{}: not a device public key (64 hex digits); ignored", entry.path().string());
-      continue;
-    }
-    keys[entry.path().stem().string()] = hex;
-  }
-  return keys;
 }
 
 std::string notice_line(const assure::receiver::DeskNotice& n, bool as_json) {
@@ -203,7 +189,7 @@ int main(int argc, char** argv) try {
   if (!keys_dir.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(keys_dir, ec)) return usage_error("--keys " + keys_dir.string() + " is not a folder");
-    keys = load_keys(keys_dir);
+    keys = assure::receiver::load_keys(keys_dir);
     spdlog::info("{} enrolled device key(s) from {}", keys.size(), keys_dir.string());
   }
   assure::receiver::EvidenceDesk desk(evidence_dir, keys);

@@ -1,0 +1,123 @@
+#include "intake.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "assure/base/backoff.hpp"
+#include "assure/base/input_bounds.hpp"
+#include "migrations.hpp"
+
+namespace assure::control_room {
+
+using Clock = std::chrono::steady_clock;
+
+Intake::Intake(IntakeOptions options, Database& db, Ingest& ingest, LiveFeed& feed, Sender send)
+    : options_(std::move(options)), db_(db), ingest_(ingest), feed_(feed), send_(std::move(send)) {}
+
+bool Intake::commit(Outcome& out) {
+  if (auto ok = db_.commit(); !ok) {
+    spdlog::error("{}", ok.error().message);
+    db_.rollback();
+    out = {};
+    return false;
+  }
+  return true;
+}
+
+void Intake::deliver(Outcome& out) {
+  for (const auto& live : out.live) feed_.publish(nlohmann::json{{"kind", live.kind}, {"data", live.data}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  for (const auto& send : out.sends) send_(send);
+  out = {};
+}
+
+void Intake::run(const std::atomic<bool>& stop) {
+  Backoff backoff(std::chrono::milliseconds{500}, std::chrono::milliseconds{5000});
+  bool replay = true;
+  auto next_tick = Clock::now();
+  std::vector<Inbound> batch;
+  while (!stop) {
+    Outcome out;
+    // Evidence held in the database goes back to the desk (at start, and after a failed batch).
+    if (replay) {
+      auto began = db_.begin();
+      Result<void> ok = began ? ingest_.replay(out) : began;
+      if (!ok || !commit(out)) {
+        if (!ok) spdlog::error("replaying stored evidence: {}", ok.error().message), db_.rollback();
+        std::this_thread::sleep_for(backoff.next());
+        continue;
+      }
+      replay = false;
+      deliver(out);
+    }
+    if (!session_.connected()) {
+      if (auto c = session_.connect(options_.session); !c) {
+        spdlog::warn("{}", c.error().message);
+      } else if (auto s = session_.subscribe(options_.filters); !s) {
+        spdlog::error("{}", s.error().message);
+        session_.disconnect();
+      } else {
+        spdlog::info("listening on {} at {}:{} ({})", options_.filters.front(), options_.session.host,
+                     options_.session.port, *c ? "the broker kept our session" : "a new session");
+        backoff.reset();
+      }
+    }
+    batch.clear();
+    if (session_.connected()) {
+      auto first = session_.next(std::chrono::milliseconds{200});
+      if (!first) spdlog::warn("{}", first.error().message);
+      else if (*first) {
+        batch.push_back(std::move(**first));
+        while (batch.size() < options_.batch) {
+          auto more = session_.next(std::chrono::milliseconds{0});
+          if (!more || !*more) break;
+          batch.push_back(std::move(**more));
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(backoff.next(), options_.tick));
+    }
+    const bool tick = Clock::now() >= next_tick;
+    if (batch.empty() && !tick) continue;
+
+    bool ok = static_cast<bool>(db_.begin());
+    for (std::size_t i = 0; ok && i < batch.size(); ++i) {
+      try {
+        auto done = ingest_.message(batch[i].topic, batch[i].payload, out);
+        if (!done) {
+          spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), done.error().message);
+          ok = false;
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), e.what());
+        ok = false;
+      }
+    }
+    if (ok && tick) {
+      next_tick = Clock::now() + options_.tick;
+      auto s = ingest_.supervise(now_ms(), out);
+      auto a = s ? ingest_.adopt_events(out) : s;
+      if (!a) spdlog::error("supervision: {}", a.error().message), ok = false;
+    }
+    if (!ok || !commit(out)) {
+      // Nothing of this batch was acknowledged: the broker sends it again to a new connection.
+      db_.rollback();
+      session_.disconnect();
+      replay = true;
+      std::this_thread::sleep_for(backoff.next());
+      continue;
+    }
+    for (const auto& m : batch) {
+      if (m.qos == 1) {
+        if (auto acked = session_.ack(m.packet_id); !acked) {
+          spdlog::warn("{} (stored already: the repeat will be recognised)", acked.error().message);
+          break;
+        }
+      }
+    }
+    deliver(out);
+  }
+  session_.disconnect();
+}
+
+}  // namespace assure::control_room

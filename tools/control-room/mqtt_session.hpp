@@ -1,0 +1,87 @@
+#pragma once
+// The control room's inbound MQTT 5 session, with acknowledgements in the caller's hands.
+//
+// Why not Paho: Paho C (and libmosquitto) send the PUBACK of a QoS 1 message before handing it to
+// the application, so a service killed between that PUBACK and its database commit loses the
+// message for good. Here a message is acknowledged only when ack() is called, after the commit;
+// until then the broker holds it and sends it again to the same session after any reconnection.
+//
+// One thread owns a session: connect, subscribe, then next() and ack() in a loop. Inbound packets
+// are bounded (Maximum Packet Size is announced to the broker and checked), anything malformed
+// closes the connection with the reason. Plain TCP to a broker on a trusted network or loopback
+// (outbound commands go through the uplink's MqttLink, which does TLS).
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "assure/base/error.hpp"
+
+namespace assure::control_room {
+
+struct SessionOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 1883;
+  std::string client_id;
+  std::string username, password;
+  std::chrono::seconds keepalive{10};
+  std::chrono::seconds session_expiry{24 * 3600};  // the broker keeps what arrives while we are away
+  std::uint16_t receive_maximum = 512;             // messages in flight to us, not yet acknowledged
+  std::uint32_t maximum_packet = 8u << 20;         // the largest message the broker may send us
+  std::chrono::seconds connect_timeout{10};
+};
+
+struct Inbound {
+  std::string topic;
+  std::string payload;
+  bool retained = false;
+  bool duplicate = false;  // the broker sent it before and had no acknowledgement
+  int qos = 0;
+  std::uint16_t packet_id = 0;  // for ack(); 0 for QoS 0
+};
+
+// "tcp://host:port" or "mqtt://host:port" into host and port.
+Result<std::pair<std::string, std::uint16_t>> parse_broker_uri(const std::string& uri);
+
+class MqttSession {
+ public:
+  MqttSession() = default;
+  ~MqttSession();
+  MqttSession(const MqttSession&) = delete;
+  MqttSession& operator=(const MqttSession&) = delete;
+
+  // Connects with clean start off; true when the broker still had our session.
+  Result<bool> connect(const SessionOptions& options);
+  // QoS 1 subscriptions (a filter may be a shared one: $share/<group>/<filter>).
+  Result<void> subscribe(const std::vector<std::string>& filters);
+  // The next message within `timeout` (nullopt: none came); keeps the connection alive meanwhile.
+  // An error means the connection is gone (and says why): connect again.
+  Result<std::optional<Inbound>> next(std::chrono::milliseconds timeout);
+  Result<void> ack(std::uint16_t packet_id);
+  void disconnect();  // a clean DISCONNECT, keeping the session on the broker
+  bool connected() const { return fd_ >= 0; }
+
+ private:
+  struct Packet {
+    std::uint8_t type = 0, flags = 0;
+    std::string body;
+  };
+  Result<void> send(const std::string& bytes);
+  Result<std::optional<Packet>> read_packet(std::chrono::steady_clock::time_point until);
+  Result<void> handle(Packet packet);
+  Result<void> fail_closed(std::string why);
+  void close_socket();
+
+  int fd_ = -1;
+  SessionOptions options_;
+  std::string buffer_;
+  std::deque<Inbound> ready_;
+  std::uint16_t next_id_ = 1;
+  std::chrono::steady_clock::time_point last_sent_, last_heard_;
+  bool ping_outstanding_ = false;
+};
+
+}  // namespace assure::control_room
