@@ -12,11 +12,12 @@ using nlohmann::json;
 constexpr const char* kEventColumns =
     "id, site, device, event_id, seq, type, severity, priority, time, received, verified, zone, source, clip, "
     "payload, snapshot_expected, snapshot_file, queue, acked_by, acked_at, note, outcome, closed_by, closed_at, "
-    // The picture beside it: its own, or the device's nearest from a minute before to two after
-    // (the snapshot the control room asked for when an alarm came).
-    "(SELECT p.id FROM events p WHERE p.site = events.site AND p.device = events.device AND p.snapshot_file IS NOT NULL "
-    "AND p.received_ms BETWEEN events.received_ms - 60000 AND events.received_ms + 120000 "
-    "ORDER BY abs(p.received_ms - events.received_ms) LIMIT 1)";
+    // The picture beside it: its own, or the device's first in the two minutes after it (the
+    // snapshot the control room asked for when it came), or its last in the minute before.
+    "COALESCE((SELECT min(p.id) FROM events p WHERE p.site = e.site AND p.device = e.device AND "
+    "p.snapshot_file IS NOT NULL AND p.received_ms BETWEEN e.received_ms AND e.received_ms + 120000), "
+    "(SELECT max(p.id) FROM events p WHERE p.site = e.site AND p.device = e.device AND p.snapshot_file IS NOT NULL "
+    "AND p.received_ms BETWEEN e.received_ms - 60000 AND e.received_ms)) AS snapshot_event";
 
 std::string text_of(const json& j, const char* key) {
   const auto it = j.find(key);
@@ -206,7 +207,7 @@ Result<std::vector<DeviceKey>> Store::newly_missed(std::int64_t now) {
 
 Result<json> Store::queue(std::size_t limit) {
   auto r = db_.query(std::string("SELECT ") + kEventColumns +
-                         " FROM events WHERE queue IN ('open', 'acked') ORDER BY CASE queue WHEN 'open' THEN 0 ELSE 1 END, "
+                         " FROM events e WHERE queue IN ('open', 'acked') ORDER BY CASE queue WHEN 'open' THEN 0 ELSE 1 END, "
                          "priority, received_ms LIMIT $1",
                      {static_cast<std::int64_t>(limit)});
   if (!r) return std::unexpected(r.error());
@@ -216,7 +217,7 @@ Result<json> Store::queue(std::size_t limit) {
 }
 
 Result<json> Store::recent(std::size_t limit) {
-  auto r = db_.query(std::string("SELECT ") + kEventColumns + " FROM events ORDER BY received_ms DESC, id DESC LIMIT $1",
+  auto r = db_.query(std::string("SELECT ") + kEventColumns + " FROM events e ORDER BY e.received_ms DESC, e.id DESC LIMIT $1",
                      {static_cast<std::int64_t>(limit)});
   if (!r) return std::unexpected(r.error());
   json out = json::array();
@@ -251,7 +252,7 @@ Result<json> Store::device(const DeviceKey& who) {
                            "ORDER BY id DESC LIMIT 100",
                            {who.site, who.device});
   auto events = db_.query(std::string("SELECT ") + kEventColumns +
-                              " FROM events WHERE site = $1 AND device = $2 ORDER BY received_ms DESC, id DESC LIMIT 100",
+                              " FROM events e WHERE site = $1 AND device = $2 ORDER BY e.received_ms DESC, e.id DESC LIMIT 100",
                           {who.site, who.device});
   auto clips = db_.query("SELECT clip, received, message FROM clips WHERE site = $1 AND device = $2 ORDER BY received DESC "
                          "LIMIT 50",
@@ -280,7 +281,7 @@ Result<json> Store::device(const DeviceKey& who) {
 }
 
 Result<json> Store::event(std::int64_t id) {
-  auto r = db_.query(std::string("SELECT ") + kEventColumns + " FROM events WHERE id = $1", {id});
+  auto r = db_.query(std::string("SELECT ") + kEventColumns + " FROM events e WHERE id = $1", {id});
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return json(nullptr);
   json e = event_json(*r, 0);
