@@ -30,16 +30,7 @@ std::filesystem::path default_web() {
 
 Result<Options> parse_options(int argc, char** argv) {
   Options o;
-  int i = 1;
-  if (argc > 2 && std::string_view(argv[1]) == "user") {
-    o.user_action = argv[2];
-    if ((o.user_action != "add" && o.user_action != "remove") || argc < 4) {
-      return fail(Errc::invalid_argument, "user add NAME --role ROLE, or user remove NAME");
-    }
-    o.user_name = argv[3];
-    i = 4;
-  }
-  for (; i < argc; ++i) {
+  for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     std::string v;
     auto value = [&] {
@@ -49,6 +40,13 @@ Result<Options> parse_options(int argc, char** argv) {
     };
     std::int64_t n = 0;
     if (arg == "--help" || arg == "-h") o.help = true;
+    else if (arg == "user" && i + 2 < argc && o.user_action.empty()) {
+      o.user_action = argv[++i];
+      o.user_name = argv[++i];
+      if (o.user_action != "add" && o.user_action != "remove") {
+        return fail(Errc::invalid_argument, "user add NAME --role ROLE, or user remove NAME");
+      }
+    }
     else if (arg == "--broker" && value()) o.brokers.push_back(v);
     else if (arg == "--prefix" && value()) o.prefix = v;
     else if (arg == "--data" && value()) o.data_dir = v;
