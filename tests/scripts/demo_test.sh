@@ -32,6 +32,9 @@ grep -q 'config_changed' "$out" || fail "the control room did not hear of the en
 grep -q '\[engineer\] *the control room answered in' "$out" || fail "the engineer's mqtt test had no answer from the control room"
 grep -q 'REJECTED' "$out" && fail "the control room rejected evidence"
 grep -q 'unfinished clip' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
+grep -q "the control room's console: http://127.0.0.1:[0-9]*/" "$out" || fail "the console's address was not shown"
+grep -q 'a snapshot for panic .*: sent' "$run_dir/console.log" || fail "the control room did not ask for a picture at the panic"
+grep -q 'listening on assure/v1/+/+/#' "$run_dir/console.log" || fail "the control room's service did not subscribe"
 if pgrep -f "$run_dir" >/dev/null; then pgrep -af "$run_dir"; fail "processes left behind"; fi
 rm -rf "$run_dir"
 echo "demo: all checks passed"

@@ -199,6 +199,7 @@ Result<void> Console::start() {
                              : (server_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port_ <= 0) return fail(Errc::unavailable, "cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  if (listener_) follower_ = std::thread([this] { follow(); });
   spdlog::info("console on {}://{}:{}/", options_.tls_cert.empty() ? "http" : "https", options_.host, port_);
   return {};
 }
@@ -207,6 +208,28 @@ void Console::stop() {
   stopping_ = true;
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
+  if (follower_.joinable()) follower_.join();
 }
 
+void Console::follow() {
+  while (!stopping_) {
+    auto heard = listener_->notifications(std::chrono::milliseconds{500});
+    if (!heard) {
+      spdlog::warn("hearing the other instances: {}", heard.error().message);
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+      continue;
+    }
+    for (const auto& n : *heard) {
+      if (auto message = from_others(n)) feed_.publish(std::move(*message));
+    }
+  }
+}
+
+void Console::tell(const json& live) {
+  std::string message = live.dump(-1, ' ', false, json::error_handler_t::replace);
+  with_store([&](Store& store, Accounts&) {
+    if (auto ok = tell_others(store.db(), message); !ok) spdlog::warn("telling the other instances: {}", ok.error().message);
+  });
+  feed_.publish(std::move(message));
+}
 }  // namespace assure::control_room

@@ -46,6 +46,9 @@ class Console {
   Console(ConsoleOptions options, std::unique_ptr<Database> db, std::int64_t supervision_s, LiveFeed& feed,
           std::map<std::string, std::string> keys, const evidence::SigningKey* command_key, Publish publish);
   ~Console();
+  // Several instances share a PostgreSQL: what the others stored and what their operators did
+  // reaches this one's consoles through its notifications, heard on this connection of its own.
+  void follow_others(std::unique_ptr<Database> listener) { listener_ = std::move(listener); }
   Result<void> start();  // binds and serves on a thread of its own
   void stop();
   int port() const { return port_; }
@@ -60,6 +63,8 @@ class Console {
                                bool page = false);
   void with_store(const std::function<void(Store&, Accounts&)>& work);
   void live(const httplib::Request& req, httplib::Response& res, const Session& session);
+  void follow();  // the thread of follow_others
+  void tell(const nlohmann::json& live);  // this instance's consoles, and the others'
 
   ConsoleOptions options_;
   std::unique_ptr<Database> db_;
@@ -70,8 +75,9 @@ class Console {
   std::map<std::string, std::string> keys_;
   const evidence::SigningKey* command_key_;
   Publish publish_;
+  std::unique_ptr<Database> listener_;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::thread thread_, follower_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
 };

@@ -89,7 +89,7 @@ void Console::api_routes() {
       });
       if (!done) return http::error(res, 500, done.error().message);
       if (!*done) return http::error(res, 409, action == "ack" ? "not waiting for acknowledgement" : "acknowledge it first");
-      if (event && event->is_object()) feed_.publish(json{{"kind", "event"}, {"data", *event}}.dump());
+      if (event && event->is_object()) tell({{"kind", "event"}, {"data", *event}});
       http::send_json(res, event ? *event : json::object());
     });
   }

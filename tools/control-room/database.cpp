@@ -1,5 +1,7 @@
 #include "database.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
 
 #include "migrations.hpp"
@@ -16,6 +18,28 @@ std::int64_t Rows::number(std::size_t row, std::size_t column) const {
   std::int64_t value = 0;
   std::from_chars(t.data(), t.data() + t.size(), value);
   return value;
+}
+
+namespace {
+// This process among the instances: its notifications are its own to skip.
+const std::string& instance_tag() {
+  static const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(now_ms());
+  return tag;
+}
+constexpr std::size_t kNotifyLimit = 7900;  // PostgreSQL takes payloads under 8000 bytes
+}  // namespace
+
+Result<void> tell_others(Database& db, const std::string& live_json) {
+  if (db.engine() != Engine::postgres) return {};
+  // Too long for a notification: the others' consoles are told to reload instead.
+  const std::string& body = live_json.size() + instance_tag().size() + 1 > kNotifyLimit ? std::string(R"({"kind":"reload"})") : live_json;
+  return db.notify(instance_tag() + "\n" + body);
+}
+
+std::optional<std::string> from_others(const std::string& notification) {
+  const auto newline = notification.find('\n');
+  if (newline == std::string::npos || notification.compare(0, newline, instance_tag()) == 0) return std::nullopt;
+  return notification.substr(newline + 1);
 }
 
 Result<std::unique_ptr<Database>> open_database(const std::string& where) {

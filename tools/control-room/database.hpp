@@ -4,6 +4,7 @@
 // WAL, nothing to set up) and PostgreSQL through libpqxx (several instances sharing one database).
 // One connection per thread; every failure is an error naming the statement, never a throw.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -39,12 +40,23 @@ class Database {
   virtual Result<void> begin() = 0;
   virtual Result<void> commit() = 0;
   virtual void rollback() = 0;
+  // Instances sharing one database tell each other what changed: a message sent inside a
+  // transaction reaches the listeners when (and only if) it commits (PostgreSQL's NOTIFY on the
+  // channel assure_live). SQLite has one instance: it sends and hears nothing.
+  virtual Result<void> notify(const std::string& message) = 0;
+  // What was sent since the last call, waiting up to `timeout` for something.
+  virtual Result<std::vector<std::string>> notifications(std::chrono::milliseconds timeout) = 0;
 };
 
 // "sqlite:PATH" (or a plain path) or "postgresql://..." / "postgres://..." / "host=... dbname=...".
 Result<std::unique_ptr<Database>> open_database(const std::string& where);
 Result<std::unique_ptr<Database>> open_sqlite(const std::string& path);
 Result<std::unique_ptr<Database>> open_postgres(const std::string& conninfo);
+
+// What this instance stored or did, told to the others sharing the database (in the current
+// transaction, if one is open); and a notification heard, if another instance sent it.
+Result<void> tell_others(Database& db, const std::string& live_json);
+std::optional<std::string> from_others(const std::string& notification);
 
 // The schema, brought to the newest version: each migration once, in order, in its own
 // transaction, recorded in schema_migrations. Several instances starting at once take turns.

@@ -40,6 +40,10 @@ constexpr InputBounds kStatusBounds{.max_bytes = 16u << 10, .max_depth = 4, .max
 
 }  // namespace
 
+std::string live_message(const Live& live) {
+  return json{{"kind", live.kind}, {"data", live.data}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 Ingest::Ingest(std::string prefix, Store& store, std::filesystem::path evidence_dir,
                std::map<std::string, std::string> keys, const evidence::SigningKey* command_key)
     : prefix_(std::move(prefix)),
@@ -107,11 +111,7 @@ Result<void> Ingest::event(const std::string& site, const std::string& device, c
                e->clip, payload, verdict == Verdict::unverified ? 0 : 1, e->snapshot, now_ms()};
   auto inserted = store_.add_event(row);
   if (!inserted) return std::unexpected(inserted.error());
-  if (*inserted) {
-    auto stored = store_.event(**inserted);
-    if (!stored) return std::unexpected(stored.error());
-    out.live.push_back({"event", *stored});
-  }
+  if (*inserted) out.live.push_back({"event", event_json(row, **inserted)});
   if (command_key_ == nullptr || verdict == Verdict::unverified) return {};
   const auto now = std::chrono::system_clock::now();
   if (auto echo = receiver::answer_link_test(prefix_, site, device, payload, *command_key_, now)) {
@@ -181,14 +181,11 @@ Result<void> Ingest::raise(const DeviceKey& who, const std::string& type, const 
   const std::string id = "control-room-" + type + "-" + std::to_string(now_ms());
   json payload{{"id", id}, {"type", type}, {"severity", severity}, {"source", "control-room"},
                {"time", uplink::utc_iso8601(now)}, {"details", details}};
-  auto inserted = store_.add_event({who.site, who.device, id, 0, type, severity, uplink::utc_iso8601(now), "",
-                                    "control-room", "", uplink::dump_json(payload), 2, false, now_ms()});
+  const NewEvent row{who.site, who.device, id, 0, type, severity, uplink::utc_iso8601(now), "",
+                     "control-room", "", uplink::dump_json(payload), 2, false, now_ms()};
+  auto inserted = store_.add_event(row);
   if (!inserted) return std::unexpected(inserted.error());
-  if (*inserted) {
-    auto stored = store_.event(**inserted);
-    if (!stored) return std::unexpected(stored.error());
-    out.live.push_back({"event", *stored});
-  }
+  if (*inserted) out.live.push_back({"event", event_json(row, **inserted)});
   return {};
 }
 
@@ -235,6 +232,7 @@ Result<void> Ingest::adopt_events(Outcome& out) {
 }
 
 Result<void> Ingest::replay(Outcome& out) {
+  store_.forget_devices();
   desk_ = std::make_unique<receiver::EvidenceDesk>(evidence_dir_, keys_);
   adopted_ = 0;
   if (auto ok = adopt_events(out); !ok) return ok;

@@ -27,6 +27,9 @@ struct Live {
   nlohmann::json data;
 };
 
+// As the consoles' live stream carries it: {"kind": ..., "data": ...}.
+std::string live_message(const Live& live);
+
 // A message for the fleet, signed already: a link test's echo, or the snapshot asked for at once
 // when a panic, an alarm or a tamper arrives (the picture the operator sees beside it).
 struct Send {

@@ -16,6 +16,15 @@ Intake::Intake(IntakeOptions options, Database& db, Ingest& ingest, LiveFeed& fe
     : options_(std::move(options)), db_(db), ingest_(ingest), feed_(feed), send_(std::move(send)) {}
 
 bool Intake::commit(Outcome& out) {
+  // The other instances hear of it as it commits, and only if it does.
+  for (const auto& live : out.live) {
+    if (auto told = tell_others(db_, live_message(live)); !told) {
+      spdlog::error("{}", told.error().message);
+      db_.rollback();
+      out = {};
+      return false;
+    }
+  }
   if (auto ok = db_.commit(); !ok) {
     spdlog::error("{}", ok.error().message);
     db_.rollback();
@@ -26,7 +35,7 @@ bool Intake::commit(Outcome& out) {
 }
 
 void Intake::deliver(Outcome& out) {
-  for (const auto& live : out.live) feed_.publish(nlohmann::json{{"kind", live.kind}, {"data", live.data}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  for (const auto& live : out.live) feed_.publish(live_message(live));
   for (const auto& send : out.sends) send_(send);
   out = {};
 }
@@ -68,7 +77,9 @@ void Intake::run(const std::atomic<bool>& stop) {
       if (!first) spdlog::warn("{}", first.error().message);
       else if (*first) {
         batch.push_back(std::move(**first));
-        while (batch.size() < options_.batch) {
+        // What is waiting now, up to a batch or 50 ms of it: one commit for many, an alarm kept waiting for little.
+        const auto until = Clock::now() + std::chrono::milliseconds{50};
+        while (batch.size() < options_.batch && Clock::now() < until) {
           auto more = session_.next(std::chrono::milliseconds{0});
           if (!more || !*more) break;
           batch.push_back(std::move(**more));

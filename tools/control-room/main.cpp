@@ -113,6 +113,11 @@ int main(int argc, char** argv) try {
   ingest.events_shared(!o.share.empty());
   cr::Console console({o.listen_host, o.listen_port, o.web_dir, o.evidence_dir, o.tls_cert, o.tls_key, o.prefix, {}},
                       std::move(*console_db), o.supervision_s, feed, keys, command_key ? &*command_key : nullptr, publish);
+  if (!o.share.empty() && intake_db->get()->engine() == cr::Engine::postgres) {
+    auto listener = cr::open_database(o.database);
+    if (!listener) return spdlog::critical("{}", listener.error().message), 1;
+    console.follow_others(std::move(*listener));
+  }
   if (auto ok = console.start(); !ok) return spdlog::critical("{}", ok.error().message), 1;
   if (!o.port_file.empty()) (void)assure::base::write_durably(o.port_file, std::to_string(console.port()) + "\n");
 

@@ -3,7 +3,9 @@
 
 #include <pqxx/pqxx>
 
+#include <memory>
 #include <optional>
+#include <utility>
 
 #include "database.hpp"
 
@@ -73,9 +75,36 @@ class Postgres final : public Database {
   }
   void rollback() override { work_.reset(); }  // pqxx aborts a transaction it destroys uncommitted
 
+  Result<void> notify(const std::string& message) override {
+    auto r = query("SELECT pg_notify('assure_live', $1)", {message});
+    if (!r) return std::unexpected(r.error());
+    return {};
+  }
+
+  Result<std::vector<std::string>> notifications(std::chrono::milliseconds timeout) override {
+    try {
+      if (!receiver_) receiver_ = std::make_unique<Receiver>(connection_, heard_);
+      connection_.await_notification(static_cast<long>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000);
+      connection_.get_notifs();
+      return std::exchange(heard_, {});
+    } catch (const std::exception& e) {
+      return fail(Errc::io, std::string("postgres: LISTEN assure_live: ") + e.what());
+    }
+  }
+
  private:
+  class Receiver final : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection_base& c, std::vector<std::string>& into) : notification_receiver(c, "assure_live"), into_(into) {}
+    void operator()(const std::string& payload, int) override { into_.push_back(payload); }
+
+   private:
+    std::vector<std::string>& into_;
+  };
   pqxx::connection connection_;
   std::optional<pqxx::work> work_;
+  std::vector<std::string> heard_;
+  std::unique_ptr<Receiver> receiver_;
 };
 
 }  // namespace

@@ -62,6 +62,10 @@ class Sqlite final : public Database {
   Result<void> begin() override { return plain("BEGIN IMMEDIATE"); }
   Result<void> commit() override { return plain("COMMIT"); }
   void rollback() override { (void)plain("ROLLBACK"); }
+  Result<void> notify(const std::string&) override { return {}; }
+  Result<std::vector<std::string>> notifications(std::chrono::milliseconds) override {
+    return fail(Errc::unsupported, "SQLite serves one instance: there is nobody to hear from");
+  }
 
  private:
   Result<void> plain(const char* sql) {

@@ -1,5 +1,6 @@
 #include "store.hpp"
 
+#include "assure/base/utc.hpp"
 #include "assure/firmware/uplink/json_input.hpp"
 #include "migrations.hpp"
 #include "priority.hpp"
@@ -61,7 +62,22 @@ json event_json(const Rows& r, std::size_t i) {
   return e;
 }
 
+json event_json(const NewEvent& e, std::int64_t id) {
+  const Priority p = priority_of(e.type, e.severity);
+  const json payload = stored_json(e.payload);
+  return {{"id", id},           {"site", e.site},     {"device", e.device},       {"event_id", e.event_id},
+          {"seq", e.seq},       {"type", e.type},     {"severity", e.severity},   {"priority", static_cast<int>(p)},
+          {"priority_name", to_string(p)},            {"time", e.time},           {"received", utc_iso8601(std::chrono::system_clock::time_point(std::chrono::milliseconds(e.received_ms)))},
+          {"verified", e.verified}, {"zone", e.zone}, {"source", e.source},       {"clip", e.clip},
+          {"snapshot_expected", e.snapshot_expected}, {"snapshot", false},        {"snapshot_event", nullptr},
+          {"queue", queued(p) ? "open" : "none"},     {"acked_by", ""},           {"acked_at", ""},
+          {"note", ""},         {"outcome", ""},      {"closed_by", ""},          {"closed_at", ""},
+          {"details", payload.is_object() && payload.contains("details") ? payload["details"] : json::object()}};
+}
+
 Result<void> Store::ensure_device(const DeviceKey& who, const std::string& now) {
+  if (known_devices_.contains(who.site + "/" + who.device)) return {};
+  known_devices_.insert(who.site + "/" + who.device);
   return run(db_, "INSERT INTO devices (site, device, first_seen, supervision_s) VALUES ($1, $2, $3, $4) "
                   "ON CONFLICT (site, device) DO NOTHING",
              {who.site, who.device, now, supervision_s_});

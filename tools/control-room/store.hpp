@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -85,14 +86,20 @@ class Store {
   Result<nlohmann::json> audit_log(std::size_t limit = 200);
   Result<nlohmann::json> clip(const DeviceKey& who, const std::string& clip);  // null: not kept
   std::int64_t supervision_s() const { return supervision_s_; }
+  void forget_devices() { known_devices_.clear(); }
 
  private:
   Result<void> ensure_device(const DeviceKey& who, const std::string& now);
   Database& db_;
+  // Devices whose row exists: the insert is skipped. Forgotten by forget_devices() when a
+  // transaction that may have made one did not commit.
+  std::set<std::string> known_devices_;
   std::int64_t supervision_s_;
   std::int64_t started_ms_;
 };
 
 nlohmann::json event_json(const Rows& rows, std::size_t row);  // a row of the events' SELECT list
+// The same for an event just stored as row `id` (no picture beside it yet), without a query.
+nlohmann::json event_json(const NewEvent& e, std::int64_t id);
 
 }  // namespace assure::control_room

@@ -252,6 +252,9 @@ function live() {
       if (state.selected === u.data.id) select(u.data.id, true);
     } else if (u.kind === "evidence" && u.data.status === "verified") {
       loadQueue();  // a picture or a clip arrived for something on it
+    } else if (u.kind === "reload") {
+      loadQueue();
+      loadDevices();
     } else if (u.kind === "device") {
       clearTimeout(devicesSoon);
       devicesSoon = setTimeout(loadDevices, 300);
