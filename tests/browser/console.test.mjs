@@ -108,6 +108,7 @@ try {
   });
   check(zip.status === 200 && zip.type === "application/zip", "the export downloads a ZIP");
   await page.screenshot({ path: `${artifacts}/console.png`, fullPage: true });
+  await page.screenshot({ path: `${artifacts}/console.jpg`, type: "jpeg", quality: 70 });
   console.log(`screenshot: ${artifacts}/console.png`);
 
   // An operator: no export.

@@ -252,3 +252,55 @@ TEST(Console, OnlyTheLoginPageWithoutASessionEveryActionWithItsTokenAndExportFor
 }
 
 }  // namespace
+
+namespace {
+
+class Hostile : public ::testing::TestWithParam<control_room::Engine> {};
+
+TEST_P(Hostile, WhatNobodyShouldSendIsRefusedAndHoldsUpNoAlarm) {
+  static test::TempPostgres pg;
+  test::ControlRoom room;
+  if (GetParam() == control_room::Engine::postgres) {
+    if (!pg.available()) GTEST_SKIP() << pg.why();
+    room.database = pg.create_database("hostile");
+  }
+  test::Broker broker;
+  enrol(room, 1);
+  room.start(broker.uri());
+  test::Probe attacker(broker.uri(), "unused/#");
+  const std::string base = "assure/v1/estate/intruder";
+  // NULs decoded from JSON (PostgreSQL's text takes none), garbage, deep nesting, odd names.
+  attacker.publish(base + "/status", R"({"state":"online","boot_id":"a\u0000b","firmware":"\u0000"})");
+  attacker.publish(base + "/event", R"({"id":"x\u0000y","seq":1,"type":"panic\u0000","source":"\u0000","severity":"critical","time":"2026-12-01T10:00:00.000Z"})");
+  attacker.publish(base + "/heartbeat", std::string(5000, '['));
+  attacker.publish(base + "/event", "\xff\xfe not json");
+  attacker.publish("assure/v1/../../etc/event", R"({"id":"e"})");
+  attacker.publish("assure/v1/estate/" + std::string(300, 'd') + "/event", R"({"id":"e"})");
+  // Evidence from a device nobody enrolled: refused, and nothing of it kept.
+  for (int n = 0; n < 50; ++n) {
+    attacker.publish(base + "/clip/c" + std::to_string(n) + "/chunk/0", std::string(10000, 'x'));
+  }
+  attacker.publish(base + "/snapshot/e1", std::string(1000, 'j'));
+  // Then a real device's panic: it is stored and on the queue as ever.
+  test::Process sim({test::binary("assure-fleet-sim").string(), "--broker", broker.uri(), "--devices", "1", "--events",
+                     "1", "--panic-every", "1", "--keys", room.keys().string(), "--state",
+                     (room.dir.path() / "sim-state").string()},
+                    room.dir.path() / "sim.log");
+  ASSERT_TRUE(sim.wait(30s));
+  auto db = control_room::open_database(room.database.empty() ? "sqlite:" + (room.dir.path() / "data/control-room.db").string()
+                                                              : room.database);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(test::eventually([&] {
+    return count(**db, "SELECT count(*) FROM events WHERE type = 'panic' AND verified = 1") == 1;
+  }, 20s)) << room.log();
+  EXPECT_EQ(count(**db, "SELECT count(*) FROM parts"), 0) << "nothing kept of evidence nobody can verify";
+  EXPECT_GE(count(**db, "SELECT count(*) FROM rejections"), 3);
+  EXPECT_EQ(count(**db, "SELECT count(*) FROM events WHERE device = 'intruder' AND verified = 0"), 1)
+      << "an unenrolled device's event is kept, shown as unverified";
+  EXPECT_TRUE(room.process->running()) << room.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Hostile, ::testing::Values(control_room::Engine::sqlite, control_room::Engine::postgres),
+                         [](const auto& p) { return p.param == control_room::Engine::sqlite ? "sqlite" : "postgres"; });
+
+}  // namespace

@@ -62,6 +62,12 @@ Result<void> Ingest::message(const std::string& topic, const std::string& payloa
   }
   const DeviceKey who{parsed->site, parsed->device};
   if (parsed->kind == "clip" || parsed->kind == "snapshot") {
+    // Kept until it makes a whole clip or picture: only what the desk could ever verify (a device
+    // with an enrolled key, a plain name), so nobody can fill the table with what it refuses.
+    const std::string name = parsed->kind == "snapshot" ? parsed->rest : parsed->rest.substr(0, parsed->rest.find('/'));
+    if (!keys_.contains(who.device) || !plain_name(name)) {
+      return evidence(who.site, who.device, parsed->kind, parsed->rest, payload, out);
+    }
     if (auto ok = store_.add_part({0, who.site, who.device,
                                    parsed->kind == "snapshot" ? "snapshot/" + parsed->rest
                                                               : parsed->rest.substr(0, parsed->rest.find('/')),
@@ -201,6 +207,15 @@ Result<void> Ingest::reply(const DeviceKey& who, const std::string& payload) {
   if (!genuine) return store_.rejection(who, "", "a reply that is not signed by the device's enrolled key");
   return store_.audit(who.site + "/" + who.device, "reply", (*j).value("name", "?"),
                       excerpt(uplink::dump_json(*j), 2000));
+}
+
+Result<void> Ingest::refuse(const std::string& topic, const std::string& why) {
+  const auto parsed = uplink::parse_topic(prefix_, topic);
+  const DeviceKey who = parsed && plain_name(parsed->site) && plain_name(parsed->device)
+                            ? DeviceKey{parsed->site, parsed->device}
+                            : DeviceKey{"?", "?"};
+  return store_.rejection(who, "", "a message on " + excerpt(topic, 200) + " could not be stored (" + excerpt(why, 300) +
+                                       "); acknowledged so that it cannot hold up the rest");
 }
 
 Result<void> Ingest::supervise(std::int64_t now, Outcome& out) {

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
+#include <tuple>
 
 #include "assure/base/backoff.hpp"
 #include "assure/base/input_bounds.hpp"
@@ -34,6 +36,11 @@ bool Intake::commit(Outcome& out) {
   return true;
 }
 
+bool Intake::healthy() {
+  auto r = db_.query("SELECT 1");
+  return r.has_value();
+}
+
 void Intake::deliver(Outcome& out) {
   for (const auto& live : out.live) feed_.publish(live_message(live));
   for (const auto& send : out.sends) send_(send);
@@ -60,8 +67,12 @@ void Intake::run(const std::atomic<bool>& stop) {
       deliver(out);
     }
     if (!session_.connected()) {
+      if (!options_.brokers.empty()) {
+        std::tie(options_.session.host, options_.session.port) = options_.brokers[broker_ % options_.brokers.size()];
+      }
       if (auto c = session_.connect(options_.session); !c) {
         spdlog::warn("{}", c.error().message);
+        ++broker_;
       } else if (auto s = session_.subscribe(options_.filters); !s) {
         spdlog::error("{}", s.error().message);
         session_.disconnect();
@@ -79,7 +90,7 @@ void Intake::run(const std::atomic<bool>& stop) {
         batch.push_back(std::move(**first));
         // What is waiting now, up to a batch or 50 ms of it: one commit for many, an alarm kept waiting for little.
         const auto until = Clock::now() + std::chrono::milliseconds{50};
-        while (batch.size() < options_.batch && Clock::now() < until) {
+        while (batch.size() < (solo_ > 0 ? 1 : options_.batch) && Clock::now() < until) {
           auto more = session_.next(std::chrono::milliseconds{0});
           if (!more || !*more) break;
           batch.push_back(std::move(**more));
@@ -97,10 +108,12 @@ void Intake::run(const std::atomic<bool>& stop) {
         auto done = ingest_.message(batch[i].topic, batch[i].payload, out);
         if (!done) {
           spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), done.error().message);
+          last_error_ = done.error().message;
           ok = false;
         }
       } catch (const std::exception& e) {
         spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), e.what());
+        last_error_ = e.what();
         ok = false;
       }
     }
@@ -111,13 +124,30 @@ void Intake::run(const std::atomic<bool>& stop) {
       if (!a) spdlog::error("supervision: {}", a.error().message), ok = false;
     }
     if (!ok || !commit(out)) {
-      // Nothing of this batch was acknowledged: the broker sends it again to a new connection.
       db_.rollback();
+      if (batch.size() == 1 && healthy()) {
+        // One message that cannot be stored while the database works (what it holds, not the
+        // database, is at fault): recorded as a rejection and acknowledged, or it would come
+        // again for ever and hold up every alarm behind it.
+        out = {};
+        auto began = db_.begin();
+        auto refused = began ? ingest_.refuse(batch[0].topic, last_error_) : began;
+        if (refused && commit(out)) {
+          spdlog::error("a message on {} could not be stored; recorded as a rejection", excerpt(batch[0].topic, 200));
+          if (batch[0].qos == 1) (void)session_.ack(batch[0].packet_id);
+          continue;
+        }
+        db_.rollback();
+      }
+      // Nothing of this batch was acknowledged: the broker sends it again to a new connection,
+      // where the next messages are taken one at a time to find any that cannot be stored.
       session_.disconnect();
       replay = true;
+      solo_ = options_.batch;
       std::this_thread::sleep_for(backoff.next());
       continue;
     }
+    solo_ -= std::min(solo_, batch.size());
     for (const auto& m : batch) {
       if (m.qos == 1) {
         if (auto acked = session_.ack(m.packet_id); !acked) {

@@ -21,6 +21,8 @@ namespace assure::control_room {
 
 struct IntakeOptions {
   SessionOptions session;
+  // Brokers of a cluster, tried in turn after a failure (host and port; empty: session's own).
+  std::vector<std::pair<std::string, std::uint16_t>> brokers;
   std::vector<std::string> filters;
   std::size_t batch = 256;
   std::chrono::milliseconds tick{1000};
@@ -35,12 +37,17 @@ class Intake {
  private:
   bool commit(Outcome& out);
   void deliver(Outcome& out);
+  bool healthy();  // the database answers
+
   IntakeOptions options_;
   Database& db_;
   Ingest& ingest_;
   LiveFeed& feed_;
   Sender send_;
   MqttSession session_;
+  std::size_t broker_ = 0;  // which of options_.brokers is tried next
+  std::string last_error_;  // of the message that failed last
+  std::size_t solo_ = 0;    // messages still to take one at a time after a batch failed
 };
 
 }  // namespace assure::control_room

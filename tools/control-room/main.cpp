@@ -22,6 +22,7 @@
 #include "ingest.hpp"
 #include "intake.hpp"
 #include "live_feed.hpp"
+#include "mqtt_session.hpp"
 #include "options.hpp"
 
 namespace cr = assure::control_room;
@@ -124,6 +125,11 @@ int main(int argc, char** argv) try {
   cr::IntakeOptions intake_options;
   intake_options.session = o.session;
   intake_options.filters = cr::filters(o);
+  for (const auto& uri : o.brokers) {
+    auto broker = cr::parse_broker_uri(uri);
+    if (!broker) return spdlog::critical("--broker {}: {}", uri, broker.error().message), 2;
+    intake_options.brokers.push_back(*broker);
+  }
   cr::Intake intake(intake_options, **intake_db, ingest, feed, [&](const cr::Send& send) {
     auto sent = link.publish({send.topic, send.payload, 1, false});
     if (!sent) spdlog::warn("{}: not sent: {}", send.what, sent.error().message);

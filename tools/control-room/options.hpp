@@ -16,7 +16,8 @@ inline constexpr std::string_view kUsage = R"(usage: assure-control-room [option
        assure-control-room user add NAME --role operator|supervisor [--database WHERE]   (password on stdin)
        assure-control-room user remove NAME [--database WHERE]
 
-  --broker URI        the fleet's broker (default tcp://127.0.0.1:1883)
+  --broker URI        the fleet's broker (default tcp://127.0.0.1:1883); repeat for a cluster's
+                      nodes, tried in turn after a failure
   --prefix P          topic prefix (default assure/v1)
   --data DIR          where the service keeps its files (default ./control-room): the SQLite
                       database DIR/control-room.db and verified evidence DIR/evidence/

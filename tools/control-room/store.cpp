@@ -20,9 +20,16 @@ constexpr const char* kEventColumns =
     "(SELECT max(p.id) FROM events p WHERE p.site = e.site AND p.device = e.device AND p.snapshot_file IS NOT NULL "
     "AND p.received_ms BETWEEN e.received_ms - 60000 AND e.received_ms)) AS snapshot_event";
 
+// Text from outside as a column takes it: PostgreSQL's text holds no NUL (JSON's \u0000 decodes to
+// one), so it becomes U+FFFD, in both engines alike.
+std::string column_text(std::string text) {
+  for (auto at = text.find('\0'); at != std::string::npos; at = text.find('\0', at)) text.replace(at, 1, "\xEF\xBF\xBD");
+  return text;
+}
+
 std::string text_of(const json& j, const char* key) {
   const auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  return it != j.end() && it->is_string() ? column_text(it->get<std::string>()) : std::string{};
 }
 
 json stored_json(const std::string& text) {
@@ -150,9 +157,9 @@ Result<std::optional<std::int64_t>> Store::add_event(const NewEvent& e) {
       "INSERT INTO events (site, device, event_id, seq, type, severity, priority, time, received, received_ms, verified, "
       "zone, source, clip, payload, snapshot_expected, queue) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
       "$13, $14, $15, $16, $17) ON CONFLICT (site, device, event_id) DO NOTHING RETURNING id",
-      {e.site, e.device, e.event_id, static_cast<std::int64_t>(e.seq), e.type, e.severity,
-       static_cast<std::int64_t>(p), e.time, now_text(), e.received_ms, std::int64_t{e.verified}, e.zone, e.source,
-       e.clip, e.payload, std::int64_t{e.snapshot_expected ? 1 : 0}, std::string(queued(p) ? "open" : "none")});
+      {e.site, e.device, column_text(e.event_id), static_cast<std::int64_t>(std::min<std::uint64_t>(e.seq, INT64_MAX)),
+       column_text(e.type), column_text(e.severity), static_cast<std::int64_t>(p), e.time, now_text(), e.received_ms,
+       std::int64_t{e.verified}, column_text(e.zone), column_text(e.source), column_text(e.clip), e.payload, std::int64_t{e.snapshot_expected ? 1 : 0}, std::string(queued(p) ? "open" : "none")});
   if (!r) return std::unexpected(r.error());
   if (r->empty()) return std::optional<std::int64_t>{};
   return std::optional<std::int64_t>{r->number(0, 0)};
