@@ -107,6 +107,17 @@ try {
     return { status: r.status, type: r.headers.get("content-type") };
   });
   check(zip.status === 200 && zip.type === "application/zip", "the export downloads a ZIP");
+  // A command from the console: signed by the service, obeyed by the device, its reply audited.
+  await page.click("button[data-command=ping]");
+  await page.waitForFunction(() => document.getElementById("action-result").textContent.includes("ping sent"));
+  let replied = false;
+  for (let tries = 0; !replied && tries < 50; ++tries) {
+    const audit = await page.evaluate(async () => (await fetch("/api/audit")).json());
+    replied = audit.some((a) => a.action === "reply" && a.target === "ping" && a.detail.includes('"ok":true'));
+    if (!replied) await new Promise((r) => setTimeout(r, 200));
+  }
+  check(replied, "a ping sent from the console was obeyed by the device and its signed reply audited");
+
   await page.screenshot({ path: `${artifacts}/console.png`, fullPage: true });
   await page.screenshot({ path: `${artifacts}/console.jpg`, type: "jpeg", quality: 70 });
   console.log(`screenshot: ${artifacts}/console.png`);

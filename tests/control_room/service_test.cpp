@@ -304,3 +304,31 @@ INSTANTIATE_TEST_SUITE_P(Engines, Hostile, ::testing::Values(control_room::Engin
                          [](const auto& p) { return p.param == control_room::Engine::sqlite ? "sqlite" : "postgres"; });
 
 }  // namespace
+
+TEST(Console, ServedOverTlsWhenACertificateIsGivenWithSecureCookies) {
+  test::Broker broker;
+  test::ControlRoom room;
+  const auto cert = room.dir.path() / "console.crt", key = room.dir.path() / "console.key";
+  test::Process openssl({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-days", "1", "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()},
+                        room.dir.path() / "openssl.log");
+  auto made = openssl.wait(30s);
+  ASSERT_TRUE(made && WEXITSTATUS(*made) == 0) << openssl.log();
+  room.add_user("sam", "supervisor password", "supervisor");
+  room.start(broker.uri(), {"--tls-cert", cert.string(), "--tls-key", key.string()});
+  httplib::SSLClient https("127.0.0.1", room.port);
+  https.set_ca_cert_path(cert.string().c_str());
+  https.enable_server_certificate_verification(true);
+  auto page = https.Get("/login");
+  ASSERT_TRUE(page) << httplib::to_string(page.error());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_FALSE(page->get_header_value("Strict-Transport-Security").empty());
+  auto login = https.Post("/api/login", R"({"name":"sam","password":"supervisor password"})", "application/json");
+  ASSERT_TRUE(login);
+  ASSERT_EQ(login->status, 200);
+  EXPECT_NE(login->get_header_value("Set-Cookie").find("; Secure"), std::string::npos);
+  httplib::Client plain("127.0.0.1", room.port);
+  plain.set_read_timeout(3, 0);
+  auto refused = plain.Get("/login");
+  EXPECT_TRUE(!refused || refused->status != 200) << "no plain HTTP on the TLS port";
+}

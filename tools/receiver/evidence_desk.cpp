@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "assure/base/files.hpp"
 #include "assure/firmware/evidence/signing.hpp"
@@ -23,11 +22,11 @@ std::string key_of(const std::string& site, const std::string& device, const std
   return clip.empty() ? site + "/" + device : site + "/" + device + "/" + clip;
 }
 
+// Whole and on storage before anyone is told it is kept (the control room then lets go of the
+// parts it was made of): a temporary file, synced, renamed, the folder synced.
 void write_file(const fs::path& file, const std::string& bytes) {
   fs::create_directories(file.parent_path());
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error("cannot write " + file.string());
+  if (auto ok = base::write_durably(file, bytes); !ok) throw std::runtime_error(ok.error().message);
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // as HTML.
 "use strict";
 
-const state = { me: null, queue: [], selected: null, devices: [] };
+const state = { me: null, queue: [], selected: null, current: null, devices: [] };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, text, cls) {
@@ -104,6 +104,7 @@ function fact(dl, name, value) {
 async function select(id, quiet) {
   state.selected = id;
   const e = await api(`/api/events/${id}`);
+  state.current = e;
   renderQueue();
   $("detail").hidden = false;
   $("no-detail").hidden = true;
@@ -120,6 +121,7 @@ async function select(id, quiet) {
   if (e.closed_by) fact(facts, "Closed", `${e.closed_by} at ${e.closed_at}: ${e.outcome}`);
   $("ack-form").hidden = e.queue !== "open";
   $("close-form").hidden = e.queue !== "acked";
+  $("resend").hidden = !e.clip;
   const snap = e.snapshot_event;
   $("snapshot-box").hidden = !snap;
   if (snap) {
@@ -186,14 +188,24 @@ $("close-form").addEventListener("submit", async (ev) => {
   if (await act(`/api/events/${state.selected}/close`, { outcome: $("outcome").value })) $("outcome").value = "";
   await loadQueue();
 });
+// Commands go to the selected alarm's device; the service signs them, the device answers on its
+// reply topic (audited).
+async function command(name, args) {
+  const e = state.current;
+  if (!e) return;
+  const ok = await act("/api/commands", { site: e.site, device: e.device, name, args });
+  if (ok) $("action-result").textContent = `${name} sent to ${e.site}/${e.device}`;
+}
 for (const b of document.querySelectorAll("#commands button")) {
-  b.addEventListener("click", async () => {
-    const e = state.queue.find((q) => q.id === state.selected);
-    if (!e) return;
-    const ok = await act("/api/commands", { site: e.site, device: e.device, name: b.dataset.command, args: {} });
-    if (ok) $("action-result").textContent = `${b.dataset.command} sent to ${e.site}/${e.device}`;
+  b.addEventListener("click", () => {
+    const args = b.dataset.command === "resend_clip" ? { clip: state.current.clip } : JSON.parse(b.dataset.args || "{}");
+    command(b.dataset.command, args);
   });
 }
+$("output-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  command("outputs", { output: $("output-name").value, state: $("output-state").value, seconds: 600 });
+});
 
 // ---- the fleet ---------------------------------------------------------------------------------
 
