@@ -37,21 +37,36 @@ std::int64_t count(control_room::Database& db, const std::string& sql) {
   return r ? r->number(0, 0) : -1;
 }
 
-class Burst : public ::testing::TestWithParam<control_room::Engine> {};
+// A test of both engines: the room's database is SQLite in its folder, or a new database on a
+// PostgreSQL started for the test process. False (skip) where PostgreSQL cannot run.
+class BothEngines : public ::testing::TestWithParam<control_room::Engine> {
+ protected:
+  bool use_engine(test::ControlRoom& room, const std::string& name) {
+    if (GetParam() != control_room::Engine::postgres) return true;
+    static test::TempPostgres pg;
+    if (!pg.available()) return why = pg.why(), false;
+    room.database = pg.create_database(name);
+    return true;
+  }
+  static std::unique_ptr<control_room::Database> open(const test::ControlRoom& room) {
+    auto db = control_room::open_database(room.database.empty()
+                                              ? "sqlite:" + (room.dir.path() / "data/control-room.db").string()
+                                              : room.database);
+    if (!db) throw std::runtime_error(db.error().message);
+    return std::move(*db);
+  }
+  std::string why;
+};
+using Burst = BothEngines;
+using Hostile = BothEngines;
 
 TEST_P(Burst, ServiceKilledDuringAThousandEventsLosesNoneAndCountsNoneTwice) {
-  static test::TempPostgres pg;
   test::ControlRoom room;
-  if (GetParam() == control_room::Engine::postgres) {
-    if (!pg.available()) GTEST_SKIP() << pg.why();
-    room.database = pg.create_database("burst");
-  }
+  if (!use_engine(room, "burst")) GTEST_SKIP() << why;
   test::Broker broker(0, kKeepingBroker);
   enrol(room, 10);
   room.start(broker.uri(), {"--client-id", "control-room-burst"});
-  auto db = control_room::open_database(room.database.empty() ? "sqlite:" + (room.dir.path() / "data/control-room.db").string()
-                                                              : room.database);
-  ASSERT_TRUE(db) << db.error().message;
+  auto db = open(room);
   const std::string stored = "SELECT count(*) FROM events WHERE source <> 'control-room'";
 
   // 10 devices, 100 events each, 2,000 a second: the service is killed half a second in.
@@ -59,21 +74,21 @@ TEST_P(Burst, ServiceKilledDuringAThousandEventsLosesNoneAndCountsNoneTwice) {
                      "100", "--rate", "2000", "--keys", room.keys().string(), "--state",
                      (room.dir.path() / "sim-state").string()},
                     room.dir.path() / "sim.log");
-  ASSERT_TRUE(test::eventually([&] { return count(**db, stored) >= 150; }, 20s)) << room.log();
+  ASSERT_TRUE(test::eventually([&] { return count(*db, stored) >= 150; }, 20s)) << room.log();
   room.process->signal(SIGKILL);
   ASSERT_TRUE(room.process->wait(5s));
-  const auto at_kill = count(**db, stored);
+  const auto at_kill = count(*db, stored);
   auto sent = sim.wait(30s);
   ASSERT_TRUE(sent && WEXITSTATUS(*sent) == 0) << sim.log();
   EXPECT_LT(at_kill, 1000) << "the kill came during the burst";
 
   room.start(broker.uri(), {"--client-id", "control-room-burst"});
-  EXPECT_TRUE(test::eventually([&] { return count(**db, stored) >= 1000; }, 60s))
-      << count(**db, stored) << " of 1000 stored\n" << room.log();
+  EXPECT_TRUE(test::eventually([&] { return count(*db, stored) >= 1000; }, 60s))
+      << count(*db, stored) << " of 1000 stored\n" << room.log();
   std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(count(**db, stored), 1000) << "none twice";
+  EXPECT_EQ(count(*db, stored), 1000) << "none twice";
   // Every device's numbering whole: 1 to 100 each.
-  auto seqs = (*db)->query("SELECT device, count(DISTINCT seq), min(seq), max(seq) FROM events WHERE source <> "
+  auto seqs = db->query("SELECT device, count(DISTINCT seq), min(seq), max(seq) FROM events WHERE source <> "
                            "'control-room' GROUP BY device ORDER BY device");
   ASSERT_TRUE(seqs);
   ASSERT_EQ(seqs->size(), 10u);
@@ -82,7 +97,7 @@ TEST_P(Burst, ServiceKilledDuringAThousandEventsLosesNoneAndCountsNoneTwice) {
     EXPECT_EQ(seqs->number(i, 2), 1);
     EXPECT_EQ(seqs->number(i, 3), 100);
   }
-  EXPECT_EQ(count(**db, "SELECT count(*) FROM events WHERE verified = 1 AND source <> 'control-room'"), 1000)
+  EXPECT_EQ(count(*db, "SELECT count(*) FROM events WHERE verified = 1 AND source <> 'control-room'"), 1000)
       << "every one checked against its device's enrolled key";
   std::cout << "[ figures  ] " << at_kill << " of 1000 events were stored when the service was killed\n";
 }
@@ -255,15 +270,9 @@ TEST(Console, OnlyTheLoginPageWithoutASessionEveryActionWithItsTokenAndExportFor
 
 namespace {
 
-class Hostile : public ::testing::TestWithParam<control_room::Engine> {};
-
 TEST_P(Hostile, WhatNobodyShouldSendIsRefusedAndHoldsUpNoAlarm) {
-  static test::TempPostgres pg;
   test::ControlRoom room;
-  if (GetParam() == control_room::Engine::postgres) {
-    if (!pg.available()) GTEST_SKIP() << pg.why();
-    room.database = pg.create_database("hostile");
-  }
+  if (!use_engine(room, "hostile")) GTEST_SKIP() << why;
   test::Broker broker;
   enrol(room, 1);
   room.start(broker.uri());
@@ -287,15 +296,13 @@ TEST_P(Hostile, WhatNobodyShouldSendIsRefusedAndHoldsUpNoAlarm) {
                      (room.dir.path() / "sim-state").string()},
                     room.dir.path() / "sim.log");
   ASSERT_TRUE(sim.wait(30s));
-  auto db = control_room::open_database(room.database.empty() ? "sqlite:" + (room.dir.path() / "data/control-room.db").string()
-                                                              : room.database);
-  ASSERT_TRUE(db);
+  auto db = open(room);
   ASSERT_TRUE(test::eventually([&] {
-    return count(**db, "SELECT count(*) FROM events WHERE type = 'panic' AND verified = 1") == 1;
+    return count(*db, "SELECT count(*) FROM events WHERE type = 'panic' AND verified = 1") == 1;
   }, 20s)) << room.log();
-  EXPECT_EQ(count(**db, "SELECT count(*) FROM parts"), 0) << "nothing kept of evidence nobody can verify";
-  EXPECT_GE(count(**db, "SELECT count(*) FROM rejections"), 3);
-  EXPECT_EQ(count(**db, "SELECT count(*) FROM events WHERE device = 'intruder' AND verified = 0"), 1)
+  EXPECT_EQ(count(*db, "SELECT count(*) FROM parts"), 0) << "nothing kept of evidence nobody can verify";
+  EXPECT_GE(count(*db, "SELECT count(*) FROM rejections"), 3);
+  EXPECT_EQ(count(*db, "SELECT count(*) FROM events WHERE device = 'intruder' AND verified = 0"), 1)
       << "an unenrolled device's event is kept, shown as unverified";
   EXPECT_TRUE(room.process->running()) << room.log();
 }
