@@ -188,6 +188,10 @@ TEST(Console, OnlyTheLoginPageWithoutASessionEveryActionWithItsTokenAndExportFor
 
   test::Operator olive(room.port), sam(room.port), wrong(room.port);
   EXPECT_FALSE(wrong.login("olive", "not her password"));
+  auto elsewhere = anonymous.Post("/api/login", {{"Origin", "http://evil.example"}},
+                                  R"({"name":"olive","password":"operator password"})", "application/json");
+  ASSERT_TRUE(elsewhere);
+  EXPECT_EQ(elsewhere->status, 403) << "a login form on another site logs nobody in";
   ASSERT_TRUE(olive.login("olive", "operator password"));
   ASSERT_TRUE(sam.login("sam", "supervisor password"));
   EXPECT_NE(olive.cookie.find("assure_session="), std::string::npos);

@@ -97,6 +97,10 @@ void Console::routes() {
   });
 
   s.Post("/api/login", [this, tls = !options_.tls_cert.empty()](const httplib::Request& req, httplib::Response& res) {
+    const std::string origin = req.get_header_value("Origin");
+    if (!origin.empty() && !http::same_origin(origin, req.get_header_value("Host"))) {
+      return http::error(res, 403, "a login from another site");  // (no logging anyone in behind their back)
+    }
     const auto body = http::body_json(req);
     const std::string name = body.value("name", ""), password = body.value("password", "");
     Result<Session> session = fail(Errc::invalid_argument, "");

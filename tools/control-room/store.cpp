@@ -248,9 +248,11 @@ Result<json> Store::recent(std::size_t limit) {
   return out;
 }
 
-Result<json> Store::devices() {
-  auto r = db_.query("SELECT site, device, state, state_reason, state_at, boot_id, firmware, board, camera, last_heartbeat, "
-                     "heartbeat, supervision, supervision_s, first_seen FROM devices ORDER BY site, device");
+Result<json> Store::devices(const DeviceKey* only) {
+  const std::string columns = "SELECT site, device, state, state_reason, state_at, boot_id, firmware, board, camera, "
+                              "last_heartbeat, heartbeat, supervision, supervision_s, first_seen FROM devices ";
+  auto r = only ? db_.query(columns + "WHERE site = $1 AND device = $2", {only->site, only->device})
+                : db_.query(columns + "ORDER BY site, device");
   if (!r) return std::unexpected(r.error());
   json out = json::array();
   for (std::size_t i = 0; i < r->size(); ++i) {
@@ -264,13 +266,10 @@ Result<json> Store::devices() {
 }
 
 Result<json> Store::device(const DeviceKey& who) {
-  auto all = devices();
-  if (!all) return all;
-  json found = nullptr;
-  for (auto& d : *all) {
-    if (d["site"] == who.site && d["device"] == who.device) found = d;
-  }
-  if (found.is_null()) return found;
+  auto one = devices(&who);
+  if (!one) return one;
+  if (one->empty()) return json(nullptr);
+  json found = std::move((*one)[0]);
   auto history = db_.query("SELECT at, state, detail FROM status_history WHERE site = $1 AND device = $2 "
                            "ORDER BY id DESC LIMIT 100",
                            {who.site, who.device});

@@ -74,7 +74,7 @@ class Store {
   // ---- the console ----
   Result<nlohmann::json> queue(std::size_t limit = 200);
   Result<nlohmann::json> recent(std::size_t limit = 100);
-  Result<nlohmann::json> devices();
+  Result<nlohmann::json> devices(const DeviceKey* only = nullptr);  // all, or the one
   Result<nlohmann::json> device(const DeviceKey& who);  // with its history; null: unknown
   Result<nlohmann::json> event(std::int64_t id);        // null: none
   // An operator's acknowledgement (with a note) or closure (with an outcome): false when the
