@@ -134,5 +134,10 @@ TEST(ConsoleOptions, SharedInstancesSplitTheFleetAndOneKeepsTheEvidence) {
   EXPECT_EQ(filters(*keeper).back(), "assure/v1/+/+/snapshot/#") << "evidence is taken whole by one instance";
   EXPECT_FALSE(parse({"--share", "a/b"}));
   EXPECT_FALSE(parse({"--supervision", "0"}));
-  EXPECT_FALSE(parse({"--broker", "ssl://host:8883"}));
+  auto tls = parse({"--broker", "ssl://broker.internal:8883", "--broker-ca", "/etc/ca.crt"});
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->session.tls);
+  EXPECT_EQ(tls->session.ca_file, "/etc/ca.crt");
+  EXPECT_FALSE(parse({"--broker", "ws://host:80"}));
+  EXPECT_FALSE(parse({"--broker-cert", "c.pem"})) << "a certificate without its key";
 }

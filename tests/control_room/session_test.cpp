@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mqtt_session.hpp"
+#include "pki.hpp"
 #include "support.hpp"
 
 using namespace assure;
@@ -124,5 +125,44 @@ TEST(MqttSession, ABrokerThatIsNotThereOrSendsGarbageIsAnErrorNotAHang) {
   EXPECT_FALSE(parse_broker_uri("ws://host:1"));
   auto ok = parse_broker_uri("mqtt://broker.local:1884");
   ASSERT_TRUE(ok);
-  EXPECT_EQ(ok->first, "broker.local");
+  EXPECT_EQ(ok->host, "broker.local");
+  EXPECT_EQ(ok->port, 1884);
+  auto tls = parse_broker_uri("ssl://[::1]");
+  ASSERT_TRUE(tls);
+  EXPECT_TRUE(tls->tls);
+  EXPECT_EQ(tls->host, "::1");
+  EXPECT_EQ(tls->port, 8883);
+}
+
+TEST(MqttSession, OverTlsTheBrokerMustProveItselfAndTheControlRoomToo) {
+  test::TempDir dir;
+  const test::Pki room(dir.path(), "room"), stranger(dir.path(), "stranger");
+  ASSERT_TRUE(room.ok && stranger.ok) << test::read_file(dir.path() / "room" / "openssl.log");
+  test::let_the_broker_read(dir.path());
+  test::Broker broker(0, "allow_anonymous true\nrequire_certificate true\ncafile " + room.file("ca.crt").string() +
+                             "\ncertfile " + room.file("server.crt").string() + "\nkeyfile " +
+                             room.file("server.key").string() + "\n");
+  SessionOptions o = options(broker, "cr-tls");
+  o.tls = true;
+  o.ca_file = room.file("ca.crt").string();
+  o.cert_file = room.file("device.crt").string();
+  o.key_file = room.file("device.key").string();
+  o.connect_timeout = std::chrono::seconds{5};
+  MqttSession s;
+  auto c = s.connect(o);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_TRUE(s.subscribe({"t/#"}));
+  // A broker whose certificate another CA signed is not this control room's broker.
+  SessionOptions wrong_ca = o;
+  wrong_ca.ca_file = stranger.file("ca.crt").string();
+  MqttSession doubting;
+  auto refused = doubting.connect(wrong_ca);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("TLS"), std::string::npos) << refused.error().message;
+  // And the broker takes no control room without a certificate of its CA.
+  SessionOptions anonymous = o;
+  anonymous.cert_file = stranger.file("device.crt").string();
+  anonymous.key_file = stranger.file("device.key").string();
+  MqttSession unknown;
+  EXPECT_FALSE(unknown.connect(anonymous));
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <thread>
-#include <tuple>
 
 #include "assure/base/backoff.hpp"
 #include "assure/base/input_bounds.hpp"
@@ -68,7 +67,10 @@ void Intake::run(const std::atomic<bool>& stop) {
     }
     if (!session_.connected()) {
       if (!options_.brokers.empty()) {
-        std::tie(options_.session.host, options_.session.port) = options_.brokers[broker_ % options_.brokers.size()];
+        const BrokerAddress& next = options_.brokers[broker_ % options_.brokers.size()];
+        options_.session.host = next.host;
+        options_.session.port = next.port;
+        options_.session.tls = next.tls;
       }
       if (auto c = session_.connect(options_.session); !c) {
         spdlog::warn("{}", c.error().message);

@@ -21,8 +21,8 @@ namespace assure::control_room {
 
 struct IntakeOptions {
   SessionOptions session;
-  // Brokers of a cluster, tried in turn after a failure (host and port; empty: session's own).
-  std::vector<std::pair<std::string, std::uint16_t>> brokers;
+  // Brokers of a cluster, tried in turn after a failure (empty: the session's own).
+  std::vector<BrokerAddress> brokers;
   std::vector<std::string> filters;
   std::size_t batch = 256;
   std::chrono::milliseconds tick{1000};

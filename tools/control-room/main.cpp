@@ -101,6 +101,9 @@ int main(int argc, char** argv) try {
   link_options.connect_timeout = std::chrono::seconds{10};
   link_options.reconnect_min = std::chrono::milliseconds{500};
   link_options.reconnect_max = std::chrono::milliseconds{5000};
+  link_options.ca_file = o.broker_ca;
+  link_options.cert_file = o.broker_cert;
+  link_options.key_file = o.broker_key;
   assure::uplink::MqttLink link(link_options, [](const std::string& server) { spdlog::info("commands go out through {}", server); });
   link.start();
   auto publish = [&link](const std::string& topic, const std::string& payload) -> assure::Result<void> {

@@ -7,6 +7,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,31 +87,43 @@ std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
-Result<std::pair<std::string, std::uint16_t>> parse_broker_uri(const std::string& uri) {
+Result<BrokerAddress> parse_broker_uri(const std::string& uri) {
+  BrokerAddress out;
   std::string rest = uri;
-  for (std::string_view scheme : {"tcp://", "mqtt://"}) {
-    if (rest.starts_with(scheme)) rest = rest.substr(scheme.size());
+  for (std::string_view scheme : {"tcp://", "mqtt://", "ssl://", "mqtts://"}) {
+    if (rest.starts_with(scheme)) {
+      rest = rest.substr(scheme.size());
+      out.tls = scheme == "ssl://" || scheme == "mqtts://";
+      out.port = out.tls ? 8883 : 1883;
+    }
   }
   if (rest.find("://") != std::string::npos) {
-    return fail(Errc::unsupported, "broker " + uri + ": only tcp:// is taken for the control room's inbound session");
+    return fail(Errc::unsupported, "broker " + uri + ": tcp://, mqtt://, ssl:// or mqtts:// are taken");
   }
   const auto colon = rest.rfind(':');
-  std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  long port = 1883;
-  if (colon != std::string::npos) {
+  const bool bracketed = rest.starts_with('[');
+  const bool has_port = colon != std::string::npos && (!bracketed || colon > rest.find(']'));
+  std::string host = has_port ? rest.substr(0, colon) : rest;
+  if (has_port) {
     const std::string digits = rest.substr(colon + 1);
     char* end = nullptr;
-    port = std::strtol(digits.c_str(), &end, 10);
+    const long port = std::strtol(digits.c_str(), &end, 10);
     if (digits.empty() || *end != '\0' || port < 1 || port > 65535) return fail(Errc::invalid_argument, "broker " + uri + ": not a port");
+    out.port = static_cast<std::uint16_t>(port);
   }
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
   if (host.empty()) return fail(Errc::invalid_argument, "broker " + uri + ": no host");
-  return std::pair{host, static_cast<std::uint16_t>(port)};
+  out.host = host;
+  return out;
 }
 
 MqttSession::~MqttSession() { close_socket(); }
 
 void MqttSession::close_socket() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+  ssl_ = nullptr;
+  ctx_ = nullptr;
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   buffer_.clear();
@@ -121,13 +136,65 @@ Result<void> MqttSession::fail_closed(std::string why) {
   return fail(Errc::unavailable, std::move(why));
 }
 
+long MqttSession::io(bool write, char* data, std::size_t size) {
+  if (ssl_ == nullptr) {
+    const ssize_t n = write ? ::send(fd_, data, size, MSG_NOSIGNAL) : ::recv(fd_, data, size, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return -2;
+    return n < 0 ? -1 : static_cast<long>(n);
+  }
+  const int n = write ? SSL_write(ssl_, data, static_cast<int>(size)) : SSL_read(ssl_, data, static_cast<int>(size));
+  if (n > 0) return n;
+  const int e = SSL_get_error(ssl_, n);
+  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return -2;
+  return e == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+Result<void> MqttSession::handshake() {
+  ctx_ = SSL_CTX_new(TLS_client_method());
+  if (ctx_ == nullptr) return fail_closed("TLS: no context");
+  SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+  const bool ca = options_.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx_) == 1
+                                           : SSL_CTX_load_verify_locations(ctx_, options_.ca_file.c_str(), nullptr) == 1;
+  if (!ca) return fail_closed("TLS: the CA " + options_.ca_file + " does not load");
+  if (!options_.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx_, options_.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx_, options_.key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+    return fail_closed("TLS: the client certificate " + options_.cert_file + " or its key does not load");
+  }
+  ssl_ = SSL_new(ctx_);
+  SSL_set_fd(ssl_, fd_);
+  // The broker's certificate must name the host we asked for (an address or a DNS name).
+  in6_addr address{};
+  const bool literal = ::inet_pton(AF_INET, options_.host.c_str(), &address) == 1 ||
+                       ::inet_pton(AF_INET6, options_.host.c_str(), &address) == 1;
+  if (literal) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), options_.host.c_str());
+  } else {
+    SSL_set1_host(ssl_, options_.host.c_str());
+    SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(options_.host.c_str()));  // SNI
+  }
+  const auto until = Clock::now() + options_.connect_timeout;
+  while (true) {
+    const int rc = SSL_connect(ssl_);
+    if (rc == 1) return {};
+    const int e = SSL_get_error(ssl_, rc);
+    if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) || Clock::now() >= until) {
+      const long verdict = SSL_get_verify_result(ssl_);
+      std::string why = verdict != X509_V_OK ? X509_verify_cert_error_string(verdict) : "the handshake failed";
+      return fail_closed("TLS with " + options_.host + ": " + why);
+    }
+    pollfd p{fd_, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    ::poll(&p, 1, 200);
+  }
+}
+
 Result<void> MqttSession::send(const std::string& bytes) {
   std::size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd_, POLLOUT, 0};
+    const long n = io(true, const_cast<char*>(bytes.data()) + done, bytes.size() - done);
+    if (n == -2) {
+      pollfd p{fd_, POLLOUT | POLLIN, 0};
       if (::poll(&p, 1, 5000) <= 0) return fail_closed("the broker stopped taking what we send");
       continue;
     }
@@ -172,6 +239,9 @@ Result<bool> MqttSession::connect(const SessionOptions& options) {
   }
   ::freeaddrinfo(found);
   if (fd_ < 0) return fail(Errc::unavailable, "broker " + options.host + ":" + port + ": " + why);
+  if (options.tls) {
+    if (auto ok = handshake(); !ok) return std::unexpected(ok.error());
+  }
 
   std::string body;
   put_string(body, "MQTT");
@@ -284,15 +354,16 @@ Result<std::optional<MqttSession::Packet>> MqttSession::read_packet(Clock::time_
     // (a deadline already past still takes what the socket holds now)
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
     pollfd p{fd_, POLLIN, 0};
-    const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long>(wait, 0, 60000)));
+    // (bytes TLS has decrypted already are not on the socket any more)
+    const int rc = ssl_ != nullptr && SSL_pending(ssl_) > 0 ? 1 : ::poll(&p, 1, static_cast<int>(std::clamp<long>(wait, 0, 60000)));
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) {
       if (Clock::now() >= until) return std::optional<Packet>{};
       continue;
     }
     char chunk[65536];
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    const long n = io(false, chunk, sizeof chunk);
+    if (n == -2) continue;
     if (n <= 0) {
       auto r = fail_closed(n == 0 ? "the broker closed the connection" : "reading from the broker failed: " + errno_text());
       return std::unexpected(r.error());

@@ -8,8 +8,9 @@
 //
 // One thread owns a session: connect, subscribe, then next() and ack() in a loop. Inbound packets
 // are bounded (Maximum Packet Size is announced to the broker and checked), anything malformed
-// closes the connection with the reason. Plain TCP to a broker on a trusted network or loopback
-// (outbound commands go through the uplink's MqttLink, which does TLS).
+// closes the connection with the reason. TLS (OpenSSL) for ssl:// and mqtts:// brokers: the
+// broker's certificate must chain to the CA given and name the host; a client certificate when
+// one is given. Nothing is sent before the handshake succeeds.
 
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,9 @@
 #include <vector>
 
 #include "assure/base/error.hpp"
+
+struct ssl_st;      // OpenSSL's SSL
+struct ssl_ctx_st;  // and SSL_CTX
 
 namespace assure::control_room {
 
@@ -32,6 +36,8 @@ struct SessionOptions {
   std::uint16_t receive_maximum = 512;             // messages in flight to us, not yet acknowledged
   std::uint32_t maximum_packet = 8u << 20;         // the largest message the broker may send us
   std::chrono::seconds connect_timeout{10};
+  bool tls = false;
+  std::string ca_file, cert_file, key_file;  // TLS: the broker's CA (empty: the system's), our certificate
 };
 
 struct Inbound {
@@ -43,8 +49,13 @@ struct Inbound {
   std::uint16_t packet_id = 0;  // for ack(); 0 for QoS 0
 };
 
-// "tcp://host:port" or "mqtt://host:port" into host and port.
-Result<std::pair<std::string, std::uint16_t>> parse_broker_uri(const std::string& uri);
+struct BrokerAddress {
+  std::string host;
+  std::uint16_t port = 1883;
+  bool tls = false;
+};
+// "tcp://host:port", "mqtt://host:port" (1883), "ssl://host:port" or "mqtts://host:port" (8883).
+Result<BrokerAddress> parse_broker_uri(const std::string& uri);
 
 class MqttSession {
  public:
@@ -75,7 +86,11 @@ class MqttSession {
   Result<void> fail_closed(std::string why);
   void close_socket();
 
+  Result<void> handshake();
+  long io(bool write, char* data, std::size_t size);  // bytes, 0 closed, -1 error, -2 would block
   int fd_ = -1;
+  ::ssl_ctx_st* ctx_ = nullptr;
+  ::ssl_st* ssl_ = nullptr;
   SessionOptions options_;
   std::string buffer_;
   std::deque<Inbound> ready_;

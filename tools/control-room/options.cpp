@@ -56,6 +56,9 @@ Result<Options> parse_options(int argc, char** argv) {
     else if (arg == "--port-file" && value()) o.port_file = v;
     else if (arg == "--tls-cert" && value()) o.tls_cert = v;
     else if (arg == "--tls-key" && value()) o.tls_key = v;
+    else if (arg == "--broker-ca" && value()) o.broker_ca = v;
+    else if (arg == "--broker-cert" && value()) o.broker_cert = v;
+    else if (arg == "--broker-key" && value()) o.broker_key = v;
     else if (arg == "--web" && value()) o.web_dir = v;
     else if (arg == "--client-id" && value()) o.client_id = v;
     else if (arg == "--share" && value()) o.share = v;
@@ -85,8 +88,15 @@ Result<Options> parse_options(int argc, char** argv) {
   if (o.web_dir.empty()) o.web_dir = default_web();
   auto broker = parse_broker_uri(o.brokers.front());
   if (!broker) return std::unexpected(broker.error());
-  o.session.host = broker->first;
-  o.session.port = broker->second;
+  o.session.host = broker->host;
+  o.session.port = broker->port;
+  o.session.tls = broker->tls;
+  o.session.ca_file = o.broker_ca.string();
+  o.session.cert_file = o.broker_cert.string();
+  o.session.key_file = o.broker_key.string();
+  if (o.broker_cert.empty() != o.broker_key.empty()) {
+    return fail(Errc::invalid_argument, "--broker-cert and --broker-key go together");
+  }
   o.session.client_id = o.client_id;
   if (o.database.starts_with("sqlite:")) {
     std::error_code ec;

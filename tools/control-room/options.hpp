@@ -28,6 +28,8 @@ inline constexpr std::string_view kUsage = R"(usage: assure-control-room [option
   --listen HOST:PORT  the console (default 127.0.0.1:8080; port 0: any free one)
   --port-file FILE    write the console's port there once it listens
   --tls-cert FILE, --tls-key FILE   serve the console over HTTPS
+  --broker-ca FILE    ssl:// brokers: the CA their certificates must chain to (default: the system's)
+  --broker-cert FILE, --broker-key FILE   ssl:// brokers: the control room's client certificate
   --web DIR           the console's page (default: the installed one)
   --client-id ID      MQTT client id (default assure-control-room); the broker keeps its session,
                       and what it has not acknowledged, for a day
@@ -45,6 +47,7 @@ struct Options {
   std::filesystem::path data_dir = "control-room";
   std::string database;  // default: sqlite in data_dir
   std::filesystem::path evidence_dir, keys_dir, command_key, port_file, tls_cert, tls_key, web_dir;
+  std::filesystem::path broker_ca, broker_cert, broker_key;
   std::string listen_host = "127.0.0.1";
   int listen_port = 8080;
   std::string client_id = "assure-control-room";
