@@ -309,6 +309,7 @@ TEST_P(Hostile, WhatNobodyShouldSendIsRefusedAndHoldsUpNoAlarm) {
   EXPECT_EQ(count(*db, "SELECT count(*) FROM events WHERE device = 'intruder' AND verified = 0"), 1)
       << "an unenrolled device's event is kept, shown as unverified";
   EXPECT_TRUE(room.process->running()) << room.log();
+  EXPECT_TRUE(room.process->log_contains("postgres")) << "the restart was felt, and lived through:\n" << room.log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Hostile, ::testing::Values(control_room::Engine::sqlite, control_room::Engine::postgres),
@@ -342,4 +343,28 @@ TEST(Console, ServedOverTlsWhenACertificateIsGivenWithSecureCookies) {
   plain.set_read_timeout(3, 0);
   auto refused = plain.Get("/login");
   EXPECT_TRUE(!refused || refused->status != 200) << "no plain HTTP on the TLS port";
+}
+
+TEST(Service, APostgresRestartMidStreamLosesNothing) {
+  test::TempPostgres pg;
+  if (!pg.available()) GTEST_SKIP() << pg.why();
+  test::ControlRoom room;
+  room.database = pg.create_database("restart");
+  test::Broker broker(0, kKeepingBroker);
+  enrol(room, 2);
+  room.start(broker.uri(), {"--share", "restart"});  // (its console listens for the others too)
+  test::Process sim({test::binary("assure-fleet-sim").string(), "--broker", broker.uri(), "--devices", "2", "--events",
+                     "40", "--rate", "20", "--keys", room.keys().string(), "--state",
+                     (room.dir.path() / "sim-state").string()},
+                    room.dir.path() / "sim.log");
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(pg.restart());
+  ASSERT_TRUE(sim.wait(30s));
+  auto db = control_room::open_database(room.database);
+  ASSERT_TRUE(db) << db.error().message;
+  EXPECT_TRUE(test::eventually([&] { return count(**db, "SELECT count(*) FROM events WHERE source <> 'control-room'") == 80; },
+                               30s))
+      << count(**db, "SELECT count(*) FROM events") << " stored\n" << room.log();
+  EXPECT_TRUE(room.process->running()) << room.log();
+  EXPECT_TRUE(room.process->log_contains("postgres")) << "the restart was felt, and lived through:\n" << room.log();
 }

@@ -49,6 +49,10 @@ TempPostgres::TempPostgres() {
   if (!running_) why_ = "pg_ctl start failed: " + read_file(log);
 }
 
+bool TempPostgres::restart() {
+  return running_ && run(bin_ + "/pg_ctl -D " + data_ + " -m fast -w -t 60 restart > /dev/null 2>&1") == 0;
+}
+
 TempPostgres::~TempPostgres() {
   if (running_) (void)run(bin_ + "/pg_ctl -D " + data_ + " -m immediate -w stop > /dev/null 2>&1");
 }

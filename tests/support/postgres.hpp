@@ -24,6 +24,8 @@ class TempPostgres {
   // A new empty database on this server, and its connection string.
   std::string create_database(const std::string& name);
   std::uint16_t port() const { return port_; }
+  // Stops the server (fast: every connection cut) and starts it again on the same port.
+  bool restart();
 
  private:
   int run(const std::string& command);  // as the server's user; the exit status

@@ -14,10 +14,13 @@ namespace {
 
 class Postgres final : public Database {
  public:
-  explicit Postgres(const std::string& conninfo) : connection_(conninfo) {}
+  explicit Postgres(const std::string& conninfo) : conninfo_(conninfo), connection_(std::make_unique<pqxx::connection>(conninfo)) {}
   Engine engine() const override { return Engine::postgres; }
 
   Result<Rows> query(std::string_view sql, const Params& params) override {
+    if (!work_) {
+      if (auto ok = reconnect(); !ok) return std::unexpected(ok.error());
+    }
     std::vector<std::string> storage;
     storage.reserve(params.size());
     for (const Value& v : params) {
@@ -36,7 +39,7 @@ class Postgres final : public Database {
       if (work_) {
         result = work_->exec_params(text, pqxx::prepare::make_dynamic_params(values));
       } else {
-        pqxx::nontransaction once(connection_);
+        pqxx::nontransaction once(*connection_);
         result = once.exec_params(text, pqxx::prepare::make_dynamic_params(values));
       }
       Rows rows;
@@ -48,6 +51,10 @@ class Postgres final : public Database {
         }
       }
       return rows;
+    } catch (const pqxx::broken_connection& e) {
+      work_.reset();
+      broken_ = true;  // (the next statement outside a transaction connects again)
+      return fail(Errc::unavailable, "postgres: the connection broke: " + std::string(e.what()));
     } catch (const std::exception& e) {
       if (work_) work_.reset();  // the transaction is aborted: it commits nothing
       return fail(Errc::io, "postgres: \"" + std::string(sql.substr(0, 80)) + "\": " + e.what());
@@ -55,8 +62,9 @@ class Postgres final : public Database {
   }
 
   Result<void> begin() override {
+    if (auto ok = reconnect(); !ok) return ok;
     try {
-      work_.emplace(connection_);
+      work_.emplace(*connection_);
       return {};
     } catch (const std::exception& e) {
       return fail(Errc::io, std::string("postgres: BEGIN: ") + e.what());
@@ -83,10 +91,14 @@ class Postgres final : public Database {
 
   Result<std::vector<std::string>> notifications(std::chrono::milliseconds timeout) override {
     try {
-      if (!receiver_) receiver_ = std::make_unique<Receiver>(connection_, heard_);
-      connection_.await_notification(static_cast<long>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000);
-      connection_.get_notifs();
+      if (auto ok = reconnect(); !ok) return std::unexpected(ok.error());
+      if (!receiver_) receiver_ = std::make_unique<Receiver>(*connection_, heard_);
+      connection_->await_notification(static_cast<long>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000);
+      connection_->get_notifs();
       return std::exchange(heard_, {});
+    } catch (const pqxx::broken_connection& e) {
+      broken_ = true;
+      return fail(Errc::unavailable, std::string("postgres: LISTEN assure_live: the connection broke: ") + e.what());
     } catch (const std::exception& e) {
       return fail(Errc::io, std::string("postgres: LISTEN assure_live: ") + e.what());
     }
@@ -101,7 +113,22 @@ class Postgres final : public Database {
    private:
     std::vector<std::string>& into_;
   };
-  pqxx::connection connection_;
+  // A server restarted or a link lost: a new connection, its LISTEN made again on the next wait.
+  Result<void> reconnect() {
+    if (!broken_ && connection_->is_open()) return {};
+    try {
+      receiver_.reset();
+      connection_ = std::make_unique<pqxx::connection>(conninfo_);
+      broken_ = false;
+      return {};
+    } catch (const std::exception& e) {
+      return fail(Errc::unavailable, std::string("postgres: cannot connect again: ") + e.what());
+    }
+  }
+
+  std::string conninfo_;
+  std::unique_ptr<pqxx::connection> connection_;
+  bool broken_ = false;
   std::optional<pqxx::work> work_;
   std::vector<std::string> heard_;
   std::unique_ptr<Receiver> receiver_;
