@@ -56,13 +56,18 @@ TEST(MqttSession, WhatWasNotAcknowledgedComesAgainAfterAReconnection) {
   for (std::size_t i = 0; i < 4; ++i) ASSERT_TRUE(s.ack(first[i].packet_id));
   s.disconnect();  // (as a killed service would, six left unacknowledged)
   ASSERT_TRUE(s.connect(options(broker, "cr-1")));
-  auto again = take(s, 6);
-  ASSERT_EQ(again.size(), 6u);
-  for (std::size_t i = 0; i < again.size(); ++i) {
-    EXPECT_EQ(again[i].payload, "e" + std::to_string(i + 4));
-    EXPECT_TRUE(again[i].duplicate);
-    ASSERT_TRUE(s.ack(again[i].packet_id));
+  // Every unacknowledged one comes again (an acknowledgement still in flight when the connection
+  // closed may bring its message again too: at least once, and repeats are recognised by id).
+  auto again = take(s, 10, 2s);
+  std::set<std::string> payloads;
+  for (auto& m : again) {
+    payloads.insert(m.payload);
+    EXPECT_TRUE(m.duplicate) << m.payload;
+    ASSERT_TRUE(s.ack(m.packet_id));
   }
+  for (int i = 4; i < 10; ++i) EXPECT_TRUE(payloads.contains("e" + std::to_string(i))) << i;
+  s.disconnect();
+  ASSERT_TRUE(s.connect(options(broker, "cr-1")));
   EXPECT_TRUE(take(s, 1, 500ms).empty()) << "acknowledged ones do not come again";
 }
 

@@ -50,38 +50,7 @@ std::string packet(std::uint8_t first, const std::string& body) {
   return out + body;
 }
 
-// Reads a packet body front to back; any read past its end marks it bad.
-struct Reader {
-  std::string_view data;
-  std::size_t at = 0;
-  bool bad = false;
-  std::uint8_t u8() {
-    if (at + 1 > data.size()) return bad = true, 0;
-    return static_cast<std::uint8_t>(data[at++]);
-  }
-  std::uint16_t u16() {
-    const std::uint16_t hi = u8();
-    return static_cast<std::uint16_t>(hi << 8 | u8());
-  }
-  std::uint32_t varint() {
-    std::uint32_t value = 0;
-    for (int shift = 0; shift < 28; shift += 7) {
-      const std::uint8_t b = u8();
-      value |= static_cast<std::uint32_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return value;
-    }
-    bad = true;
-    return 0;
-  }
-  std::string_view bytes(std::size_t n) {
-    if (at + n > data.size()) return bad = true, std::string_view{};
-    auto out = data.substr(at, n);
-    at += n;
-    return out;
-  }
-  std::string_view string() { return bytes(u16()); }
-  void skip_properties() { bytes(varint()); }
-};
+using mqtt::Reader;
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -317,39 +286,20 @@ Result<void> MqttSession::subscribe(const std::vector<std::string>& filters) {
 
 Result<std::optional<MqttSession::Packet>> MqttSession::read_packet(Clock::time_point until) {
   while (true) {
-    // A whole packet in the buffer?
-    if (buffer_.size() >= 2) {
-      std::uint32_t length = 0;
-      std::size_t at = 1;
-      bool complete = false;
-      for (int shift = 0; at < buffer_.size() && shift < 28; shift += 7, ++at) {
-        const auto b = static_cast<std::uint8_t>(buffer_[at]);
-        length |= static_cast<std::uint32_t>(b & 0x7f) << shift;
-        if ((b & 0x80) == 0) {
-          complete = true;
-          ++at;
-          break;
-        }
-      }
-      if (!complete && at >= 5) {
+    Packet packet;
+    std::uint32_t length = 0;
+    switch (mqtt::take_packet(buffer_, options_.maximum_packet, packet, length)) {
+      case mqtt::Framing::whole: last_heard_ = Clock::now(); return packet;
+      case mqtt::Framing::malformed: {
         auto r = fail_closed("a malformed packet length from the broker");
         return std::unexpected(r.error());
       }
-      if (complete && length > options_.maximum_packet) {
+      case mqtt::Framing::too_large: {
         auto r = fail_closed("the broker sent a packet of " + std::to_string(length) + " bytes, past the " +
                              std::to_string(options_.maximum_packet) + " we announced");
         return std::unexpected(r.error());
       }
-      if (complete && buffer_.size() >= at + length) {
-        Packet p;
-        const auto first = static_cast<std::uint8_t>(buffer_[0]);
-        p.type = first >> 4;
-        p.flags = first & 0x0f;
-        p.body = buffer_.substr(at, length);
-        buffer_.erase(0, at + length);
-        last_heard_ = Clock::now();
-        return p;
-      }
+      case mqtt::Framing::incomplete: break;
     }
     // (a deadline already past still takes what the socket holds now)
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
@@ -375,17 +325,9 @@ Result<std::optional<MqttSession::Packet>> MqttSession::read_packet(Clock::time_
 Result<void> MqttSession::handle(Packet p) {
   switch (p.type) {
     case PUBLISH: {
-      Reader r{p.body};
-      Inbound in;
-      in.qos = (p.flags >> 1) & 3;
-      in.retained = (p.flags & 1) != 0;
-      in.duplicate = (p.flags & 8) != 0;
-      in.topic = std::string(r.string());
-      if (in.qos > 0) in.packet_id = r.u16();
-      r.skip_properties();
-      if (r.bad || in.qos > 1 || (in.qos == 1 && in.packet_id == 0)) return fail_closed("a malformed PUBLISH from the broker");
-      in.payload = std::string(p.body.substr(r.at));
-      ready_.push_back(std::move(in));
+      auto in = mqtt::parse_publish(p);
+      if (!in) return fail_closed("a malformed PUBLISH from the broker");
+      ready_.push_back(std::move(*in));
       return {};
     }
     case PINGRESP: ping_outstanding_ = false; return {};
@@ -437,7 +379,19 @@ Result<void> MqttSession::ack(std::uint16_t packet_id) {
 }
 
 void MqttSession::disconnect() {
-  if (fd_ >= 0) (void)send(packet(DISCONNECT << 4, ""));
+  if (fd_ >= 0 && send(packet(DISCONNECT << 4, ""))) {
+    // Closed in order: the broker reads everything we sent (the last acknowledgements) before it
+    // sees the end, rather than a reset that may drop them. What it sends meanwhile is discarded.
+    if (ssl_ != nullptr) SSL_shutdown(ssl_);
+    ::shutdown(fd_, SHUT_WR);
+    const auto until = Clock::now() + std::chrono::milliseconds{1000};
+    char discard[4096];
+    while (Clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      if (::recv(fd_, discard, sizeof discard, 0) <= 0) break;
+    }
+  }
   close_socket();
 }
 

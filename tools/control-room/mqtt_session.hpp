@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "assure/base/error.hpp"
+#include "mqtt_packets.hpp"
 
 struct ssl_st;      // OpenSSL's SSL
 struct ssl_ctx_st;  // and SSL_CTX
@@ -38,15 +39,6 @@ struct SessionOptions {
   std::chrono::seconds connect_timeout{10};
   bool tls = false;
   std::string ca_file, cert_file, key_file;  // TLS: the broker's CA (empty: the system's), our certificate
-};
-
-struct Inbound {
-  std::string topic;
-  std::string payload;
-  bool retained = false;
-  bool duplicate = false;  // the broker sent it before and had no acknowledgement
-  int qos = 0;
-  std::uint16_t packet_id = 0;  // for ack(); 0 for QoS 0
 };
 
 struct BrokerAddress {
@@ -76,10 +68,7 @@ class MqttSession {
   bool connected() const { return fd_ >= 0; }
 
  private:
-  struct Packet {
-    std::uint8_t type = 0, flags = 0;
-    std::string body;
-  };
+  using Packet = mqtt::Packet;
   Result<void> send(const std::string& bytes);
   Result<std::optional<Packet>> read_packet(std::chrono::steady_clock::time_point until);
   Result<void> handle(Packet packet);

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-600}"
 cd "$ROOT"
 cmake --preset fuzz >/dev/null
-targets=(fuzz_config fuzz_command fuzz_receiver fuzz_outbox fuzz_shell)
+targets=(fuzz_config fuzz_command fuzz_receiver fuzz_outbox fuzz_shell fuzz_mqtt)
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 mkdir -p build/fuzz/crashes
 status=0
