@@ -309,7 +309,6 @@ TEST_P(Hostile, WhatNobodyShouldSendIsRefusedAndHoldsUpNoAlarm) {
   EXPECT_EQ(count(*db, "SELECT count(*) FROM events WHERE device = 'intruder' AND verified = 0"), 1)
       << "an unenrolled device's event is kept, shown as unverified";
   EXPECT_TRUE(room.process->running()) << room.log();
-  EXPECT_TRUE(room.process->log_contains("postgres")) << "the restart was felt, and lived through:\n" << room.log();
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Hostile, ::testing::Values(control_room::Engine::sqlite, control_room::Engine::postgres),
