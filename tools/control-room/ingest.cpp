@@ -209,13 +209,14 @@ Result<void> Ingest::reply(const DeviceKey& who, const std::string& payload) {
                       excerpt(uplink::dump_json(*j), 2000));
 }
 
-Result<void> Ingest::refuse(const std::string& topic, const std::string& why) {
+Result<void> Ingest::refuse(const std::string& topic, const std::string& payload, const std::string& why) {
   const auto parsed = uplink::parse_topic(prefix_, topic);
   const DeviceKey who = parsed && plain_name(parsed->site) && plain_name(parsed->device)
                             ? DeviceKey{parsed->site, parsed->device}
                             : DeviceKey{"?", "?"};
-  return store_.rejection(who, "", "a message on " + excerpt(topic, 200) + " could not be stored (" + excerpt(why, 300) +
-                                       "); acknowledged so that it cannot hold up the rest");
+  return store_.rejection(who, "", "a message on " + excerpt(topic, 200) + " could not be stored three times (" +
+                                       excerpt(why, 300) + "); acknowledged so that it cannot hold up the rest; it began: " +
+                                       excerpt(payload, 300));
 }
 
 Result<void> Ingest::supervise(std::int64_t now, Outcome& out) {

@@ -48,7 +48,7 @@ class Ingest {
 
   Result<void> message(const std::string& topic, const std::string& payload, Outcome& out);
   // A message that could not be stored alone while the database works: recorded as a rejection.
-  Result<void> refuse(const std::string& topic, const std::string& why);
+  Result<void> refuse(const std::string& topic, const std::string& payload, const std::string& why);
   // Devices whose supervision period passed without a heartbeat: each raises missed_supervision.
   Result<void> supervise(std::int64_t now_ms, Outcome& out);
   // After a start, or after a batch that did not commit: a new desk, given every stored part.

@@ -7,6 +7,7 @@
 
 #include "assure/base/backoff.hpp"
 #include "assure/base/input_bounds.hpp"
+#include "assure/firmware/evidence/signing.hpp"
 #include "migrations.hpp"
 
 namespace assure::control_room {
@@ -33,6 +34,11 @@ bool Intake::commit(Outcome& out) {
     return false;
   }
   return true;
+}
+
+std::string Intake::strike_key(const Inbound& m) {
+  if (strikes_.size() > 1000) strikes_.clear();
+  return evidence::sha256_hex(m.topic + '\n' + m.payload);
 }
 
 bool Intake::healthy() {
@@ -105,6 +111,7 @@ void Intake::run(const std::atomic<bool>& stop) {
     if (batch.empty() && !tick) continue;
 
     bool ok = static_cast<bool>(db_.begin());
+    bool message_failed = false;  // (rather than the database, or the supervision tick)
     for (std::size_t i = 0; ok && i < batch.size(); ++i) {
       try {
         auto done = ingest_.message(batch[i].topic, batch[i].payload, out);
@@ -112,11 +119,13 @@ void Intake::run(const std::atomic<bool>& stop) {
           spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), done.error().message);
           last_error_ = done.error().message;
           ok = false;
+          message_failed = true;
         }
       } catch (const std::exception& e) {
         spdlog::error("storing a message on {}: {}", excerpt(batch[i].topic, 200), e.what());
         last_error_ = e.what();
         ok = false;
+        message_failed = true;
       }
     }
     if (ok && tick) {
@@ -127,13 +136,14 @@ void Intake::run(const std::atomic<bool>& stop) {
     }
     if (!ok || !commit(out)) {
       db_.rollback();
-      if (batch.size() == 1 && healthy()) {
-        // One message that cannot be stored while the database works (what it holds, not the
-        // database, is at fault): recorded as a rejection and acknowledged, or it would come
-        // again for ever and hold up every alarm behind it.
+      if (batch.size() == 1 && message_failed && healthy() && ++strikes_[strike_key(batch[0])] >= 3) {
+        // One message that could not be stored three times, alone, while the database works
+        // (what it holds, not the database, is at fault): recorded as a rejection and
+        // acknowledged, or it would come again for ever and hold up every alarm behind it.
+        strikes_.erase(strike_key(batch[0]));
         out = {};
         auto began = db_.begin();
-        auto refused = began ? ingest_.refuse(batch[0].topic, last_error_) : began;
+        auto refused = began ? ingest_.refuse(batch[0].topic, batch[0].payload, last_error_) : began;
         if (refused && commit(out)) {
           spdlog::error("a message on {} could not be stored; recorded as a rejection", excerpt(batch[0].topic, 200));
           if (batch[0].qos == 1) (void)session_.ack(batch[0].packet_id);

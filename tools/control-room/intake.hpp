@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ class Intake {
   bool commit(Outcome& out);
   void deliver(Outcome& out);
   bool healthy();  // the database answers
+  std::string strike_key(const Inbound& message);
 
   IntakeOptions options_;
   Database& db_;
@@ -47,7 +49,8 @@ class Intake {
   MqttSession session_;
   std::size_t broker_ = 0;  // which of options_.brokers is tried next
   std::string last_error_;  // of the message that failed last
-  std::size_t solo_ = 0;    // messages still to take one at a time after a batch failed
+  std::size_t solo_ = 0;
+  std::map<std::string, int> strikes_;  // failures of a message stored alone, by its hash    // messages still to take one at a time after a batch failed
 };
 
 }  // namespace assure::control_room
