@@ -109,15 +109,15 @@ TEST_P(StoreTest, AnAlarmIsAcknowledgedWithANoteThenClosedAndEveryStepIsAudited)
 
 TEST_P(StoreTest, ANewBootIdWithoutACleanStopIsARestart) {
   const DeviceKey who{"estate", "cam-1"};
-  auto first = store->status(who, {{"state", "online"}, {"boot_id", "b1"}}, now_ms());
+  auto first = store->status(who, {{"state", "online"}, {"boot_id", "b1"}});
   ASSERT_TRUE(first) << first.error().message;
   EXPECT_FALSE(*first);
-  EXPECT_FALSE(*store->status(who, {{"state", "online"}, {"boot_id", "b1"}}, now_ms())) << "a retained repeat";
-  EXPECT_TRUE(*store->status(who, {{"state", "online"}, {"boot_id", "b2"}}, now_ms())) << "crashed and came back";
-  EXPECT_FALSE(*store->status(who, {{"state", "offline"}, {"reason", "shutdown"}}, now_ms()));
-  EXPECT_FALSE(*store->status(who, {{"state", "online"}, {"boot_id", "b3"}}, now_ms())) << "after a clean stop";
-  EXPECT_FALSE(*store->status(who, {{"state", "offline"}, {"reason", "connection lost"}}, now_ms()));
-  EXPECT_TRUE(*store->status(who, {{"state", "online"}, {"boot_id", "b4"}}, now_ms())) << "after its will";
+  EXPECT_FALSE(*store->status(who, {{"state", "online"}, {"boot_id", "b1"}})) << "a retained repeat";
+  EXPECT_TRUE(*store->status(who, {{"state", "online"}, {"boot_id", "b2"}})) << "crashed and came back";
+  EXPECT_FALSE(*store->status(who, {{"state", "offline"}, {"reason", "shutdown"}}));
+  EXPECT_FALSE(*store->status(who, {{"state", "online"}, {"boot_id", "b3"}})) << "after a clean stop";
+  EXPECT_FALSE(*store->status(who, {{"state", "offline"}, {"reason", "connection lost"}}));
+  EXPECT_TRUE(*store->status(who, {{"state", "online"}, {"boot_id", "b4"}})) << "after its will";
   auto device = store->device(who);
   ASSERT_TRUE(device) << device.error().message;
   EXPECT_EQ((*device)["boot_id"], "b4");
@@ -128,7 +128,7 @@ TEST_P(StoreTest, HeartbeatsThatStopMissSupervisionOnceAndTheNextRestoresIt) {
   const DeviceKey who{"estate", "cam-1"};
   // The store started now: periods count from its start at the earliest.
   const std::int64_t t0 = now_ms();
-  ASSERT_TRUE(store->heartbeat(who, json::object(), "{}", t0));
+  ASSERT_TRUE(store->heartbeat(who, "{}", t0));
   auto none = store->newly_missed(t0 + 2000);
   ASSERT_TRUE(none) << none.error().message;
   EXPECT_TRUE(none->empty());
@@ -137,17 +137,17 @@ TEST_P(StoreTest, HeartbeatsThatStopMissSupervisionOnceAndTheNextRestoresIt) {
   ASSERT_EQ(missed->size(), 1u);
   EXPECT_EQ((*missed)[0].device, "cam-1");
   EXPECT_TRUE(store->newly_missed(t0 + 9000)->empty()) << "raised once, not every second";
-  auto restored = store->heartbeat(who, json::object(), "{}", t0 + 9500);
+  auto restored = store->heartbeat(who, "{}", t0 + 9500);
   ASSERT_TRUE(restored);
   EXPECT_TRUE(*restored);
-  EXPECT_FALSE(*store->heartbeat(who, json::object(), "{}", t0 + 9600));
+  EXPECT_FALSE(*store->heartbeat(who, "{}", t0 + 9600));
 }
 
 TEST_P(StoreTest, HeartbeatsAreKeptOneAMinuteAndTheNewestAlwaysOnTheDevice) {
   const DeviceKey who{"estate", "cam-1"};
   const std::int64_t t0 = now_ms();
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(store->heartbeat(who, json::object(), json{{"n", i}}.dump(), t0 + i * 10000));
+    ASSERT_TRUE(store->heartbeat(who, json{{"n", i}}.dump(), t0 + i * 10000));
   }
   auto kept = db->query("SELECT count(*) FROM heartbeats");
   ASSERT_TRUE(kept);

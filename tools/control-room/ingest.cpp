@@ -85,7 +85,7 @@ Result<void> Ingest::message(const std::string& topic, const std::string& payloa
     return store_.rejection(who, "", "an unreadable " + parsed->kind + ": " + (j ? "not an object" : j.error().message));
   }
   if (parsed->kind == "status") {
-    auto restarted = store_.status(who, *j, now_ms());
+    auto restarted = store_.status(who, *j);
     if (!restarted) return std::unexpected(restarted.error());
     if (*restarted) {
       if (auto ok = raise(who, "device_restarted", "warning",
@@ -95,7 +95,7 @@ Result<void> Ingest::message(const std::string& topic, const std::string& payloa
       }
     }
   } else {
-    auto restored = store_.heartbeat(who, *j, uplink::dump_json(*j), now_ms());
+    auto restored = store_.heartbeat(who, uplink::dump_json(*j), now_ms());
     if (!restored) return std::unexpected(restored.error());
     if (*restored) {
       if (auto ok = raise(who, "supervision_restored", "info", {{"why", "heartbeats again"}}, out); !ok) return ok;

@@ -90,7 +90,7 @@ Result<void> Store::ensure_device(const DeviceKey& who, const std::string& now) 
              {who.site, who.device, now, supervision_s_});
 }
 
-Result<bool> Store::status(const DeviceKey& who, const json& payload, std::int64_t received_ms) {
+Result<bool> Store::status(const DeviceKey& who, const json& payload) {
   const std::string now = now_text();
   if (auto ok = ensure_device(who, now); !ok) return std::unexpected(ok.error());
   auto before = db_.query("SELECT state, state_reason, boot_id FROM devices WHERE site = $1 AND device = $2",
@@ -111,7 +111,6 @@ Result<bool> Store::status(const DeviceKey& who, const json& payload, std::int64
                                     "WHERE site = $1 AND device = $2",
                                     {who.site, who.device, state, reason, now});
   if (!updated) return error_of<bool>(updated);
-  (void)received_ms;
   std::string detail = online ? "boot " + boot : reason;
   if (restarted) detail += " (restarted: boot id was " + old_boot + ")";
   if (auto ok = run(db_, "INSERT INTO status_history (site, device, at, state, detail) VALUES ($1, $2, $3, $4, $5)",
@@ -122,10 +121,9 @@ Result<bool> Store::status(const DeviceKey& who, const json& payload, std::int64
   return restarted;
 }
 
-Result<bool> Store::heartbeat(const DeviceKey& who, const json& payload, const std::string& text, std::int64_t received_ms) {
+Result<bool> Store::heartbeat(const DeviceKey& who, const std::string& text, std::int64_t received_ms) {
   const std::string now = now_text();
   if (auto ok = ensure_device(who, now); !ok) return std::unexpected(ok.error());
-  (void)payload;
   auto stored = db_.query("UPDATE devices SET last_heartbeat = $3, last_heartbeat_ms = $4, heartbeat = $5, "
                           "heartbeat_stored_ms = $4 WHERE site = $1 AND device = $2 AND heartbeat_stored_ms + 60000 <= $4 "
                           "RETURNING 1",

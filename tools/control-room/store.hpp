@@ -44,10 +44,9 @@ class Store {
   // ---- ingest (inside a transaction) ----
   // The device's status message. True when it came back with a new boot id after anything but a
   // clean stop: it restarted (a crash, a power cut, a watchdog).
-  Result<bool> status(const DeviceKey& who, const nlohmann::json& payload, std::int64_t received_ms);
+  Result<bool> status(const DeviceKey& who, const nlohmann::json& payload);
   // A heartbeat; true when it ends a missed supervision (the restore).
-  Result<bool> heartbeat(const DeviceKey& who, const nlohmann::json& payload, const std::string& text,
-                         std::int64_t received_ms);
+  Result<bool> heartbeat(const DeviceKey& who, const std::string& text, std::int64_t received_ms);
   Result<std::optional<std::int64_t>> add_event(const NewEvent& e);  // the row id; nullopt: seen before
   Result<void> snapshot_kept(const DeviceKey& who, const std::string& event_id, const std::string& file);
   Result<void> clip_kept(const DeviceKey& who, const std::string& clip, const std::string& file,
