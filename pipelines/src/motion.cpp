@@ -15,6 +15,9 @@ namespace {
 constexpr double kFlickerRate = 0.12;
 // This much of the watched area changing in one frame is a light, not a person walking in.
 constexpr double kLightChangeFraction = 0.35;
+// The log of frame over background departs from its 21 px average by less than this where only the
+// light changed (a soft shadow or beam: a few hundredths); a body's edge departs by tenths.
+constexpr double kSmoothLight = 0.1;
 
 cv::Mat polygon_mask(const std::vector<Polygon>& polygons, cv::Size size) {
   cv::Mat mask = cv::Mat::zeros(size, CV_8U);
@@ -77,7 +80,9 @@ struct MotionDetector::Impl {
   cv::Mat background;   // CV_32F
   cv::Mat flicker;      // CV_32F, EMA of changed-state flips per frame
   cv::Mat previous_fg;  // CV_8U
-  cv::Mat smooth, bg8, bg_max, bg_min, up, down, diff, fg, persistent_candidate, kernel3;
+  cv::Mat smooth, bg8, bg_max, bg_min, up, down, diff, fg, loose, persistent_candidate, kernel3;
+  cv::Mat ratio, near, wide, sharp;  // drop_smooth_change()
+  std::vector<cv::Rect> previous_movers;  // last frame's large unfiltered blobs (fast_movers())
   std::chrono::nanoseconds last_pts{-1};
   std::chrono::nanoseconds light_until{-1};
   int settle_frames = 0;  // after a light change, let the background catch up
@@ -186,24 +191,37 @@ struct MotionDetector::Impl {
       // The scene itself changed: take it as the new background at once.
       if (!v.light_change) --settle_frames;
       smooth.convertTo(background, CV_32F);
+      previous_movers.clear();
       return v;
     }
 
     fg.setTo(0, flickering);
+    // A body moving so fast that it never overlaps itself (a sprint across the view) is kept by
+    // the mover rule below, from `loose`; everything else must persist.
+    cv::morphologyEx(fg, loose, cv::MORPH_OPEN, kernel3);
+    cv::dilate(loose, loose, kernel3, {-1, -1}, 2);
     // Change must persist into a second frame: a raindrop, a snowflake or a noise spike does not,
     // a body (which overlaps itself from one frame to the next) does.
     cv::bitwise_and(fg, persistent_candidate, fg);
     cv::morphologyEx(fg, fg, cv::MORPH_OPEN, kernel3);  // speckles: rain, snow, noise
     cv::dilate(fg, fg, kernel3, {-1, -1}, 2);             // join the parts of one body
+    // Light moving over part of the scene (a cloud's shadow, a headlight's beam) changes it by a
+    // factor that varies smoothly: a body changes it abruptly at its edges. Keep only the change
+    // that is not smooth.
+    const double min_pixels = settings.min_area * size.width * size.height;
+    drop_smooth_change(min_pixels);
     cv::Mat labels, stats, centroids;
     const int count = cv::connectedComponentsWithStats(fg, labels, stats, centroids, 8, CV_32S);
-    const double min_pixels = settings.min_area * size.width * size.height;
     cv::Rect box;
     for (int i = 1; i < count; ++i) {
       if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
       const cv::Rect r(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
                        stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
       box = box.empty() ? r : (box | r);
+    }
+    for (const cv::Rect& r : fast_movers(min_pixels)) {
+      box = box.empty() ? r : (box | r);
+      fg(r).setTo(255, loose(r));
     }
     v.motion = !box.empty();
     v.box = v.motion ? normalised(box, size) : Box{};
@@ -217,6 +235,58 @@ struct MotionDetector::Impl {
     cv::accumulateWeighted(smooth, background, alpha, up);
     cv::accumulateWeighted(smooth, background, alpha / 15.0, fg);
     return v;
+  }
+
+  // Clears the pixels of fg and loose whose change from the background is a smooth factor: the log of
+  // frame over background, averaged over 3 px and over 21 px, differs by less than kSmoothLight
+  // wherever light alone moved, and by much more inside and around a body. Only the part of the
+  // frame around blobs big enough to count is worked on.
+  void drop_smooth_change(double min_pixels) {
+    cv::Mat labels, stats, centroids;
+    const int count = cv::connectedComponentsWithStats(loose, labels, stats, centroids, 8, CV_32S);
+    for (int i = 1; i < count; ++i) {  // fg is inside loose: only loose blobs big enough to count matter
+      if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
+      const cv::Rect roi = cv::Rect(stats.at<int>(i, cv::CC_STAT_LEFT) - 12, stats.at<int>(i, cv::CC_STAT_TOP) - 12,
+                                    stats.at<int>(i, cv::CC_STAT_WIDTH) + 24, stats.at<int>(i, cv::CC_STAT_HEIGHT) + 24) &
+                           cv::Rect({}, size);
+      smooth(roi).convertTo(ratio, CV_32F, 1.0, 8.0);
+      bg8(roi).convertTo(wide, CV_32F, 1.0, 8.0);
+      cv::divide(ratio, wide, ratio);
+      cv::log(ratio, ratio);
+      cv::blur(ratio, near, {3, 3}, {-1, -1}, cv::BORDER_REPLICATE);
+      cv::blur(ratio, wide, {21, 21}, {-1, -1}, cv::BORDER_REPLICATE);
+      cv::absdiff(near, wide, near);
+      cv::compare(near, kSmoothLight, sharp, cv::CMP_LE);
+      fg(roi).setTo(0, sharp);
+      loose(roi).setTo(0, sharp);
+    }
+  }
+
+  // Large blobs that did not persist pixel by pixel but had a blob of like size near them in the
+  // last frame: a body crossing faster than its own width a frame. Rain, snow and noise make small
+  // blobs only. Remembers this frame's large blobs for the next.
+  std::vector<cv::Rect> fast_movers(double min_pixels) {
+    cv::Mat labels, stats, centroids;
+    const int count = cv::connectedComponentsWithStats(loose, labels, stats, centroids, 8, CV_32S);
+    std::vector<cv::Rect> now, out;
+    for (int i = 1; i < count; ++i) {
+      const int area = stats.at<int>(i, cv::CC_STAT_AREA);
+      if (area < 2 * min_pixels) continue;
+      const cv::Rect r(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
+                       stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+      now.push_back(r);
+      for (const cv::Rect& p : previous_movers) {
+        const double reach = 2.5 * std::max({r.width, r.height, p.width, p.height});
+        const cv::Point2d a(r.x + r.width / 2.0, r.y + r.height / 2.0), b(p.x + p.width / 2.0, p.y + p.height / 2.0);
+        const double ratio_of_areas = static_cast<double>(r.area()) / std::max(1, p.area());
+        if (cv::norm(a - b) <= reach && ratio_of_areas > 0.33 && ratio_of_areas < 3.0) {
+          out.push_back(r);
+          break;
+        }
+      }
+    }
+    previous_movers = std::move(now);
+    return out;
   }
 
   // The raising frame as the detector saw it; the capture replaces it with a colour one when it can.

@@ -1,7 +1,8 @@
 // Analysis cost per frame, and ratios against baselines measured in the same run:
 //   downscale: a 1080p or 720p greyscale frame to the 320 px analysis size (cv::resize, INTER_AREA);
 //   naive: plain frame differencing (absdiff, threshold, count) at 320x240, the least any detector does;
-//   detector: MotionDetector::process on a moving scene at 320x240.
+//   detector: MotionDetector::process on a moving scene at 320x240;
+//   tamper: TamperDetector::process on the same frames.
 // Target (issue 3): downscale + detector at most 1 ms per 1080p frame on one core.
 // Run: build/release/bin/analysis_bench
 
@@ -11,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "assure/pipelines/motion.hpp"
+#include "assure/pipelines/tamper.hpp"
 #include "scenes.hpp"
 
 namespace {
@@ -62,6 +64,19 @@ void Detector(benchmark::State& state) {
   }
 }
 BENCHMARK(Detector)->Unit(benchmark::kMicrosecond);
+
+void Tamper(benchmark::State& state) {
+  const auto frames = scene_frames();
+  assure::pipelines::TamperDetector detector;
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    const cv::Mat& f = frames[static_cast<std::size_t>(i) % frames.size()];
+    auto events = detector.process({f.data, f.cols, f.rows, static_cast<int>(f.step), i, std::chrono::milliseconds{100 * i}});
+    benchmark::DoNotOptimize(events.data());
+    ++i;
+  }
+}
+BENCHMARK(Tamper)->Unit(benchmark::kMicrosecond);
 
 class Ratios : public benchmark::ConsoleReporter {
  public:

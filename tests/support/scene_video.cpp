@@ -1,9 +1,40 @@
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
 #include "scenes.hpp"
 
 namespace assure::test {
+
+std::vector<cv::Mat> read_video(const std::string& path) {
+  gst_init(nullptr, nullptr);
+  const std::string launch = "filesrc location=\"" + path +
+                             "\" ! decodebin ! videoconvert ! videoscale ! "
+                             "video/x-raw,format=GRAY8,width=320,height=240,pixel-aspect-ratio=1/1 ! "
+                             "appsink name=sink sync=false";
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(launch.c_str(), &error);
+  std::vector<cv::Mat> frames;
+  if (error != nullptr) {
+    g_clear_error(&error);
+    return frames;
+  }
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 30 * GST_SECOND)) {
+    GstBuffer* buffer = gst_sample_get_buffer(sample);
+    GstMapInfo map;
+    if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+      if (map.size >= 320u * 240u) frames.push_back(cv::Mat(240, 320, CV_8U, map.data).clone());
+      gst_buffer_unmap(buffer, &map);
+    }
+    gst_sample_unref(sample);
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  return frames;
+}
 
 std::string write_video(const Scene& scene, const std::string& path) {
   gst_init(nullptr, nullptr);

@@ -5,16 +5,18 @@
 #include <random>
 #include <stdexcept>
 
+#include "scene_parts.hpp"
+
 namespace assure::test {
-namespace {
+namespace parts {
 
 const cv::Size kSize(320, 240);
 
 // A textured street scene: smooth variation, a few buildings and a path.
-cv::Mat background(unsigned seed, double brightness = 110) {
-  std::mt19937 rng(seed);
+cv::Mat background(unsigned seed, double brightness) {
+  cv::RNG rng(seed);
   cv::Mat coarse(12, 16, CV_32F);
-  cv::randu(coarse, -25, 25);
+  rng.fill(coarse, cv::RNG::UNIFORM, -25, 25);
   cv::Mat scene;
   cv::resize(coarse, scene, kSize, 0, 0, cv::INTER_CUBIC);
   scene += brightness;
@@ -39,14 +41,13 @@ void draw_person(cv::Mat& frame, double x, double y_feet, double contrast) {
   cv::circle(frame, {cx, feet - 42}, 5, cv::Scalar(contrast > 0 ? 230 : 30), cv::FILLED);
 }
 
-void add_noise(cv::Mat& frame, double sigma, std::mt19937& rng) {
+void add_noise(cv::Mat& frame, double sigma) {
   cv::Mat noise(frame.size(), CV_16S);
-  cv::randn(noise, 0, sigma);
+  cv::randn(noise, 0, sigma);  // from cv::theRNG(): seed it per frame (cv::setRNGSeed) for a repeatable scene
   cv::Mat wide;
   frame.convertTo(wide, CV_16S);
   wide += noise;
   wide.convertTo(frame, CV_8U);
-  (void)rng;
 }
 
 cv::Mat walker(const cv::Mat& base, int f, int enter, int leave, double contrast) {
@@ -58,7 +59,19 @@ cv::Mat walker(const cv::Mat& base, int f, int enter, int leave, double contrast
   return frame;
 }
 
-}  // namespace
+cv::Mat rain(cv::Mat frame, int f, int drops) {
+  std::mt19937 rng(7000 + f);
+  std::uniform_int_distribution<int> x(0, 319), y(0, 233);
+  for (int i = 0; i < drops; ++i) {
+    const int px = x(rng), py = y(rng);
+    cv::line(frame, {px, py}, {px + 1, py + 6}, cv::Scalar(200), 1);
+  }
+  return frame;
+}
+
+}  // namespace parts
+
+using namespace parts;
 
 std::vector<Scene> all_scenes() {
   std::vector<Scene> scenes;
@@ -75,9 +88,9 @@ std::vector<Scene> all_scenes() {
 
   const cv::Mat dark = background(2, 35);
   scenes.push_back({"night-noise", 220, 10, {{60, 130}}, {}, [dark](int f) {
-                      std::mt19937 rng(1000 + f);
+                      cv::setRNGSeed(1000 + f);
                       cv::Mat frame = walker(dark, f, 60, 130, 30);
-                      add_noise(frame, 9, rng);
+                      add_noise(frame, 9);
                       return frame;
                     }});
 
@@ -103,23 +116,14 @@ std::vector<Scene> all_scenes() {
                       cv::Mat frame = day.clone();
                       if (f >= 100) {
                         frame.convertTo(frame, CV_8U, 0.6, 60);
-                        std::mt19937 rng(f);
-                        add_noise(frame, 5, rng);
+                        cv::setRNGSeed(f);
+                        add_noise(frame, 5);
                       }
                       return frame;
                     }});
 
-  auto rain = [](cv::Mat frame, int f, int drops) {
-    std::mt19937 rng(7000 + f);
-    std::uniform_int_distribution<int> x(0, 319), y(0, 233);
-    for (int i = 0; i < drops; ++i) {
-      const int px = x(rng), py = y(rng);
-      cv::line(frame, {px, py}, {px + 1, py + 6}, cv::Scalar(200), 1);
-    }
-    return frame;
-  };
-  scenes.push_back({"rain", 250, 10, {}, {}, [day, rain](int f) { return rain(day.clone(), f, 150); }});
-  scenes.push_back({"rain-walk", 250, 10, {{80, 150}}, {}, [day, rain](int f) {
+  scenes.push_back({"rain", 250, 10, {}, {}, [day](int f) { return rain(day.clone(), f, 150); }});
+  scenes.push_back({"rain-walk", 250, 10, {{80, 150}}, {}, [day](int f) {
                       return rain(walker(day, f, 80, 150, -45), f, 150);
                     }});
 
@@ -146,7 +150,7 @@ std::vector<Scene> all_scenes() {
 
   // Trees and bushes in wind: a high-contrast patch that sways all the time; a person walks by later.
   cv::Mat foliage(60, 90, CV_8U);
-  cv::randu(foliage, 40, 220);
+  cv::RNG(5).fill(foliage, cv::RNG::UNIFORM, 40, 220);
   scenes.push_back({"trees-wind", 400, 10, {{300, 360}}, {}, [day, foliage](int f) {
                       cv::Mat frame = day.clone();
                       const int sway = static_cast<int>(std::lround(4 * std::sin(2 * M_PI * f / 13.0)));
@@ -190,8 +194,10 @@ Scene visits(std::string name, int frames, std::vector<std::pair<int, int>> visi
 }
 
 Scene scene(const std::string& name) {
-  for (auto& s : all_scenes()) {
-    if (s.name == name) return s;
+  for (auto* family : {all_scenes, hard_scenes, tamper_scenes}) {
+    for (auto& s : family()) {
+      if (s.name == name) return s;
+    }
   }
   throw std::invalid_argument("no scene " + name);
 }

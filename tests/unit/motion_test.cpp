@@ -65,6 +65,12 @@ Outcome run(const test::Scene& scene, pipelines::MotionSettings settings = {}) {
 
 class EveryScene : public ::testing::TestWithParam<std::string> {};
 
+std::string scene_name(const ::testing::TestParamInfo<std::string>& param_info) {
+  std::string name = param_info.param;
+  for (auto& c : name) c = c == '-' ? '_' : c;
+  return name;
+}
+
 TEST_P(EveryScene, CatchesEachIntruderOnceAndRaisesNoFalseAlarm) {
   const auto scene = test::scene(GetParam());
   const Outcome out = run(scene);
@@ -81,11 +87,13 @@ INSTANTIATE_TEST_SUITE_P(Motion, EveryScene,
                          ::testing::Values("walk", "creep", "night-noise", "brightness-ramp", "light-switch",
                                            "ir-switch", "rain", "rain-walk", "snow", "camera-shake",
                                            "trees-wind", "stand-still", "own-light"),
-                         [](const ::testing::TestParamInfo<std::string>& param_info) {
-                           std::string name = param_info.param;
-                           for (auto& c : name) c = c == '-' ? '_' : c;
-                           return name;
-                         });
+                         scene_name);
+
+// Conditions combined, as estates have them, and light moving over part of the view.
+INSTANTIATE_TEST_SUITE_P(Harder, EveryScene,
+                         ::testing::Values("sprint", "night-rain-walk", "shake-walk", "ramp-walk", "storm-walk",
+                                           "cloud-shadow", "headlight-sweep"),
+                         scene_name);
 
 TEST(Motion, TheOwnLightWithoutTheHintWouldHaveBeenAFalseAlarm) {
   // Why the pipeline must be told: a quarter of the view brightening at once looks like motion.
