@@ -136,6 +136,16 @@ Schema make_device_schema() {
          .unit = "px",
          .help = "width of the colour snapshot sent when motion starts (never wider than the camera; 320 or "
                  "less: the detector's small greyscale frame); wider is sharper but slower over 4G"});
+  s.add({.path = "tamper.enabled", .type = Type::boolean, .fallback = true,
+         .help = "watch for the camera being covered, blinded, sprayed, defocused or pushed round (needs motion "
+                 "analysis); the alarm zone input \"camera_tamper\" follows it"});
+  s.add({.path = "tamper.confirm", .type = Type::integer, .fallback = std::int64_t{6}, .min = 2, .max = 9, .unit = "s",
+         .help = "a tampered view must last this long to raise a tamper (a person close to the lens for a few "
+                 "seconds is motion); the event follows within about a second more"});
+  s.add({.path = "tamper.restore", .type = Type::integer, .fallback = std::int64_t{3}, .min = 1, .max = 60, .unit = "s",
+         .help = "the view must look normal this long to restore a tamper"});
+  s.add({.path = "tamper.reference_time", .type = Type::integer, .fallback = std::int64_t{60}, .min = 10, .max = 3600,
+         .unit = "s", .help = "how fast the learnt reference view follows slow changes (dusk, dawn, a parked van)"});
   s.add_array("motion.zone", "A detection zone: motion counts only inside zones (none: the whole picture).",
               polygon_table("zone"), 32);
   s.add_array("motion.exclusion", "An exclusion: motion here never counts (a road, a neighbour's window).",
@@ -143,11 +153,14 @@ Schema make_device_schema() {
   {
     Schema zone;
     zone.add({.path = "input", .type = Type::string, .required = true, .format = Format::identifier,
-              .help = "a board input name (panic, shock_front_window, ...) or \"camera\" for camera motion"});
+              .help = "a board input name (panic, shock_front_window, ...), \"camera\" for camera motion or "
+                      "\"camera_tamper\" for the camera being covered, defocused or moved"});
     zone.add({.path = "type", .type = Type::string, .required = true,
-              .choices = {"instant", "entry_exit", "interior", "tamper", "24h", "panic", "mains", "battery"},
+              .choices = {"instant", "entry_exit", "interior", "tamper", "sensor_tamper", "24h", "panic", "mains",
+                          "battery"},
               .help = "instant: alarm at once when armed; entry_exit: starts the entry delay; interior: ignored when "
-                      "armed home; tamper and 24h: raise even when disarmed; panic: always, never held off; mains "
+                      "armed home; tamper (137, the box), sensor_tamper (144, a detector or the camera) and 24h: "
+                      "raise even when disarmed; panic: always, never held off; mains "
                       "(active: supply lost, 301) and battery (active: low, 302): troubles reported in every state"});
     s.add_array("alarm.zone", "An alarm zone: what an input (or the camera's motion) means to the alarm logic. "
                               "Inputs in no zone are still reported as input events.",
@@ -351,6 +364,10 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.motion.max_event = std::chrono::seconds{v.integer("motion.max_event")};
   c.motion.analysis_fps = static_cast<int>(v.integer("motion.analysis_fps"));
   c.motion.snapshot_width = static_cast<int>(v.integer("motion.snapshot_width"));
+  c.tamper.enabled = v.boolean("tamper.enabled");
+  c.tamper.confirm = std::chrono::seconds{v.integer("tamper.confirm")};
+  c.tamper.restore = std::chrono::seconds{v.integer("tamper.restore")};
+  c.tamper.reference_time = std::chrono::seconds{v.integer("tamper.reference_time")};
   c.motion.zones = read_polygons(v, "motion.zone");
   c.motion.exclusions = read_polygons(v, "motion.exclusion");
   c.privacy_masks = read_polygons(v, "privacy.mask");

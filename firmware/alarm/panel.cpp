@@ -10,6 +10,7 @@ std::string_view to_string(ZoneType type) {
     case ZoneType::entry_exit: return "entry_exit";
     case ZoneType::interior: return "interior";
     case ZoneType::tamper: return "tamper";
+    case ZoneType::sensor_tamper: return "sensor_tamper";
     case ZoneType::twenty_four_hour: return "24h";
     case ZoneType::panic: return "panic";
     case ZoneType::mains: return "mains";
@@ -32,6 +33,7 @@ std::string_view to_string(State state) {
 
 std::optional<ZoneType> zone_type_from(std::string_view text) {
   for (ZoneType t : {ZoneType::instant, ZoneType::entry_exit, ZoneType::interior, ZoneType::tamper,
+                     ZoneType::sensor_tamper,
                      ZoneType::twenty_four_hour, ZoneType::panic, ZoneType::mains, ZoneType::battery}) {
     if (to_string(t) == text) return t;
   }
@@ -65,7 +67,8 @@ void Panel::raise_alarm(std::vector<AlarmEvent>& out, const ZoneSpec& zone, std:
     return;
   }
   alarmed_[zone.name] = true;
-  const bool is_24h = zone.type == ZoneType::tamper || zone.type == ZoneType::twenty_four_hour;
+  const bool is_24h = zone.type == ZoneType::tamper || zone.type == ZoneType::sensor_tamper ||
+                      zone.type == ZoneType::twenty_four_hour;
   if (!is_24h || state_ != State::disarmed) {
     // A burglary alarm (or a 24-hour zone while armed) puts the panel in alarm; a tamper while
     // disarmed is raised without arming anything.
@@ -91,6 +94,8 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
       alarmed_[zone.name] = false;
       const std::string code = zone.type == ZoneType::panic               ? "120"
                                : zone.type == ZoneType::tamper            ? "137"
+                               : zone.type == ZoneType::sensor_tamper     ? "144"
+                               : zone.type == ZoneType::twenty_four_hour  ? "133"
                                : zone.type == ZoneType::interior          ? "132"
                                : zone.type == ZoneType::entry_exit        ? "134"
                                : zone.type == ZoneType::mains             ? "301"
@@ -122,6 +127,9 @@ Result<std::vector<AlarmEvent>> Panel::zone(std::string_view name, bool active, 
     }
     case ZoneType::tamper:
       raise_alarm(out, zone, "137", EventType::tamper);
+      return out;
+    case ZoneType::sensor_tamper:
+      raise_alarm(out, zone, "144", EventType::tamper);  // 144: sensor tamper (a detector, the camera)
       return out;
     case ZoneType::twenty_four_hour:
       raise_alarm(out, zone, "133", EventType::burglary);  // 133: 24-hour (safe) burglary

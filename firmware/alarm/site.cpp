@@ -136,6 +136,12 @@ Happenings Site::motion(bool active, Moment at) {
   return out;
 }
 
+Happenings Site::camera_tamper(bool active, Moment at) {
+  Happenings out;
+  to_panel(out, "camera_tamper", active, at);
+  return out;
+}
+
 Result<Happenings> Site::from_panel(Result<std::vector<AlarmEvent>> events, Moment at) {
   if (!events) return std::unexpected(events.error());
   Happenings out;

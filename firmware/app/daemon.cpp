@@ -315,6 +315,7 @@ void Daemon::Loop::on_video(const pipelines::VideoEvent& video) {
   }
   const auto seen = video_.on(video);
   if (seen.motion) carry_out(site_.motion(*seen.motion, now()));
+  if (seen.tamper) carry_out(site_.camera_tamper(*seen.tamper, now()));
   if (seen.snapshot) {
     const std::string& id = *seen.snapshot;
     if (const auto* taken = std::get_if<pipelines::SnapshotTaken>(&video)) field_tests_.snapshot(id, taken->jpeg);
@@ -324,6 +325,15 @@ void Daemon::Loop::on_video(const pipelines::VideoEvent& video) {
     }
     snapshot_requests_.clear();
   }
+}
+
+std::string Daemon::Loop::accept_view(std::string_view who) {
+  if (!capture_ || !capture_options_.tamper) return "tamper detection is off (tamper.enabled, motion.enabled)";
+  if (video_.stats().state != VideoState::running) return fmt::format("the video is {}", to_string(video_.stats().state));
+  if (!capture_->accept_view()) return "tamper detection is off";
+  spdlog::warn("tamper: {} accepted the camera's current view as its reference{}", who,
+               video_.stats().tampered.empty() ? "" : " (a tamper in progress ends)");
+  return "";
 }
 
 // A command from the control room: admitted by the uplink's gate (signature, addressee, time,

@@ -64,6 +64,7 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   nlohmann::json identity() const override;
   std::string no_picture() const override;
   void request_snapshot() override { capture_->request_snapshot(); }
+  std::string accept_view(std::string_view who) override;
   Result<std::size_t> resend_clip(const std::string& clip) override {
     return uplink_->resend_clip(config_.evidence.dir, clip);
   }

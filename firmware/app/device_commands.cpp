@@ -25,6 +25,11 @@ Reply snapshot(DeviceControl& device, const json&, std::string_view) {
   return Reply::pending();
 }
 
+Reply accept_view(DeviceControl& device, const json&, std::string_view who) {
+  if (auto why = device.accept_view(who); !why.empty()) return Reply::refused(why);
+  return Reply::done({{"accepted", true}});
+}
+
 Reply resend_clip(DeviceControl& device, const json& args, std::string_view) {
   const std::string clip = args["clip"];
   auto queued = device.resend_clip(clip);
@@ -88,6 +93,8 @@ Dispatcher device_commands(DeviceControl& device) {
   Dispatcher table;
   table.add({"ping", "firmware, boot id and uptime", {}, bind(ping)});
   table.add({"snapshot", "a picture now, sent as an event with its JPEG", {}, bind(snapshot)});
+  table.add({"accept_view", "the camera's view now becomes its tamper reference (a cleaned dome, a re-aim)", {},
+             bind(accept_view)});
   table.add({"resend_clip", "a clip's manifest and chunks again, from the device's copy",
              {{.name = "clip", .required = true}}, bind(resend_clip)});
   table.add({"arm", "arm the panel (after its exit delay)",

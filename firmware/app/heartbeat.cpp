@@ -31,6 +31,7 @@ uplink::Heartbeat HeartbeatMaker::make(Time now, std::chrono::system_clock::time
   heartbeat.video_losses = video.losses;
   heartbeat.input_edges = counts.input_edges;
   heartbeat.motion_events = video.motion_events;
+  heartbeat.tamper = video.tampered;
   heartbeat.clips = video.clips;
   heartbeat.clip_failures = video.clip_failures;
   heartbeat.last_clip = video.last_clip;

@@ -33,6 +33,9 @@ Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& co
   pipelines::CaptureOptions capture;
   capture.source = to_source(config.camera_from_board ? board.camera : config.camera);
   capture.motion = motion_settings(config.motion);
+  if (config.tamper.enabled && capture.motion) {
+    capture.tamper = pipelines::TamperSettings{config.tamper.confirm, config.tamper.restore, config.tamper.reference_time};
+  }
   capture.analysis_fps = config.motion.analysis_fps;
   capture.snapshot_width = config.motion.snapshot_width;
   for (const auto& mask : config.privacy_masks) capture.privacy_masks.push_back(mask.points);
@@ -62,9 +65,10 @@ Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, 
   for (const auto& zone : config.alarm.zones) {
     const bool on_board = std::any_of(board.spec.inputs.begin(), board.spec.inputs.end(),
                                       [&](const auto& line) { return line.name == zone.input; });
-    if (!on_board && zone.input != "camera") {
+    if (!on_board && zone.input != "camera" && zone.input != "camera_tamper") {
       return fail(Errc::invalid_argument,
-                  fmt::format("{}: alarm.zone input '{}' is not an input of board '{}' (nor \"camera\")",
+                  fmt::format("{}: alarm.zone input '{}' is not an input of board '{}' (nor \"camera\" or "
+                              "\"camera_tamper\")",
                               config.file.string(), zone.input, board.spec.name));
     }
     if (std::any_of(panel.zones.begin(), panel.zones.end(), [&](const auto& z) { return z.name == zone.input; })) {

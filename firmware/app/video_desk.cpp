@@ -99,7 +99,27 @@ VideoDesk::Seen VideoDesk::on(const pipelines::VideoEvent& video) {
             e.details = {{"seconds", seconds}, {"box", box_of(m.box)}};
             hooks_.raise(std::move(e), nullptr);
           },
-          [&](const pipelines::AimReading&) {},  // for the engineer's shell only (daemon_shell.cpp)
+          [&](const pipelines::AimReading&) {},
+          [&](const pipelines::TamperStart& t) {
+            ++stats_.tampers;
+            stats_.tampered = std::string(to_string(t.kind));
+            const double after = std::chrono::duration<double>(t.pts - t.began_pts).count();
+            spdlog::warn("tamper: the camera is {} (since frame {}, raised {:.1f} s later)", stats_.tampered,
+                         t.began_frame, after);
+            auto e = event(EventType::tamper, Severity::alarm);
+            e.details = {{"kind", stats_.tampered}, {"frame", t.began_frame}, {"confirmed_after_s", after}};
+            hooks_.raise(std::move(e), nullptr);
+            seen.tamper = true;
+          },
+          [&](const pipelines::TamperEnd& t) {
+            spdlog::info("tamper: restored ({}), {}", to_string(t.kind),
+                         t.accepted ? "the engineer accepted the new view" : "the view is back");
+            stats_.tampered.clear();
+            auto e = event(EventType::restore, Severity::info);
+            e.details = {{"tamper", to_string(t.kind)}, {"accepted", t.accepted}, {"frame", t.frame}};
+            hooks_.raise(std::move(e), nullptr);
+            seen.tamper = false;
+          },  // for the engineer's shell only (daemon_shell.cpp)
           [&](const pipelines::SnapshotTaken& s) {
             seen.snapshot = hooks_.raise(event(EventType::snapshot, Severity::info), &s.jpeg);
           },

@@ -1,7 +1,7 @@
 #pragma once
 // What the video says, for the rest of the device: each VideoEvent logged, turned into the
 // uplink's events (motion with its snapshot, video lost and restored, a clip that failed), the
-// events raised while a clip was open remembered for its manifest, and finished clips handed on
+// tamper and its restore, the events raised while a clip was open remembered for its manifest, and finished clips handed on
 // to be signed. Motion starting and ending is returned for the alarm site.
 
 #include <cstdint>
@@ -27,6 +27,8 @@ struct VideoStats {
   std::uint64_t motion_events = 0;
   std::uint64_t clips = 0;
   std::uint64_t clip_failures = 0;
+  std::uint64_t tampers = 0;
+  std::string tampered;  // the tamper in progress ("covered", "defocused", "moved"), or empty
   std::string last_clip;
 };
 
@@ -41,6 +43,7 @@ class VideoDesk {
 
   struct Seen {
     std::optional<bool> motion;               // motion started (true) or ended (false)
+    std::optional<bool> tamper;               // the camera tampered with (true) or restored (false)
     std::optional<std::string> snapshot;      // a snapshot was taken: its event's id (empty: not stored)
   };
   Seen on(const pipelines::VideoEvent& video);

@@ -30,6 +30,7 @@ std::string heartbeat_payload(const Heartbeat& h) {
                         {"video_losses", h.video_losses},
                         {"input_edges", h.input_edges},
                         {"motion_events", h.motion_events},
+                        {"tamper", h.tamper.empty() ? nlohmann::json(nullptr) : nlohmann::json(h.tamper)},
                         {"clips", h.clips},
                         {"clip_failures", h.clip_failures},
                         {"last_clip", h.last_clip},

@@ -149,6 +149,7 @@ void VideoCapture::start() {
     MotionSettings motion = *options_.motion;
     motion.grey_snapshots = options_.snapshot_width <= 0;
     detector_.emplace(std::move(motion));
+    if (options_.tamper) tamper_.emplace(*options_.tamper);
     analysis_thread_ = std::thread([this] { analyse(); });
   }
   thread_ = std::thread([this] { supervise(); });

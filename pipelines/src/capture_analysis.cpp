@@ -1,5 +1,5 @@
 // The capture's analysis side: the analysis thread running queued frames through the motion
-// detector (and the aim meter), colour snapshots, and live retuning of the detector and the masks.
+// detector, the tamper detector and the aim meter, colour snapshots, and live retuning of the detector and the masks.
 #include <glib-object.h>
 
 #include <cmath>
@@ -19,6 +19,12 @@ bool VideoCapture::retune(std::optional<MotionSettings> motion, std::vector<Poly
   std::lock_guard lock(mutex_);
   if (mask_element_ != nullptr) g_object_set(mask_element_, "polygons", to_string(privacy_masks).c_str(), nullptr);
   options_.privacy_masks = std::move(privacy_masks);
+  return true;
+}
+
+bool VideoCapture::accept_view() {
+  if (!options_.tamper || !options_.motion) return false;
+  accept_view_ = true;
   return true;
 }
 
@@ -43,7 +49,9 @@ void VideoCapture::analyse() {
     }
     if (const auto until = light_until_ns_.exchange(-1); until >= 0) {
       detector_->light_switching(std::chrono::nanoseconds{until});
+      if (tamper_) tamper_->light_switching(std::chrono::nanoseconds{until});
     }
+    if (tamper_ && accept_view_.exchange(false)) tamper_->accept_view();
     const auto begin = std::chrono::steady_clock::now();
     auto events = detect(frame);
     const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
@@ -70,6 +78,9 @@ std::vector<MotionEvent> VideoCapture::detect(Frame& frame) {
     grey = GrayFrame{small.data, small.cols, small.rows, static_cast<int>(small.step), frame.index, frame.pts};
   }
   auto events = detector_->process(grey);
+  if (tamper_) {
+    for (const auto& event : tamper_->process(grey)) std::visit([&](const auto& e) { sink_(e); }, event);
+  }
   if (aim_on_) {
     if (auto reading = aim_meter_.add(grey, detector_->last_verdict(), detector_->zone_activity())) sink_(*reading);
   } else {

@@ -12,6 +12,8 @@
 
 #include "assure/firmware/evidence/signing.hpp"
 #include "fleet.hpp"
+#include "scene_parts.hpp"
+#include "scenes.hpp"
 #include "support.hpp"
 #include "assure/firmware/uplink/commands.hpp"
 #include "assure/base/utc.hpp"
@@ -272,4 +274,75 @@ TEST(Alarm, AnAlarmZoneOnAnInputTheBoardLacksStopsTheDaemonNamingIt) {
 TEST(Alarm, ALightOnAnOutputTheBoardLacksStopsTheDaemonNamingIt) {
   expect_refused("[[light]]\noutput = \"floodlight\"\ndark = \"always\"\n",
                  "light output 'floodlight' is not an output of board 'sim'");
+}
+
+// The camera pushed round to face a wall, on the real daemon with a real broker: the camera's
+// tamper event with its kind, the panel's sensor-tamper alarm (Contact ID 144) from the
+// camera_tamper zone, the heartbeat saying so, and the engineer's signed accept_view ending it.
+TEST(Alarm, ACameraPushedRoundRaisesTamperWithContactId144AndAcceptingTheViewRestoresIt) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  const cv::Mat street = test::parts::background(1);
+  const auto wall = test::scene("moved-wall");  // the wall from its frame 150 on
+  const test::Scene pushed{"pushed", 400, 10, {}, {}, [&](int f) { return f < 60 ? street.clone() : wall.render(200); }};
+  const auto video = (fleet.dir.path() / "pushed.mp4").string();
+  ASSERT_EQ(test::write_video(pushed, video), "");
+  std::string config = device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n") +
+                       "[[alarm.zone]]\ninput = \"camera_tamper\"\ntype = \"sensor_tamper\"\n";
+  const std::string vtest = test::vtest_avi().string();
+  config.replace(config.find(vtest), vtest.size(), video);
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  fleet.start_daemon(config);
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& e : events(probe, "tamper")) {
+          if (e["source"] == "camera:cam0") return true;
+        }
+        return false;
+      },
+      40s))
+      << fleet.daemon->log();
+  json camera, panel;
+  for (const auto& e : events(probe, "tamper")) (e["source"] == "camera:cam0" ? camera : panel) = e;
+  EXPECT_EQ(camera["details"]["kind"], "moved");
+  EXPECT_EQ(camera["severity"], "alarm");
+  ASSERT_TRUE(test::eventually([&] { return events(probe, "tamper").size() >= 2; }, 5s)) << fleet.daemon->log();
+  for (const auto& e : events(probe, "tamper")) {
+    if (e["source"] != "camera:cam0") panel = e;
+  }
+  EXPECT_EQ(panel["zone"], "camera_tamper");
+  EXPECT_EQ(panel["details"]["contact_id"], "144");
+  ASSERT_TRUE(probe.wait_for(
+      [](auto& m) {
+        return m.topic == std::string(kBase) + "/heartbeat" && json::parse(m.payload).value("tamper", json()) == "moved";
+      },
+      5s));
+
+  probe.publish(std::string(kBase) + "/cmd/accept_view",
+                uplink::sign_command(control_room, "accept_view", "estate-a", "cam-01", std::chrono::system_clock::now(),
+                                     "nonce-accept-000001"));
+  auto reply = probe.wait_for([](auto& m) { return m.topic == std::string(kBase) + "/reply"; }, 10s);
+  ASSERT_TRUE(reply) << fleet.daemon->log();
+  EXPECT_TRUE(json::parse(reply->payload)["ok"].get<bool>()) << reply->payload;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& e : events(probe, "restore")) {
+          if (e["source"] == "camera:cam0" && e["details"]["accepted"] == true) return true;
+        }
+        return false;
+      },
+      10s))
+      << fleet.daemon->log();
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& e : events(probe, "restore")) {
+          if (e["zone"] == "camera_tamper" && e["details"]["contact_id"] == "144") return true;
+        }
+        return false;
+      },
+      5s));
+  EXPECT_NE(fleet.daemon->log().find("accepted the camera's current view"), std::string::npos);
+  fleet.daemon->signal(SIGTERM);
+  fleet.daemon->wait(20s);
 }

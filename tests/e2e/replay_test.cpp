@@ -49,6 +49,7 @@ TEST(Replay, VtestGivesMotionEventsAndASummaryOfEveryFrame) {
   EXPECT_EQ(summary["frames"], 795);
   EXPECT_EQ(summary["analysed"], 795);  // replay analyses every frame
   EXPECT_EQ(summary["events"].get<std::size_t>(), r.lines.size() - 1);
+  EXPECT_EQ(summary["tampers"], 0) << "people walking by are never tamper";
   EXPECT_GT(summary["speed_x_realtime"].get<double>(), 1.0);
   for (std::size_t i = 0; i + 1 < r.lines.size(); ++i) {
     const json& m = r.lines[i];
@@ -85,6 +86,41 @@ TEST(Replay, QuietScenesEncodedToH264RaiseNothing) {
     ASSERT_EQ(r.code, 0) << r.log;
     ASSERT_EQ(r.lines.size(), 1u) << name << ": " << r.log;
     EXPECT_EQ(r.lines[0]["events"], 0) << name;
+  }
+}
+
+TEST(Replay, TamperOnEncodedVideoIsPrintedWithItsKindFrameAndRestore) {
+  // Each through x264 and the real decoding pipeline: the hand over the lens from frame 150 to
+  // 320, the camera pushed round at frame 150 for good.
+  struct Case {
+    const char* scene;
+    const char* kind;
+    bool restored;
+  };
+  for (const Case c : {Case{"cover-hand", "covered", true}, Case{"moved-pan", "moved", false},
+                       Case{"defocus", "defocused", false}}) {
+    test::TempDir dir;
+    const auto video = (dir.path() / "scene.mp4").string();
+    ASSERT_EQ(test::write_video(test::scene(c.scene), video), "");
+    auto r = replay(dir, {"--json", video});
+    ASSERT_EQ(r.code, 0) << r.log;
+    std::vector<json> tampers, restores;
+    for (const auto& line : r.lines) {
+      if (line["type"] == "tamper") tampers.push_back(line);
+      if (line["type"] == "tamper_restored") restores.push_back(line);
+    }
+    ASSERT_EQ(tampers.size(), 1u) << c.scene << ": " << r.log;
+    EXPECT_EQ(tampers[0]["kind"], c.kind) << c.scene;
+    const int frame = tampers[0]["frame"];
+    EXPECT_GT(frame, 150) << c.scene;
+    EXPECT_LE(frame, 250) << c.scene << ": within 10 s at 10 fps";
+    EXPECT_EQ(tampers[0]["ms"].get<int>(), frame * 100);
+    EXPECT_EQ(restores.size(), c.restored ? 1u : 0u) << c.scene;
+    if (c.restored) {
+      EXPECT_GE(restores[0]["frame"].get<int>(), 320);
+      EXPECT_LE(restores[0]["frame"].get<int>(), 370);
+    }
+    EXPECT_EQ(r.lines.back()["tampers"], 1) << c.scene;
   }
 }
 

@@ -19,7 +19,8 @@ PanelSettings kit() {
   s.zones = {{"front_door", ZoneType::entry_exit}, {"shock_window", ZoneType::instant},
              {"pir_hall", ZoneType::interior},     {"tamper_lid", ZoneType::tamper},
              {"panic", ZoneType::panic},           {"safe", ZoneType::twenty_four_hour},
-             {"mains_fail", ZoneType::mains},      {"battery_low", ZoneType::battery}};
+             {"mains_fail", ZoneType::mains},      {"battery_low", ZoneType::battery},
+             {"camera_tamper", ZoneType::sensor_tamper}};
   s.exit_delay = 30s;
   s.entry_delay = 20s;
   return s;
@@ -97,6 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{State::disarmed, "pir_hall", State::disarmed, "activity", ""},
         Row{State::disarmed, "tamper_lid", State::disarmed, "tamper", "137"},
         Row{State::disarmed, "safe", State::disarmed, "burglary", "133"},
+        Row{State::disarmed, "camera_tamper", State::disarmed, "tamper", "144"},
         Row{State::disarmed, "panic", State::disarmed, "panic", "120"},
         Row{State::disarmed, "arm", State::exit_delay, "arming", ""},
         Row{State::disarmed, "disarm", State::disarmed, "", ""},
@@ -115,6 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{State::armed_away, "pir_hall", State::alarm, "burglary", "132"},
         Row{State::armed_away, "tamper_lid", State::alarm, "tamper", "137"},
         Row{State::armed_away, "safe", State::alarm, "burglary", "133"},
+        Row{State::armed_away, "camera_tamper", State::alarm, "tamper", "144"},
         Row{State::armed_away, "panic", State::armed_away, "panic", "120"},
         Row{State::armed_away, "disarm", State::disarmed, "disarmed", "401"},
         Row{State::armed_away, "tick", State::armed_away, "", ""},
@@ -221,6 +224,15 @@ TEST(AlarmPanel, ARestoreFollowsEachZoneThatRaisedAndAnUnknownZoneIsAnError) {
   ASSERT_TRUE(closed);
   EXPECT_EQ((*closed)[0].kind, EventType::restore);
   EXPECT_EQ((*closed)[0].code, "137");
+  // Each restore carries the code its zone raised.
+  for (const auto& [zone, code] : std::vector<std::pair<std::string, std::string>>{{"camera_tamper", "144"},
+                                                                                  {"safe", "133"}}) {
+    (void)panel.zone(zone, true, t0);
+    auto back = panel.zone(zone, false, t0 + 1s);
+    ASSERT_TRUE(back);
+    ASSERT_FALSE(back->empty());
+    EXPECT_EQ(back->front().code, code) << zone;
+  }
   auto unknown = panel.zone("garage", true, t0);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().message, "alarm: no zone named 'garage'");

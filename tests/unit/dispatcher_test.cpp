@@ -44,6 +44,7 @@ class Recorder final : public DeviceControl {
   json identity() const override { return {{"firmware", "test"}, {"boot_id", "b00t"}, {"uptime_s", 7}}; }
   std::string no_picture() const override { return video; }
   void request_snapshot() override { ++snapshots; }
+  std::string accept_view(std::string_view) override { return ""; }
   Result<std::size_t> resend_clip(const std::string& clip) override {
     if (clip != "clip-1") return fail(Errc::not_found, "no signed manifest for clip " + clip + " on this device");
     return std::size_t{4};
@@ -105,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ping", "{}", true, "\"boot_id\":\"b00t\""},
         Row{"ping", "null", true, "\"firmware\":\"test\""},
         Row{"reboot", "{}", false,
-            "unknown command \"reboot\" (known: ping, snapshot, resend_clip, arm, disarm, maintenance, outputs, config, echo)"},
+            "unknown command \"reboot\" (known: ping, snapshot, accept_view, resend_clip, arm, disarm, maintenance, outputs, config, echo)"},
         Row{"arm", "{}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"home\"}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"sideways\"}", false, "\"mode\" must be one of \"away\", \"home\", not \"sideways\""},

@@ -120,7 +120,9 @@ TEST(FieldTests, TheShellParsesTheNewCommandsAndSaysWhatIsWrong) {
   EXPECT_EQ(shell_tool::parse_line("mqtt test").request, (json{{"op", "mqtt-test"}}));
   EXPECT_NE(shell_tool::parse_line("mqtt").error.find("mqtt test"), std::string::npos);
   EXPECT_EQ(shell_tool::parse_line("reboot").request, (json{{"op", "reboot"}}));
-  EXPECT_EQ(shell_tool::completions("camera ", "a"), std::vector<std::string>{"aim"});
+  EXPECT_EQ(shell_tool::completions("camera ", "a"), (std::vector<std::string>{"accept-view", "aim"}));
+  EXPECT_EQ(shell_tool::parse_line("camera accept-view").request,
+            (json{{"op", "command"}, {"name", "accept_view"}, {"args", json::object()}}));
   EXPECT_EQ(shell_tool::completions("", "mq"), std::vector<std::string>{"mqtt"});
 }
 

@@ -1,5 +1,6 @@
-// assure-replay: the device's capture and motion detector over a video file, as fast as the
-// machine allows. One line per finished motion event (and clip, with --clips), then a summary.
+// assure-replay: the device's capture, motion and tamper detectors over a video file, as fast as
+// the machine allows. One line per finished motion event, tamper and restore (and clip, with
+// --clips), then a summary.
 //   assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--json] VIDEO
 
 #include <fmt/format.h>
@@ -29,10 +30,11 @@ using namespace assure;
 
 constexpr std::string_view kUsage = R"(usage: assure-replay [--config FILE] [--board-dir DIR] [--clips DIR] [--snapshots DIR] [--json] VIDEO
 
-Runs the device's video pipeline and motion detector over VIDEO (any container GStreamer decodes)
-as fast as the machine allows and prints one line per finished motion event, then a summary.
+Runs the device's video pipeline, motion and tamper detectors over VIDEO (any container GStreamer
+decodes) as fast as the machine allows and prints one line per finished motion event, per tamper
+and per tamper restored, then a summary.
 
-  --config FILE    a device file: its [motion] settings, privacy masks and [evidence] timings
+  --config FILE    a device file: its [motion] and [tamper] settings, privacy masks and [evidence] timings
                    (default: the defaults)
   --board-dir DIR  where the device's board folder is, for its encoder (default: the installed boards)
   --clips DIR      also encode and cut evidence clips into DIR exactly as the device would; clip
@@ -40,8 +42,9 @@ as fast as the machine allows and prints one line per finished motion event, the
                    analysis run, so the figures are the detector's.
   --snapshots DIR  write the snapshot of each motion start, as the control room gets it, to
                    DIR/motion-<start frame>.jpg (the box drawn, privacy masks burnt in)
-  --json           one JSON object per line: {"type":"motion",...}, {"type":"clip",...}, then
-                   {"type":"summary",...}
+  --json           one JSON object per line: {"type":"motion",...}, {"type":"clip",...},
+                   {"type":"tamper","kind":"covered|defocused|moved","frame":N,"ms":T,...},
+                   {"type":"tamper_restored",...}, then {"type":"summary",...}
 )";
 
 double ms(std::chrono::nanoseconds t) { return std::chrono::duration<double, std::milli>(t).count(); }
@@ -121,6 +124,7 @@ int main(int argc, char** argv) try {
   std::uint64_t events = 0;
   std::uint64_t clips = 0;
   std::uint64_t clip_failures = 0;
+  std::uint64_t tampers = 0;
   double framerate = 0;
   const bool progress = !as_json && isatty(STDERR_FILENO);
 
@@ -162,6 +166,35 @@ int main(int argc, char** argv) try {
                     static_cast<long long>(end->start_frame), static_cast<long long>(end->end_frame),
                     ms(end->start_pts) / 1000, ms(end->end_pts) / 1000, end->box.x, end->box.y, end->box.w,
                     end->box.h, end->split ? "  (split: longer than motion.max_event)" : "");
+        std::fflush(stdout);
+      }
+    }
+    if (auto* t = std::get_if<pipelines::TamperStart>(&event)) {
+      ++tampers;
+      if (progress) std::fputs("\r\033[K", stderr);
+      if (as_json) {
+        std::cout << json{{"type", "tamper"}, {"kind", to_string(t->kind)}, {"frame", t->frame},
+                          {"ms", std::lround(ms(t->pts))}, {"began_frame", t->began_frame},
+                          {"began_ms", std::lround(ms(t->began_pts))}}
+                         .dump()
+                  << std::endl;
+      } else {
+        std::printf("tamper  %s at frame %lld (%.1f s), suspect since frame %lld (%.1f s)\n",
+                    std::string(to_string(t->kind)).c_str(), static_cast<long long>(t->frame), ms(t->pts) / 1000,
+                    static_cast<long long>(t->began_frame), ms(t->began_pts) / 1000);
+        std::fflush(stdout);
+      }
+    }
+    if (auto* t = std::get_if<pipelines::TamperEnd>(&event)) {
+      if (progress) std::fputs("\r\033[K", stderr);
+      if (as_json) {
+        std::cout << json{{"type", "tamper_restored"}, {"kind", to_string(t->kind)}, {"frame", t->frame},
+                          {"ms", std::lround(ms(t->pts))}}
+                         .dump()
+                  << std::endl;
+      } else {
+        std::printf("restore %s at frame %lld (%.1f s)\n", std::string(to_string(t->kind)).c_str(),
+                    static_cast<long long>(t->frame), ms(t->pts) / 1000);
         std::fflush(stdout);
       }
     }
@@ -215,6 +248,7 @@ int main(int argc, char** argv) try {
                {"frames", capture.frames()},
                {"analysed", stats.frames},
                {"events", events},
+               {"tampers", tampers},
                {"clips", clips},
                {"clip_failures", clip_failures},
                {"wall_s", std::round(wall * 1000) / 1000},

@@ -92,6 +92,7 @@ const char* const kHelp = R"(commands:
   show events [N] | show log [N]
   camera snapshot FILE   a picture now, written to FILE here (and sent to the control room)
   camera aim [SECONDS]   a line a second: brightness, contrast, noise, focus, motion per zone (Ctrl-C stops)
+  camera accept-view     the view as it is now becomes the tamper reference (a cleaned dome, a re-aim)
   mqtt test              an event to the control room and its signed answer back: the round trip
   ping | snapshot
   reboot                 stop cleanly (outbox kept, last clip closed) and reboot the device
@@ -157,8 +158,11 @@ Parsed parse_line(std::string_view line) {
     }
     return request(r);
   }
+  if (verb == "camera" && w.size() == 2 && w[1] == "accept-view") return command("accept_view");
   if (verb == "camera") {
-    if (w.size() != 3 || w[1] != "snapshot") return wrong("camera snapshot FILE | camera aim [SECONDS]");
+    if (w.size() != 3 || w[1] != "snapshot") {
+      return wrong("camera snapshot FILE | camera aim [SECONDS] | camera accept-view");
+    }
     return request({{"op", "snapshot"}, {"file", w[2]}});  // the file is written here, not on the device
   }
   if (verb == "mqtt") {
@@ -330,7 +334,7 @@ std::vector<std::string> completions(std::string_view before, std::string_view w
   } else if (w[0] == "add" && w.size() == 1) {
     for (const auto& a : config::device_schema().arrays()) pool.push_back(a.path);
   } else if (w[0] == "camera" && w.size() == 1) {
-    pool = {"aim", "snapshot"};
+    pool = {"aim", "snapshot", "accept-view"};
   } else if (w[0] == "mqtt" && w.size() == 1) {
     pool = {"test"};
   } else if (w[0] == "test" && w.size() == 1) {

@@ -42,6 +42,14 @@ struct MotionConfig {
   std::vector<NamedPolygon> exclusions;  // never look here
 };
 
+// Camera tamper on the analysed frames (needs motion analysis on).
+struct TamperConfig {
+  bool enabled = true;
+  std::chrono::seconds confirm{6};
+  std::chrono::seconds restore{3};
+  std::chrono::seconds reference_time{60};
+};
+
 // Evidence clips cut around motion.
 struct EvidenceConfig {
   bool enabled = true;
@@ -89,10 +97,11 @@ struct DeviceConfig {
   CameraSettings camera;
 
   MotionConfig motion;
+  TamperConfig tamper;
   struct Alarm {
     struct Zone {
-      std::string input;  // a board input, or "camera"
-      std::string type;   // instant, entry_exit, interior, tamper, 24h, panic
+      std::string input;  // a board input, "camera" (motion) or "camera_tamper"
+      std::string type;   // instant, entry_exit, interior, tamper, sensor_tamper, 24h, panic, mains, battery
     };
     std::vector<Zone> zones;
     struct Shock {

@@ -1,6 +1,6 @@
 #pragma once
 // The commands a device obeys, as one Dispatcher table: ping, snapshot, resend_clip, arm, disarm,
-// maintenance, outputs, config, echo. Each handler is one function over DeviceControl, the little the daemon
+// maintenance, outputs, config, echo, accept_view. Each handler is one function over DeviceControl, the little the daemon
 // lends its commands; the handlers hold no state of their own.
 
 #include <cstddef>
@@ -25,6 +25,9 @@ class DeviceControl {
   // Why no picture can be taken now (the video is down, analysis is off); empty: one can.
   virtual std::string no_picture() const = 0;
   virtual void request_snapshot() = 0;  // the reply comes with the next analysed frame
+  // The camera's view now becomes its tamper reference; a tamper in progress ends, accepted. The
+  // reason it cannot (tamper detection off, no video), or empty.
+  virtual std::string accept_view(std::string_view who) = 0;
   virtual Result<std::size_t> resend_clip(const std::string& clip) = 0;
   // A set of config changes through the engineer's commit path (the signed "config" command):
   // {"changes": [{"key","value"} | {"key","delete":true} | {"add": ARRAY}], "comment", "confirm_minutes"}.

@@ -5,7 +5,7 @@
 //
 // The graph: source ! videoconvert ! assureprivacymask ! tee, then two branches.
 //   analysis:  queue (leaky when live) ! downscale (I420 at snapshot size) ! appsink
-//              -> MotionDetector on the grey plane, colour snapshots from the same frame
+//              -> MotionDetector and TamperDetector on the grey plane, colour snapshots from the same frame
 //   recording: queue ! encoder (forced keyframe every keyframe_interval) ! h264parse ! appsink
 //              -> ClipRecorder (pre-event ring, MP4 clips)
 // Privacy masks are burnt into the frame before the tee, so neither branch ever sees what they hide.
@@ -30,6 +30,7 @@
 #include "assure/pipelines/motion.hpp"
 #include "assure/pipelines/recording.hpp"
 #include "assure/pipelines/source.hpp"
+#include "assure/pipelines/tamper.hpp"
 #include "assure/pipelines/timeline.hpp"
 
 struct _GstSample;  // GStreamer stays out of this header
@@ -56,6 +57,8 @@ struct CaptureOptions {
   // drops its oldest frame rather than ever holding up the pipeline; replaying (realtime false)
   // every frame is analysed.
   std::optional<MotionSettings> motion;
+  // Camera tamper (covered, defocused, moved) on the same analysed frames; needs motion analysis.
+  std::optional<TamperSettings> tamper;
   // Blacked out in every frame before anything else sees it.
   std::vector<Polygon> privacy_masks;
   // The recording branch and evidence clips; none when empty (replay without --clips).
@@ -79,7 +82,7 @@ struct SnapshotTaken {  // asked for by request_snapshot(): the next analysed fr
   std::int64_t frame = 0;
 };
 using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd,
-                                ClipOpened, ClipClosed, SnapshotTaken, AimReading>;
+                                ClipOpened, ClipClosed, SnapshotTaken, AimReading, TamperStart, TamperEnd>;
 
 struct AnalysisStats {
   std::uint64_t frames = 0;   // analysed
@@ -118,6 +121,9 @@ class VideoCapture {
   bool retune(std::optional<MotionSettings> motion, std::vector<Polygon> privacy_masks);
   // While on, an AimReading is sent once a second of stream time (needs motion analysis).
   void aim(bool on) { aim_on_ = on; }
+  // The next analysed frame becomes the tamper detector's reference (a cleaned dome, a camera
+  // re-aimed on purpose); a tamper in progress ends, accepted. False when tamper detection is off.
+  bool accept_view();
 
  private:
   struct Run;
@@ -167,6 +173,8 @@ class VideoCapture {
   ::_GstElement* mask_element_ = nullptr;         // under mutex_: the running pipeline's mask element
   std::atomic<std::int64_t> last_pts_ns_{0};  // of the newest frame, for light_switching()
   std::optional<MotionDetector> detector_;
+  std::optional<TamperDetector> tamper_;  // analysis thread
+  std::atomic<bool> accept_view_{false};
   std::unique_ptr<ClipRecorder> recorder_;
   std::string last_caps_;  // recording thread only
   // Times that never go back, per branch (a looping file or a rebooted camera restarts its own).

@@ -8,7 +8,8 @@
 //
 // Zone types: instant (a window shock sensor, a back door), entry/exit (the front door: starts the
 // entry delay), interior (a PIR in the hall: ignored when armed home, follows the entry route),
-// tamper and 24-hour (raise in every state, even disarmed), panic (a personal attack button: always
+// tamper, sensor tamper (the camera covered, defocused or moved: the input "camera_tamper") and
+// 24-hour (raise in every state, even disarmed), panic (a personal attack button: always
 // raised, highest priority, never held off; a second press within the confirm window is reported
 // as confirmed), mains and battery (power troubles, reported in every state and never an alarm:
 // the mains supply lost, the standby battery low). An engineer's maintenance mode holds off burglary and tamper alarms (they are still
@@ -16,7 +17,7 @@
 //
 // Every transition and every zone activation comes out as an AlarmEvent with its Contact ID code
 // (SIA DC-05), so an alarm receiving centre can map it: 120 panic, 130 burglary, 132 interior,
-// 134 entry/exit, 137 tamper, 301 AC loss, 302 low battery, 401 open/close (disarm/arm), 627/628 program mode entry/exit;
+// 133 24-hour, 134 entry/exit, 137 tamper (the box), 144 sensor tamper, 301 AC loss, 302 low battery, 401 open/close (disarm/arm), 627/628 program mode entry/exit;
 // restores carry the same code with restore set.
 
 #include <chrono>
@@ -31,7 +32,7 @@
 
 namespace assure::alarm {
 
-enum class ZoneType { instant, entry_exit, interior, tamper, twenty_four_hour, panic, mains, battery };
+enum class ZoneType { instant, entry_exit, interior, tamper, sensor_tamper, twenty_four_hour, panic, mains, battery };
 enum class State { disarmed, exit_delay, armed_away, armed_home, entry_delay, alarm };
 enum class ArmMode { away, home };
 

@@ -78,6 +78,7 @@ class Site {
   Happenings input(std::string_view name, bool active, std::chrono::nanoseconds edge_time, Moment at);
   Happenings light_level(std::string_view input, bool dark, Moment at);
   Happenings motion(bool active, Moment at);  // the camera's motion starting or ending
+  Happenings camera_tamper(bool active, Moment at);  // the camera tampered with, or restored
 
   // Arming and disarming: one entry point for the control room, a keyfob and the engineer.
   Result<Happenings> arm(ArmMode mode, std::string_view who, Moment at);

@@ -37,6 +37,7 @@ struct Heartbeat {
   std::uint64_t video_losses = 0; // outages since start
   std::uint64_t input_edges = 0;  // input changes since start
   std::uint64_t motion_events = 0;  // camera motion events raised since start
+  std::string tamper;               // the camera tamper in progress (covered, defocused, moved); empty: none
   std::uint64_t clips = 0;          // evidence clips finished since start
   std::uint64_t clip_failures = 0;  // clips that could not be written whole
   std::string last_clip;            // path of the newest finished clip on the device; empty: none
