@@ -181,6 +181,9 @@ Result<Settings> settings(const config::DeviceConfig& config, const config::Boar
   if (!site) return std::unexpected(site.error());
   auto capture = capture_options(config, board);
   if (!capture) return std::unexpected(capture.error());
+  // The device's alarm path (inputs, panel, outbox, MQTT) gets the CPU before the video: a
+  // saturating 1080p software encode must never delay a panic.
+  capture->nice = kVideoNice;
   return Settings{std::move(*capture), std::move(*site)};
 }
 

@@ -50,6 +50,7 @@ Result<std::unique_ptr<UplinkService>> UplinkService::open(const config::DeviceC
   uplink::OutboxOptions outbox;
   outbox.dir = state / "outbox";
   outbox.quota_bytes = config.uplink.outbox_bytes;
+  outbox.background_sync = true;  // synced by syncer_ while the uplink runs, at once before and after
   UplinkService* self = service.get();
   outbox.loss_event = [self](std::uint64_t seq, const uplink::OutboxLoss& loss) {
     auto e = uplink::make_event(EventType::evidence_lost, "uplink", Severity::critical, self->clock_->utc());
@@ -91,6 +92,8 @@ void UplinkService::start(OnCommand on_command) {
     on_command(parsed->rest, payload);
   });
   courier_ = std::make_unique<uplink::Courier>(*link_, *outbox_);
+  syncer_ = std::make_unique<uplink::Syncer>(*outbox_);
+  syncer_->start();
   link_->start();
   courier_->start();
   evidence_thread_ = std::thread([this] { sign_clips(); });
@@ -115,6 +118,15 @@ void UplinkService::stop() {
   }
   courier_.reset();
   link_.reset();
+  syncer_.reset();                   // a last sync
+  if (outbox_) (void)outbox_->sync();  // (none when the service could not be made)
+}
+
+// Something is in the outbox: sent at once, synced beside it.
+void UplinkService::written() {
+  if (courier_) courier_->wake();
+  if (syncer_) syncer_->wake();
+  else if (outbox_) (void)outbox_->sync();  // not started (or stopped): synced here
 }
 
 uplink::OutboxMessage UplinkService::event_message(uplink::Event event, const std::string& epoch,
@@ -144,7 +156,7 @@ std::string UplinkService::raise(uplink::Event event, const std::vector<std::uin
       spdlog::error("uplink: snapshot of {} could not be stored: {}", id, queued.error().message);
     }
   }
-  if (courier_) courier_->wake();
+  written();
   return id;
 }
 
@@ -196,7 +208,7 @@ Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, 
   if (auto queued = outbox_->add(uplink::Lane::clip, clip_messages(m, payload, clip.file)); !queued) {
     return std::unexpected(queued.error());
   }
-  if (courier_) courier_->wake();
+  written();
   return manifest_file.string();
 }
 
@@ -243,7 +255,7 @@ Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const 
                                 clips_dir / verified->manifest.file);
   const std::size_t count = messages.size();
   if (auto queued = outbox_->add(uplink::Lane::clip, std::move(messages)); !queued) return std::unexpected(queued.error());
-  if (courier_) courier_->wake();
+  written();
   return count;
 }
 
@@ -260,7 +272,7 @@ void UplinkService::reply(const uplink::Command& command, bool ok, const std::st
       !queued) {
     spdlog::error("uplink: reply to {} could not be stored: {}", command.name, queued.error().message);
   }
-  if (courier_) courier_->wake();
+  written();
 }
 
 void UplinkService::heartbeat(const uplink::Heartbeat& heartbeat) {

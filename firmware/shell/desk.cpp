@@ -41,7 +41,7 @@ RestartPlan restart_plan(const std::vector<config::Change>& changes) {
     if (starts(c.key, {"alarm.", "light[", "light.", "sounder.", "device.location"})) plan.site = true;
     else if (starts(c.key, {"motion.enabled", "motion.analysis_fps", "motion.snapshot_width"})) plan.pipeline = true;
     else if (starts(c.key, {"motion.", "privacy."})) plan.video = true;
-    else if (starts(c.key, {"camera.", "evidence."})) plan.pipeline = true;
+    else if (starts(c.key, {"camera.", "evidence.", "tamper."})) plan.pipeline = true;
     else if (starts(c.key, {"mqtt."})) plan.link = true;
     else if (c.key == "log.level") plan.log = true;
     else plan.next_start.push_back(c.key);

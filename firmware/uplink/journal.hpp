@@ -70,6 +70,8 @@ struct Outbox::Entry {
   std::uint64_t payload_size = 0;
   bool in_flight = false;
   bool in_memory = false;  // storage refused it: `memory` holds the payload (unless it is a slice)
+  bool unsynced = false;   // written, not yet synced (background_sync): kept even once acknowledged
+  bool acked_early = false;  // the broker has it; forgotten as soon as it is synced
   std::string memory;
   std::uint64_t cost() const { return record_size + memory.size() + (slice ? slice->length : 0); }
 };

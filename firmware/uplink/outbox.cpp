@@ -96,7 +96,7 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     made.push_back(std::move(entry));
   }
   const std::uint64_t base = file_size_;  // after any records make_room appended
-  const auto written = append(records, true);
+  const auto written = append(records, !options_.background_sync);
   if (!written) {
     // Storage refused it: it is sent from memory all the same (and lost only if the device
     // restarts before the broker has it).
@@ -113,6 +113,10 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     at += entry->record_size;
     live_bytes_ += entry->cost();
     const auto id = entry->id;
+    if (written && options_.background_sync) {
+      entry->unsynced = true;
+      unsynced_.push_back(id);
+    }
     ready_[static_cast<int>(lane)].insert(id);
     entries_.emplace(id, std::move(entry));
   }
@@ -122,7 +126,56 @@ Result<void> Outbox::store(Lane lane, std::vector<OutboxMessage>& messages, std:
     note_sequence();
   }
   if (!written) storage_failed(written.error().message);
-  else if (!storage_error_.empty()) storage_works();
+  else if (!storage_error_.empty() && !options_.background_sync) storage_works();  // else: once synced
+  return {};
+}
+
+bool Outbox::unsynced() const {
+  std::lock_guard lock(mutex_);
+  return !unsynced_.empty();
+}
+
+Result<void> Outbox::sync() {
+  std::unique_lock lock(mutex_);
+  if (unsynced_.empty()) return {};
+  const std::vector<std::uint64_t> ids = std::exchange(unsynced_, {});
+  // A descriptor of its own: a compaction meanwhile may replace fd_ (it syncs what it copies).
+  const int fd = ::dup(fd_);
+  lock.unlock();
+  const int error = fd < 0 || ::fdatasync(fd) != 0 ? errno : 0;
+  if (fd >= 0) ::close(fd);
+  lock.lock();
+  for (const auto id : ids) {
+    auto it = entries_.find(id);
+    if (it == entries_.end()) continue;  // dropped for room meanwhile
+    Entry& e = *it->second;
+    e.unsynced = false;
+    if (error != 0 && !e.in_memory) {
+      // Not known to be on storage: keep the bytes in memory until the broker has them.
+      if (!e.slice) {
+        auto payload = read_at(path_, fd_, e.record_offset + e.payload_at, e.payload_size);
+        if (!payload) continue;  // still in the journal's pages, the only copy there is
+        live_bytes_ -= e.cost();
+        e.memory = std::move(*payload);
+      } else {
+        live_bytes_ -= e.cost();
+      }
+      e.in_memory = true;
+      e.record_size = 0;
+      live_bytes_ += e.cost();
+    }
+    if (e.acked_early) {
+      if (!e.in_memory) (void)append({record(kAck, e.lane, 0, e.id, 0, {})}, false);
+      forget(it);
+    }
+  }
+  if (error != 0) {
+    const std::string what = fmt::format("outbox: cannot sync {} to storage: {}", path_.string(), std::strerror(error));
+    storage_failed(what);
+    return fail(Errc::io, what);
+  }
+  if (!storage_error_.empty()) storage_works();
+  maybe_compact();
   return {};
 }
 
@@ -306,6 +359,11 @@ void Outbox::acked(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
+  if (it->second->unsynced) {  // forgotten once synced (sync()), never sent again meanwhile
+    it->second->acked_early = true;
+    it->second->in_flight = false;
+    return;
+  }
   // Not synced: an ack lost to a power cut only means the message is sent once more.
   if (!it->second->in_memory) {
     if (auto written = append({record(kAck, it->second->lane, 0, id, 0, {})}, false); !written) {

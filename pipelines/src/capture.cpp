@@ -6,7 +6,13 @@
 #include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <opencv2/imgproc.hpp>
 
@@ -189,7 +195,20 @@ bool VideoCapture::sleep_unless_stopped(std::chrono::milliseconds delay) {
   return !wake_.wait_for(lock, delay, [&] { return stop_requested_.load(); });
 }
 
+// Lowers the calling thread's priority by `nice` (threads it creates inherit it: GStreamer's
+// streaming threads and the encoder's are made by the thread that sets the pipeline playing).
+void lower_priority(int nice) {
+  if (nice <= 0) return;
+  const auto tid = static_cast<id_t>(::gettid());
+  errno = 0;
+  const int now = ::getpriority(PRIO_PROCESS, tid);
+  if (errno == 0 && ::setpriority(PRIO_PROCESS, tid, std::min(19, now + nice)) != 0) {
+    spdlog::warn("video: cannot lower the video threads' priority: {}", std::strerror(errno));
+  }
+}
+
 void VideoCapture::supervise() {
+  lower_priority(options_.nice);
   Backoff backoff(options_.retry_min, options_.retry_max);
   unsigned attempt = 0;
   while (!stop_requested_) {

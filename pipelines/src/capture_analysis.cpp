@@ -31,6 +31,7 @@ bool VideoCapture::accept_view() {
 // The analysis thread: every queued frame through the detector, in order; at the end of the
 // stream (the queue closed and empty) an event in progress is ended.
 void VideoCapture::analyse() {
+  lower_priority(options_.nice);
   while (true) {
     Frame frame;
     std::optional<MotionSettings> tune;

@@ -21,6 +21,8 @@ namespace assure::app {
 
 std::optional<pipelines::MotionSettings> motion_settings(const config::MotionConfig& motion);
 // The capture: source, masks, motion and clips.
+// How far below the alarm path the daemon's video threads run (nice, added to the service's).
+inline constexpr int kVideoNice = 10;
 Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board);
 // The alarm zones, each checked against the board's inputs.
 Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, const config::BoardFile& board);

@@ -11,6 +11,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "assure/firmware/uplink/syncer.hpp"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -89,7 +91,9 @@ class UplinkService {
   std::unique_ptr<uplink::CommandGate> gate_;
   std::unique_ptr<uplink::MqttLink> link_;
   std::unique_ptr<uplink::Courier> courier_;
+  std::unique_ptr<uplink::Syncer> syncer_;  // the outbox's background sync, while started
 
+  void written();     // wakes the courier and the syncer after an add
   void sign_clips();  // the evidence thread
   std::mutex clips_mutex_;
   std::condition_variable clips_ready_;

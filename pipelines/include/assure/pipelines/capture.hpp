@@ -63,6 +63,9 @@ struct CaptureOptions {
   std::vector<Polygon> privacy_masks;
   // The recording branch and evidence clips; none when empty (replay without --clips).
   std::optional<RecordingOptions> recording;
+  // Added to the nice value of every thread the video runs on (the pipeline's streaming threads,
+  // the encoder's, the analysis): a device gives its alarm path the CPU before the video.
+  int nice = 0;
 };
 
 struct VideoStarted {  // the first frame arrived (after start or after a loss)
@@ -185,5 +188,7 @@ class VideoCapture {
 
 // gst_init once per process; safe from any thread.
 void ensure_gstreamer();
+// Lowers the calling thread's priority by `nice` (0: unchanged); threads it then creates inherit it.
+void lower_priority(int nice);
 
 }  // namespace assure::pipelines

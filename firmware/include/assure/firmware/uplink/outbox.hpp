@@ -79,6 +79,11 @@ struct OutboxOptions {
   // memory until it is delivered) or works again. Queued like any event, in memory if it must be.
   std::function<OutboxMessage(std::uint64_t seq, const std::string& epoch, bool failing, const std::string& error)>
       storage_event;
+  // false: every add is synced before it returns. true: adds are written and can be sent at once,
+  // and the owner calls sync() (one sync for everything written since: a slow SD card's 20-80 ms
+  // never stands between an alarm and the broker); a message is forgotten only once it is both
+  // acknowledged and synced.
+  bool background_sync = false;
 };
 
 struct OutboxStats {
@@ -107,9 +112,10 @@ class Outbox {
   std::uint64_t last_event_seq() const;
 
   // An event: `build` gets its sequence number (one more than the last, across restarts) and
-  // makes the message. On storage before this returns.
+  // makes the message. On storage before this returns (written, and synced unless background_sync).
   Result<std::uint64_t> add_event(const std::function<OutboxMessage(std::uint64_t seq)>& build);
-  // Messages for one lane, in order, on storage (one sync for them all) before this returns.
+  // Messages for one lane, in order, on storage (one sync for them all, unless background_sync)
+  // before this returns.
   Result<void> add(Lane lane, std::vector<OutboxMessage> messages);
 
   struct Taken {
@@ -119,6 +125,11 @@ class Outbox {
   // The oldest message not yet handed out, events first; it is in flight until acked or retried.
   // A message whose file slice cannot be read any more is dropped, with its group, as a loss.
   std::optional<Taken> take();
+  // Syncs what was written since the last sync (background_sync), outside the outbox's lock, so
+  // messages keep being added and sent meanwhile. A failed sync is a storage failure: what it
+  // covered is kept in memory, said by the storage event, until the broker has it.
+  Result<void> sync();
+  bool unsynced() const;  // something written waits for sync()
   void acked(std::uint64_t id);   // the broker has it: forget it (a late or repeated ack is harmless)
   void retry(std::uint64_t id);   // not delivered: send it again, in its place
   void retry_all();               // the connection was lost: everything in flight is sent again
@@ -161,6 +172,7 @@ class Outbox {
   std::string storage_error_;  // empty: the journal is being written
   int sequence_fd_ = -1;
   bool writable_ = true;  // false: the journal could only be opened for reading
+  std::vector<std::uint64_t> unsynced_;  // ids written since the last sync (background_sync)
 };
 
 }  // namespace assure::uplink
