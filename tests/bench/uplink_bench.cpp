@@ -4,7 +4,10 @@
 //   1. alarm latency through the daemon itself (assure-edged's Daemon on the sim board): from an
 //      input edge (the shock sensor, a 24-hour zone) to the alarm event stored in the outbox
 //      (target p99 under 5 ms) and at the control room's subscriber (target p99 under 20 ms);
-//      baseline: a bare Paho QoS 1 publish to the same subscriber, no journal.
+//      baseline: a bare Paho QoS 1 publish to the same subscriber, no journal. Then the same under
+//      load: the daemon's own video saturating every core (1080p25 decoded, analysed and software
+//      encoded into a 10 s pre-event ring) and a slow SD card (every fdatasync 20-80 ms, simulated
+//      here) -- target p99 under 20 ms, against the calm p99 of the same run.
 //   2. a finished 30 s 720p clip to a verified clip at the receiver (hash, sign, journal, chunks,
 //      reassembly, every hash and the signature checked); baseline: the same bytes as bare QoS 1
 //      messages.                                                   target: under 1 s
@@ -16,7 +19,12 @@
 #include <mqtt/async_client.h>
 #include <spdlog/spdlog.h>
 
+#include <dlfcn.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,9 +36,11 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "assure/firmware/daemon.hpp"
+#include "assure/firmware/settings.hpp"
 #include "assure/firmware/uplink_service.hpp"
 #include "assure/config/board_file.hpp"
 #include "assure/drivers/sim_board.hpp"
@@ -43,11 +53,80 @@
 using namespace assure;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+
+// A slow SD card: while on, every fdatasync in this process (the daemon's outbox is linked in)
+// takes 20 to 80 ms before it is done. Counted, to show the disk was slow while alarms went by.
+namespace {
+std::atomic<bool> slow_disk{false};
+std::atomic<std::uint64_t> slow_syncs{0};
+}  // namespace
+
+extern "C" int fdatasync(int fd) {
+  using Real = int (*)(int);
+  static const Real real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "fdatasync"));
+  if (slow_disk.load()) {
+    thread_local std::mt19937 rng(std::random_device{}());
+    std::this_thread::sleep_for(std::chrono::milliseconds{std::uniform_int_distribution<int>(20, 80)(rng)});
+    ++slow_syncs;
+  }
+  return real(fd);
+}
 namespace fs = std::filesystem;
 
 namespace {
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The whole machine's busy fraction since the last call, from /proc/stat.
+double machine_busy() {
+  static std::uint64_t last_busy = 0, last_total = 0;
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  std::uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  // Time stolen by the hypervisor for other guests is neither this machine's work nor idle.
+  (void)steal;
+  const std::uint64_t busy = user + nice + system + irq + softirq, total = busy + idle + iowait;
+  const double fraction = total > last_total ? static_cast<double>(busy - last_busy) / static_cast<double>(total - last_total) : 0;
+  last_busy = busy;
+  last_total = total;
+  return fraction;
+}
+
+// Video work beside the daemon's own, one encoder per core at the nice value the daemon gives its
+// video threads (or at the alarm path's own, to show what the priority is worth).
+struct Burners {
+  Burners(int nice, const fs::path& log) {
+    for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        (void)!setpriority(PRIO_PROCESS, 0, nice);
+        std::FILE* out = std::fopen(log.c_str(), "a");
+        if (out != nullptr) {
+          dup2(fileno(out), STDOUT_FILENO);
+          dup2(fileno(out), STDERR_FILENO);
+        }
+        execlp("gst-launch-1.0", "gst-launch-1.0", "-q", "videotestsrc", "pattern=snow", "!",
+               "video/x-raw,width=1920,height=1080,framerate=25/1", "!", "x264enc", "speed-preset=veryfast",
+               "tune=zerolatency", "threads=1", "!", "fakesink", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      pids.push_back(pid);
+    }
+  }
+  ~Burners() {
+    for (const pid_t pid : pids) kill(pid, SIGTERM);
+    for (const pid_t pid : pids) waitpid(pid, nullptr, 0);
+  }
+  std::vector<pid_t> pids;
+};
+
+double process_cpu_seconds() {
+  rusage r{};
+  getrusage(RUSAGE_SELF, &r);
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -133,11 +212,12 @@ bool wait_online(const std::string& uri) {
 
 uplink::Online online() { return {"bench", "0", "sim", "none", std::chrono::system_clock::now()}; }
 
-bool make_clip(const fs::path& file, int seconds) {
+bool make_clip(const fs::path& file, int seconds, int width = 1280, int height = 720) {
   if (fs::exists(file)) return true;
   const std::string launch =
       "gst-launch-1.0 -q multifilesrc location=/usr/share/doc/opencv-doc/examples/data/vtest.avi loop=true ! decodebin "
-      "! videoscale ! video/x-raw,width=1280,height=720 ! videorate ! video/x-raw,framerate=25/1 ! identity eos-after=" +
+      "! videoscale ! video/x-raw,width=" + std::to_string(width) + ",height=" + std::to_string(height) +
+      " ! videorate ! video/x-raw,framerate=25/1 ! identity eos-after=" +
       std::to_string(seconds * 25) +
       " ! videoconvert ! x264enc speed-preset=ultrafast bitrate=2500 key-int-max=50 ! h264parse ! mp4mux ! filesink "
       "location=" + file.string() + ".tmp >/dev/null 2>&1";
@@ -196,19 +276,31 @@ int main(int argc, char** argv) try {
     const int alarms = edges / 2;  // every other edge is a knock starting: an alarm; the rest restores
     struct Measured {
       std::vector<double> stored, arrived;
+      double busy = 0;  // of all cores, while the edges came
     };
+    const fs::path clip1080 = fs::temp_directory_path() / ("assure-uplink-bench-1080p-" + std::to_string(clip_seconds) + "s.mp4");
+    if (!make_clip(clip1080, clip_seconds, 1920, 1080)) throw std::runtime_error("could not make the 1080p clip");
+    enum class Load { calm, hostile, slow_disk, video_and_slow_disk, video_unprioritised };
     // hostile: while the edges come, shells on the daemon's control socket flood it with requests
     // and never read the answers, and another sends a 10 MB frame.
-    auto measure = [&](const std::string& name, bool hostile) {
+    auto measure = [&](const std::string& name, Load load) {
+      const bool hostile = load == Load::hostile;
+      const bool video = load == Load::video_and_slow_disk || load == Load::video_unprioritised;
       auto sim = drivers::make_sim_board(board->spec, std::make_shared<drivers::SystemClock>());
       if (!sim) throw std::runtime_error(sim.error().message);
       drivers::SimInputs* inputs = sim->inputs;
       // The daemon itself on the sim board: its input thread, main loop, alarm panel (the shock
       // sensor as a 24-hour zone, so every knock is an alarm in any state) and uplink. A small test
       // picture stands in for the camera; motion analysis is off so the figures are the alarm path's.
+      // Under load the camera is the 1080p25 clip, looped, analysed and encoded (x264, the sim
+      // board's encoder) into a 10 s pre-event ring, as a pole camera with no hardware encoder.
+      const std::string camera =
+          video ? "[camera]\nsource = \"file\"\nlocation = \"" + clip1080.string() +
+                      "\"\nloop = true\n[motion]\nenabled = true\n[evidence]\nenabled = true\ndir = \"" +
+                      (work.path() / name / "clips").string() + "\"\npre_event = 10\npost_event = 5\n"
+                : "[camera]\nsource = \"test\"\nwidth = 320\nheight = 240\nframerate = 10\n[motion]\nenabled = false\n";
       auto cfg = device_config(uri, work.path() / name, 256,
-                               "[camera]\nsource = \"test\"\nwidth = 320\nheight = 240\nframerate = 10\n"
-                               "[motion]\nenabled = false\n[heartbeat]\ninterval = 3600\n"
+                               camera + "[heartbeat]\ninterval = 3600\n"
                                "[[alarm.zone]]\ninput = \"shock_front_window\"\ntype = \"24h\"\n");
       auto daemon = app::Daemon::create(cfg, *board, std::move(sim->board));
       if (!daemon) throw std::runtime_error(daemon.error().message);
@@ -271,6 +363,15 @@ int main(int argc, char** argv) try {
         }
         std::this_thread::sleep_for(200ms);
       }
+      std::optional<Burners> burners;
+      if (video) {
+        burners.emplace(load == Load::video_unprioritised ? 0 : app::kVideoNice, work.path() / "burners.log");
+        std::this_thread::sleep_for(3s);  // the pipelines running and the ring filling
+      }
+      slow_disk = load != Load::calm && load != Load::hostile;
+      (void)machine_busy();
+      const double cpu_before = process_cpu_seconds();
+      const auto wall_before = Clock::now();
       for (int i = 0; i < alarms; ++i) {
         {
           std::lock_guard lock(m);
@@ -282,6 +383,10 @@ int main(int argc, char** argv) try {
         std::this_thread::sleep_for(2ms);
       }
       test::eventually([&] { std::lock_guard lock(m); return out.arrived.size() == static_cast<std::size_t>(alarms); }, 20s);
+      out.busy = machine_busy();
+      (void)cpu_before;
+      (void)wall_before;
+      slow_disk = false;
       done = true;
       for (auto& t : attackers) t.join();
       (*daemon)->request_stop();
@@ -290,8 +395,13 @@ int main(int argc, char** argv) try {
       std::lock_guard lock(m);
       return out;
     };
-    const Measured calm = measure("latency", false);
-    const Measured attacked = measure("latency-hostile", true);
+    const Measured calm = measure("latency", Load::calm);
+    const Measured attacked = measure("latency-hostile", Load::hostile);
+    const auto syncs_before = slow_syncs.load();
+    const Measured slow = measure("latency-slow-disk", Load::slow_disk);
+    const Measured loaded = measure("latency-loaded", Load::video_and_slow_disk);
+    const Measured unprioritised = measure("latency-unprioritised", Load::video_unprioritised);
+    const auto syncs = slow_syncs.load() - syncs_before;
     const auto& stored = calm.stored;
     const auto& arrived = calm.arrived;
     const double p99_store = percentile(stored, 0.99), p99 = percentile(arrived, 0.99), p99_base = percentile(base, 0.99);
@@ -303,9 +413,24 @@ int main(int argc, char** argv) try {
     line("... while shells flood the socket", f("p50 %.2f ms, p99 %.2f ms", percentile(attacked.arrived, 0.5), p99_attacked),
          f("same run, calm p99 %.2f ms", p99), p99_attacked / std::max(p99, 1e-6), "p99 < 20 ms, none lost",
          attacked.arrived.size() == static_cast<std::size_t>(alarms) && p99_attacked < 20);
-    if (arrived.size() != static_cast<std::size_t>(alarms)) {
-      std::printf("  LOST: %zu of %d alarms arrived\n", arrived.size(), alarms);
-      ++failures;
+    const double p99_slow = percentile(slow.arrived, 0.99);
+    line("... with fdatasync taking 20-80 ms", f("p50 %.2f ms, p99 %.2f ms", percentile(slow.arrived, 0.5), p99_slow),
+         f("same run, calm p99 %.2f ms", p99), p99_slow / std::max(p99, 1e-6), "p99 < 20 ms, none lost",
+         slow.arrived.size() == static_cast<std::size_t>(alarms) && p99_slow < 20);
+    const double p99_loaded = percentile(loaded.arrived, 0.99);
+    line("... and 1080p video on every core", f("p50 %.2f ms, p99 %.2f ms", percentile(loaded.arrived, 0.5), p99_loaded),
+         f("same run, calm p99 %.2f ms", p99), p99_loaded / std::max(p99, 1e-6), "p99 < 20 ms, none lost",
+         loaded.arrived.size() == static_cast<std::size_t>(alarms) && p99_loaded < 20);
+    std::printf("  (the disk: %llu slow syncs; the machine: %.0f%% busy under the video, %.0f%% calm; the daemon's\n"
+                "   video and an x264 1080p encoder per core beside it, all at nice %d, the alarm path at 0)\n",
+                static_cast<unsigned long long>(syncs), loaded.busy * 100, calm.busy * 100, app::kVideoNice);
+    std::printf("  without the priority (those encoders at nice 0): p50 %.2f ms, p99 %.2f ms (%.0f%% busy)\n",
+                percentile(unprioritised.arrived, 0.5), percentile(unprioritised.arrived, 0.99), unprioritised.busy * 100);
+    for (const auto* run : {&calm, &attacked, &slow, &loaded, &unprioritised}) {
+      if (run->arrived.size() != static_cast<std::size_t>(alarms)) {
+        std::printf("  LOST: %zu of %d alarms arrived\n", run->arrived.size(), alarms);
+        ++failures;
+      }
     }
   }
 
