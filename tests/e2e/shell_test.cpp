@@ -329,6 +329,9 @@ TEST(Shell, CameraAimMqttTestAndMotionAndMasksAppliedIntoTheRunningVideo) {
   wait_ready(fleet, probe);
   add_engineer(fleet);
   std::string log;
+  // (Ready is the uplink's; on a busy machine the first frame can come a moment later.)
+  ASSERT_TRUE(test::eventually([&] { return fleet.daemon->log_contains("video: running"); }, 20s))
+      << fleet.daemon->log();
 
   // Aiming: a line a second from the video that is playing, per named zone.
   ASSERT_EQ(engineer(fleet, "camera aim 4", &log), 0) << log << fleet.daemon->log();
