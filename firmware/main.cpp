@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <atomic>
 #include <cstring>
 #include <iostream>
@@ -37,7 +39,13 @@ int usage_error(std::string_view message) {
 
 }  // namespace
 
+// The heap of a small board: two arenas, not eight a core, for the daemon's threads. (Forcing
+// frames to be mapped and unmapped each time costs a page fault per 4 KiB of every frame: a
+// 720p raw source doubled its CPU a frame, pipeline_bench, for about 10 MB less peak RSS.)
+void small_board_heap() { mallopt(M_ARENA_MAX, 2); }
+
 int main(int argc, char** argv) try {
+  small_board_heap();
   Args args;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];

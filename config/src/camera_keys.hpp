@@ -17,7 +17,7 @@ inline void add_camera_keys(Schema& schema, std::vector<std::string> sources, st
               .choices = std::move(sources),
               .help = std::move(source_help)});
   schema.add({.path = "camera.location", .type = Type::string, .fallback = std::string{},
-              .help = "file: a video path; v4l2: /dev/videoN; rtsp: rtsp:// URL; libcamera: camera "
+              .help = "file: a video path (.yuv: raw I420 frames, with width, height and framerate); v4l2: /dev/videoN; rtsp: rtsp:// URL; libcamera: camera "
                       "name (empty: the first camera)"});
   schema.add({.path = "camera.loop", .type = Type::boolean, .fallback = false,
               .help = "file source: play again from the start at the end, as a stand-in camera"});

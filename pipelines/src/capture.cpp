@@ -76,9 +76,17 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   GstVideoFrame video;
   if (!gst_video_frame_map(&video, &info, buffer, GST_MAP_READ)) return;
   Frame frame;
-  frame.width = GST_VIDEO_INFO_WIDTH(&info);
-  frame.height = GST_VIDEO_INFO_HEIGHT(&info);
-  frame.stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, 0);
+  const int source_width = GST_VIDEO_INFO_WIDTH(&info), source_height = GST_VIDEO_INFO_HEIGHT(&info);
+  // Colour at the snapshot width when snapshots are wider than the detector's frame, else the grey
+  // plane at the detector's width; never wider than the source. Scaled here, from the frame the
+  // branch hands over whole (no copy upstream): OpenCV halves a 720p plane in a twentieth of the
+  // time videoscale takes (pipeline_bench).
+  const bool colour = options_.snapshot_width > options_.analysis_width;
+  const int wanted = colour ? options_.snapshot_width : options_.analysis_width;
+  frame.width = std::min(source_width, wanted) & ~1;
+  frame.height = std::max(2, static_cast<int>(std::lround(static_cast<double>(source_height) * frame.width /
+                                                          std::max(1, source_width)))) & ~1;
+  frame.stride = frame.width;
   frame.index = index;
   // Running time, as the recording branch uses, so motion and clips agree on "when".
   frame.pts = std::chrono::nanoseconds{last_pts_ns_.load()};
@@ -89,22 +97,32 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   }
   last_pts_ns_ = frame.pts.count();
   const std::size_t y_bytes = static_cast<std::size_t>(frame.stride) * frame.height;
-  const bool colour = GST_VIDEO_INFO_FORMAT(&info) == GST_VIDEO_FORMAT_I420;
   std::size_t uv_bytes = 0;
   if (colour) {
-    frame.uv_stride = GST_VIDEO_FRAME_PLANE_STRIDE(&video, 1);
-    uv_bytes = static_cast<std::size_t>(frame.uv_stride) * ((frame.height + 1) / 2);
+    frame.uv_stride = frame.width / 2;
+    uv_bytes = static_cast<std::size_t>(frame.uv_stride) * (frame.height / 2);
     frame.u_offset = y_bytes;
     frame.v_offset = y_bytes + uv_bytes;
   }
   frame.pixels.resize(y_bytes + 2 * uv_bytes);
-  const auto* y = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 0));
-  std::copy(y, y + y_bytes, frame.pixels.begin());
+  auto scale_plane = [&](int plane, int width, int height, std::size_t offset, int out_width, int out_height) {
+    const cv::Mat in(height, width, CV_8U, GST_VIDEO_FRAME_PLANE_DATA(&video, plane),
+                     static_cast<std::size_t>(GST_VIDEO_FRAME_PLANE_STRIDE(&video, plane)));
+    cv::Mat out(out_height, out_width, CV_8U, frame.pixels.data() + offset);
+    if (in.size() == out.size()) {
+      in.copyTo(out);
+    } else {
+      // Exactly half (720p to 640) has OpenCV's fast area path; other factors go bilinear (the
+      // area path for a third costs five times as much).
+      const bool half = in.cols == 2 * out.cols && in.rows == 2 * out.rows;
+      cv::resize(in, out, out.size(), 0, 0, half ? cv::INTER_AREA : cv::INTER_LINEAR);
+    }
+  };
+  scale_plane(0, source_width, source_height, 0, frame.width, frame.height);
   if (colour) {
-    const auto* u = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 1));
-    const auto* v = static_cast<const std::uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&video, 2));
-    std::copy(u, u + uv_bytes, frame.pixels.begin() + static_cast<std::ptrdiff_t>(frame.u_offset));
-    std::copy(v, v + uv_bytes, frame.pixels.begin() + static_cast<std::ptrdiff_t>(frame.v_offset));
+    const int uv_width = (source_width + 1) / 2, uv_height = (source_height + 1) / 2;
+    scale_plane(1, uv_width, uv_height, frame.u_offset, frame.uv_stride, frame.height / 2);
+    scale_plane(2, uv_width, uv_height, frame.v_offset, frame.uv_stride, frame.height / 2);
   }
   gst_video_frame_unmap(&video);
   std::unique_lock lock(analysis_mutex_);
@@ -345,16 +363,11 @@ std::string VideoCapture::run_once() {
   const char* sync = "false";
   std::string launch = fmt::format(
       "{} ! {}videoconvert name=convert ! {} ! tee name=split "
-      "split. ! queue name=analysis_queue {} ! videoscale ! videoconvert ! {},pixel-aspect-ratio=1/1 ! "
-      "appsink name=analysis max-buffers=2 drop=true enable-last-sample=false sync={}",
+      "split. ! queue name=analysis_queue {} ! videoconvert ! video/x-raw,format=I420 ! "
+      "appsink name=analysis max-buffers=1 drop=true enable-last-sample=false sync={}",
       *source, pace, privacy_mask_description(masks),
       // Live: a slow analysis loses its oldest frames, never holds up the tee (and the recording).
       live ? "leaky=downstream max-size-buffers=2 max-size-bytes=0 max-size-time=0" : "max-size-buffers=4",
-      // Colour snapshots: I420 as wide as asked, or as the source when that is narrower (videoscale
-      // settles on the width nearest the source's); the detector takes the grey plane from it.
-      options_.snapshot_width > options_.analysis_width
-          ? fmt::format("video/x-raw,format=I420,width=[{},{}]", options_.analysis_width, options_.snapshot_width)
-          : fmt::format("video/x-raw,format=GRAY8,width={}", options_.analysis_width),
       sync);
   if (options_.recording) {
     launch += fmt::format(
@@ -409,9 +422,10 @@ std::string VideoCapture::run_once() {
     gst_object_unref(pad);
   }
 
-  if (live) {
+  {
     // Live, frames come one at a time: a software decoder's frame threads would only add latency
-    // and a frame buffer each (tens of MB at 1080p).
+    // and a frame buffer each (tens of MB at 1080p). Replaying, one decoder thread is as fast on
+    // two cores (the analysis has the other) and costs less CPU a frame (pipeline_bench).
     g_signal_connect(pipeline.get(), "deep-element-added",
                      G_CALLBACK(+[](GstBin*, GstBin*, GstElement* element, gpointer) {
                        GstElementFactory* factory = gst_element_get_factory(element);

@@ -32,6 +32,9 @@ bool VideoCapture::accept_view() {
 // stream (the queue closed and empty) an event in progress is ended.
 void VideoCapture::analyse() {
   lower_priority(options_.nice);
+  // Frames of 320 px: OpenCV's worker threads would cost more in handing out the work than they
+  // save, and would take cores from the decoder and the encoder.
+  cv::setNumThreads(0);
   while (true) {
     Frame frame;
     std::optional<MotionSettings> tune;

@@ -41,6 +41,21 @@ Result<std::string> source_description(const SourceSpec& spec) {
     if (!std::filesystem::is_regular_file(spec.location, ec)) {
       return fail(Errc::not_found, fmt::format("file source: no video file at '{}'", spec.location));
     }
+    if (spec.location.size() > 4 && spec.location.ends_with(".yuv")) {
+      // Uncompressed I420 frames back to back, as a camera gives them: nothing to decode, and no
+      // header, so the size and rate come from the device file.
+      if (spec.width <= 0 || spec.height <= 0 || spec.framerate <= 0) {
+        return fail(Errc::invalid_argument,
+                    fmt::format("file source '{}': raw .yuv frames need camera.width, camera.height and "
+                                "camera.framerate",
+                                spec.location));
+      }
+      // One read a frame (filesrc reads 4 KiB at a time otherwise, and the parser then copies).
+      const long frame = static_cast<long>(spec.width) * spec.height * 3 / 2;
+      return fmt::format("filesrc location={} blocksize={} ! rawvideoparse format=i420 width={} height={} "
+                         "framerate={}/1",
+                         quoted(spec.location), frame, spec.width, spec.height, spec.framerate);
+    }
     return fmt::format("filesrc location={} ! decodebin", quoted(spec.location));
   }
   if (spec.kind == "test") {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "assure/pipelines/source.hpp"
 #include "support.hpp"
 
@@ -40,4 +42,18 @@ TEST(Source, BadKindsAndUrlsAreRefused) {
   EXPECT_NE(pipelines::source_description({.kind = "rtsp", .location = "http://x"}).error().message.find("not an rtsp://"),
             std::string::npos);
   EXPECT_EQ(pipelines::describe({.kind = "file", .location = "/a.avi", .loop = true}), "file /a.avi (loop)");
+}
+
+TEST(Source, RawYuvFramesNeedTheirSizeAndRate) {
+  test::TempDir dir;
+  const auto file = (dir.path() / "frames.yuv").string();
+  std::ofstream(file) << "x";
+  auto missing = pipelines::source_description({.kind = "file", .location = file});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("need camera.width, camera.height and camera.framerate"), std::string::npos);
+  auto raw = pipelines::source_description(
+      {.kind = "file", .location = file, .width = 1280, .height = 720, .framerate = 25});
+  ASSERT_TRUE(raw);
+  EXPECT_NE(raw->find("blocksize=1382400 ! rawvideoparse format=i420 width=1280 height=720 framerate=25/1"),
+            std::string::npos);
 }

@@ -4,7 +4,7 @@
 // a failing source never takes the daemon down.
 //
 // The graph: source ! videoconvert ! assureprivacymask ! tee, then two branches.
-//   analysis:  queue (leaky when live) ! downscale (I420 at snapshot size) ! appsink
+//   analysis:  queue (leaky when live) ! I420 ! appsink, scaled to the snapshot size by OpenCV
 //              -> MotionDetector and TamperDetector on the grey plane, colour snapshots from the same frame
 //   recording: queue ! encoder (forced keyframe every keyframe_interval) ! h264parse ! appsink
 //              -> ClipRecorder (pre-event ring, MP4 clips)
