@@ -48,10 +48,8 @@ struct Usage {
 
 double seconds(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 
-// Runs argv with stdout+stderr to a file; stops it with SIGTERM after `limit` (0: runs to the end).
-Usage run(const std::vector<std::string>& argv, const fs::path& log, std::chrono::milliseconds limit = 0ms) {
-  Usage usage;
-  const auto begin = std::chrono::steady_clock::now();
+// Starts argv with stdout+stderr to a file.
+pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   const pid_t pid = fork();
   if (pid == 0) {
     std::FILE* out = std::fopen(log.c_str(), "w");
@@ -65,6 +63,14 @@ Usage run(const std::vector<std::string>& argv, const fs::path& log, std::chrono
     execvp(args[0], args.data());
     _exit(127);
   }
+  return pid;
+}
+
+// Runs argv with stdout+stderr to a file; stops it with SIGTERM after `limit` (0: runs to the end).
+Usage run(const std::vector<std::string>& argv, const fs::path& log, std::chrono::milliseconds limit = 0ms) {
+  Usage usage;
+  const auto begin = std::chrono::steady_clock::now();
+  const pid_t pid = spawn(argv, log);
   if (limit > 0ms) {
     std::this_thread::sleep_for(limit);
     kill(pid, SIGTERM);
@@ -180,19 +186,7 @@ double summary_frames(const std::string& output) {
 // Runs argv in the background with its output to `log`; its CPU over `window` after a settling
 // second or two, per frame at 25 fps. -1 when it could not be measured.
 double cpu_per_frame(const std::vector<std::string>& argv, const fs::path& log, std::chrono::milliseconds window) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::FILE* out = std::fopen(log.c_str(), "w");
-    if (out != nullptr) {
-      dup2(fileno(out), STDOUT_FILENO);
-      dup2(fileno(out), STDERR_FILENO);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
+  const pid_t pid = spawn(argv, log);
   std::this_thread::sleep_for(3s);  // started, the pipeline playing
   const double before = cpu_of(pid);
   std::this_thread::sleep_for(window);

@@ -27,15 +27,6 @@ void light_patch(cv::Mat& frame, cv::Point centre, cv::Size axes, double gain, d
   wide.convertTo(frame, CV_8U);
 }
 
-cv::Mat shaken(const cv::Mat& frame, int f) {
-  std::mt19937 rng(300 + f);
-  std::uniform_int_distribution<int> d(-1, 1);
-  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, d(rng), 0, 1, d(rng));
-  cv::Mat out;
-  cv::warpAffine(frame, out, shift, frame.size(), cv::INTER_NEAREST, cv::BORDER_REPLICATE);
-  return out;
-}
-
 }  // namespace
 
 std::vector<Scene> hard_scenes() {

@@ -13,6 +13,8 @@ void draw_person(cv::Mat& frame, double x, double y_feet, double contrast);
 void add_noise(cv::Mat& frame, double sigma);
 // `base` with a person walking across the path from frame `enter` to `leave`.
 cv::Mat walker(const cv::Mat& base, int f, int enter, int leave, double contrast);
+// A pole swaying: the view moved by up to a pixel either way, different in every frame.
+cv::Mat shaken(const cv::Mat& frame, int f);
 // Falling rain: `drops` short bright streaks, different in every frame.
 cv::Mat rain(cv::Mat frame, int f, int drops);
 

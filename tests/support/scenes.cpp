@@ -59,6 +59,15 @@ cv::Mat walker(const cv::Mat& base, int f, int enter, int leave, double contrast
   return frame;
 }
 
+cv::Mat shaken(const cv::Mat& frame, int f) {
+  std::mt19937 rng(300 + f);
+  std::uniform_int_distribution<int> d(-1, 1);
+  const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, d(rng), 0, 1, d(rng));
+  cv::Mat out;
+  cv::warpAffine(frame, out, shift, frame.size(), cv::INTER_NEAREST, cv::BORDER_REPLICATE);
+  return out;
+}
+
 cv::Mat rain(cv::Mat frame, int f, int drops) {
   std::mt19937 rng(7000 + f);
   std::uniform_int_distribution<int> x(0, 319), y(0, 233);
@@ -139,14 +148,7 @@ std::vector<Scene> all_scenes() {
                     }});
 
   // A pole swaying in the wind: the view jitters by up to a pixel at analysis size (4 at 1080p).
-  scenes.push_back({"camera-shake", 250, 10, {}, {}, [day](int f) {
-                      std::mt19937 rng(300 + f);
-                      std::uniform_int_distribution<int> d(-1, 1);
-                      const cv::Mat shift = (cv::Mat_<double>(2, 3) << 1, 0, d(rng), 0, 1, d(rng));
-                      cv::Mat frame;
-                      cv::warpAffine(day, frame, shift, day.size(), cv::INTER_NEAREST, cv::BORDER_REPLICATE);
-                      return frame;
-                    }});
+  scenes.push_back({"camera-shake", 250, 10, {}, {}, [day](int f) { return shaken(day, f); }});
 
   // Trees and bushes in wind: a high-contrast patch that sways all the time; a person walks by later.
   cv::Mat foliage(60, 90, CV_8U);
