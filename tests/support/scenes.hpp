@@ -41,6 +41,11 @@ std::vector<Scene> tamper_scenes();
 // intervals), for tests of what happens around events (clips, tails, splits).
 Scene visits(std::string name, int frames, std::vector<std::pair<int, int>> visits);
 Scene scene(const std::string& name);
+// A scene's name as a test name can carry it: "night-noise" -> "night_noise".
+inline std::string identifier(std::string name) {
+  for (auto& c : name) c = c == '-' ? '_' : c;
+  return name;
+}
 
 }  // namespace assure::test
 

@@ -65,11 +65,7 @@ Outcome run(const test::Scene& scene, pipelines::MotionSettings settings = {}) {
 
 class EveryScene : public ::testing::TestWithParam<std::string> {};
 
-std::string scene_name(const ::testing::TestParamInfo<std::string>& param_info) {
-  std::string name = param_info.param;
-  for (auto& c : name) c = c == '-' ? '_' : c;
-  return name;
-}
+std::string scene_name(const ::testing::TestParamInfo<std::string>& info) { return test::identifier(info.param); }
 
 TEST_P(EveryScene, CatchesEachIntruderOnceAndRaisesNoFalseAlarm) {
   const auto scene = test::scene(GetParam());

@@ -89,11 +89,7 @@ std::vector<std::string> names(const std::vector<test::Scene>& scenes, bool with
   return out;
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (auto& c : name) c = c == '-' ? '_' : c;
-  return name;
-}
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) { return test::identifier(info.param); }
 
 }  // namespace
 
