@@ -6,6 +6,7 @@
 #include <gst/video/video.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #include "assure/base/backoff.hpp"
 #include "assure/pipelines/privacy_mask.hpp"
+#include "assure/pipelines/raw_file_source.hpp"
 #include "snapshot.hpp"
 
 namespace assure::pipelines {
@@ -66,6 +68,7 @@ void ensure_gstreamer() {
   std::call_once(once, [] {
     gst_init(nullptr, nullptr);
     register_privacy_mask();
+    register_raw_file_source();
   });
 }
 
@@ -226,6 +229,7 @@ void lower_priority(int nice) {
 }
 
 void VideoCapture::supervise() {
+  pthread_setname_np(pthread_self(), "video");  // GStreamer names the streaming threads it makes
   lower_priority(options_.nice);
   Backoff backoff(options_.retry_min, options_.retry_max);
   unsigned attempt = 0;

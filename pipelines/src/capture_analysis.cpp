@@ -1,6 +1,7 @@
 // The capture's analysis side: the analysis thread running queued frames through the motion
 // detector, the tamper detector and the aim meter, colour snapshots, and live retuning of the detector and the masks.
 #include <glib-object.h>
+#include <pthread.h>
 
 #include <cmath>
 #include <opencv2/imgproc.hpp>
@@ -31,6 +32,7 @@ bool VideoCapture::accept_view() {
 // The analysis thread: every queued frame through the detector, in order; at the end of the
 // stream (the queue closed and empty) an event in progress is ended.
 void VideoCapture::analyse() {
+  pthread_setname_np(pthread_self(), "video-analysis");  // as top and the benchmarks show it
   lower_priority(options_.nice);
   // Frames of 320 px: OpenCV's worker threads would cost more in handing out the work than they
   // save, and would take cores from the decoder and the encoder.

@@ -68,6 +68,13 @@ int median_of(const cv::Mat& image, const cv::Mat& mask) {
   return 0;
 }
 
+cv::Rect blob(const cv::Mat& stats, int i) {
+  return {stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP), stats.at<int>(i, cv::CC_STAT_WIDTH),
+          stats.at<int>(i, cv::CC_STAT_HEIGHT)};
+}
+
+cv::Rect unite(const cv::Rect& a, const cv::Rect& b) { return a.empty() ? b : b.empty() ? a : (a | b); }
+
 }  // namespace
 
 struct MotionDetector::Impl {
@@ -81,7 +88,9 @@ struct MotionDetector::Impl {
   cv::Mat flicker;      // CV_32F, EMA of changed-state flips per frame
   cv::Mat previous_fg;  // CV_8U
   cv::Mat smooth, bg8, bg_max, bg_min, up, down, diff, fg, loose, persistent_candidate, kernel3;
-  cv::Mat ratio, near, wide, sharp;  // drop_smooth_change()
+  cv::Mat ratio, near, wide, sharp, cleared;  // drop_smooth_change()
+  cv::Mat loose_labels, loose_stats, loose_centroids;  // label_loose()
+  int loose_count = 0;
   std::vector<cv::Rect> previous_movers;  // last frame's large unfiltered blobs (fast_movers())
   std::chrono::nanoseconds last_pts{-1};
   std::chrono::nanoseconds light_until{-1};
@@ -209,19 +218,22 @@ struct MotionDetector::Impl {
     // factor that varies smoothly: a body changes it abruptly at its edges. Keep only the change
     // that is not smooth.
     const double min_pixels = settings.min_area * size.width * size.height;
-    drop_smooth_change(min_pixels);
-    cv::Mat labels, stats, centroids;
-    const int count = cv::connectedComponentsWithStats(fg, labels, stats, centroids, 8, CV_32S);
     cv::Rect box;
-    for (int i = 1; i < count; ++i) {
-      if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
-      const cv::Rect r(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
-                       stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
-      box = box.empty() ? r : (box | r);
-    }
-    for (const cv::Rect& r : fast_movers(min_pixels)) {
-      box = box.empty() ? r : (box | r);
-      fg(r).setTo(255, loose(r));
+    if (cv::countNonZero(loose) == 0) {
+      previous_movers.clear();  // nothing changed anywhere (fg lies inside loose): no blob to label
+    } else {
+      label_loose();
+      if (drop_smooth_change(min_pixels)) label_loose();
+      cv::Mat labels, stats, centroids;
+      const int count = cv::connectedComponentsWithStats(fg, labels, stats, centroids, 8, CV_32S);
+      for (int i = 1; i < count; ++i) {
+        if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
+        box = unite(box, blob(stats, i));
+      }
+      for (const cv::Rect& r : fast_movers(min_pixels)) {
+        box = unite(box, r);
+        fg(r).setTo(255, loose(r));
+      }
     }
     v.motion = !box.empty();
     v.box = v.motion ? normalised(box, size) : Box{};
@@ -241,14 +253,18 @@ struct MotionDetector::Impl {
   // frame over background, averaged over 3 px and over 21 px, differs by less than kSmoothLight
   // wherever light alone moved, and by much more inside and around a body. Only the part of the
   // frame around blobs big enough to count is worked on.
-  void drop_smooth_change(double min_pixels) {
-    cv::Mat labels, stats, centroids;
-    const int count = cv::connectedComponentsWithStats(loose, labels, stats, centroids, 8, CV_32S);
-    for (int i = 1; i < count; ++i) {  // fg is inside loose: only loose blobs big enough to count matter
-      if (stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
-      const cv::Rect roi = cv::Rect(stats.at<int>(i, cv::CC_STAT_LEFT) - 12, stats.at<int>(i, cv::CC_STAT_TOP) - 12,
-                                    stats.at<int>(i, cv::CC_STAT_WIDTH) + 24, stats.at<int>(i, cv::CC_STAT_HEIGHT) + 24) &
-                           cv::Rect({}, size);
+  // Labels loose's blobs (loose_stats, loose_count), for drop_smooth_change() and fast_movers().
+  void label_loose() {
+    loose_count = cv::connectedComponentsWithStats(loose, loose_labels, loose_stats, loose_centroids, 8, CV_32S);
+  }
+
+  // True when it cleared any: loose's blobs must then be labelled again.
+  bool drop_smooth_change(double min_pixels) {
+    bool dropped = false;
+    for (int i = 1; i < loose_count; ++i) {  // fg is inside loose: only loose blobs big enough to count matter
+      if (loose_stats.at<int>(i, cv::CC_STAT_AREA) < min_pixels) continue;
+      const cv::Rect r = blob(loose_stats, i);
+      const cv::Rect roi = cv::Rect(r.x - 12, r.y - 12, r.width + 24, r.height + 24) & cv::Rect({}, size);
       smooth(roi).convertTo(ratio, CV_32F, 1.0, 8.0);
       bg8(roi).convertTo(wide, CV_32F, 1.0, 8.0);
       cv::divide(ratio, wide, ratio);
@@ -257,23 +273,23 @@ struct MotionDetector::Impl {
       cv::blur(ratio, wide, {21, 21}, {-1, -1}, cv::BORDER_REPLICATE);
       cv::absdiff(near, wide, near);
       cv::compare(near, kSmoothLight, sharp, cv::CMP_LE);
+      cv::bitwise_and(loose(roi), sharp, cleared);
+      if (cv::countNonZero(cleared) == 0) continue;
+      dropped = true;
       fg(roi).setTo(0, sharp);
       loose(roi).setTo(0, sharp);
     }
+    return dropped;
   }
 
   // Large blobs that did not persist pixel by pixel but had a blob of like size near them in the
   // last frame: a body crossing faster than its own width a frame. Rain, snow and noise make small
   // blobs only. Remembers this frame's large blobs for the next.
   std::vector<cv::Rect> fast_movers(double min_pixels) {
-    cv::Mat labels, stats, centroids;
-    const int count = cv::connectedComponentsWithStats(loose, labels, stats, centroids, 8, CV_32S);
     std::vector<cv::Rect> now, out;
-    for (int i = 1; i < count; ++i) {
-      const int area = stats.at<int>(i, cv::CC_STAT_AREA);
-      if (area < 2 * min_pixels) continue;
-      const cv::Rect r(stats.at<int>(i, cv::CC_STAT_LEFT), stats.at<int>(i, cv::CC_STAT_TOP),
-                       stats.at<int>(i, cv::CC_STAT_WIDTH), stats.at<int>(i, cv::CC_STAT_HEIGHT));
+    for (int i = 1; i < loose_count; ++i) {
+      if (loose_stats.at<int>(i, cv::CC_STAT_AREA) < 2 * min_pixels) continue;
+      const cv::Rect r = blob(loose_stats, i);
       now.push_back(r);
       for (const cv::Rect& p : previous_movers) {
         const double reach = 2.5 * std::max({r.width, r.height, p.width, p.height});

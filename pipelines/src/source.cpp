@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "assure/pipelines/raw_file_source.hpp"
+
 namespace assure::pipelines {
 namespace {
 
@@ -50,11 +52,9 @@ Result<std::string> source_description(const SourceSpec& spec) {
                                 "camera.framerate",
                                 spec.location));
       }
-      // One read a frame (filesrc reads 4 KiB at a time otherwise, and the parser then copies).
-      const long frame = static_cast<long>(spec.width) * spec.height * 3 / 2;
-      return fmt::format("filesrc location={} blocksize={} ! rawvideoparse format=i420 width={} height={} "
-                         "framerate={}/1",
-                         quoted(spec.location), frame, spec.width, spec.height, spec.framerate);
+      // Read a frame at a time into pooled buffers (raw_file_source.hpp).
+      return fmt::format("{} location={} width={} height={} framerate={}", kRawFileSourceElement,
+                         quoted(spec.location), spec.width, spec.height, spec.framerate);
     }
     return fmt::format("filesrc location={} ! decodebin", quoted(spec.location));
   }

@@ -2,8 +2,8 @@
 // Camera tamper, on the frames the motion detector already looks at (OpenCV inside; none here).
 //
 // The detector keeps a reference of the scene that it learns slowly (a minute by default) while the
-// view looks normal, and compares every frame with it on three measures, each blind to a change
-// of brightness or gain:
+// view looks normal, and compares the frame with it five times a second (frames in between are
+// not looked at) on three measures, each blind to a change of brightness or gain:
 //   spread     the standard deviation of a coarse (80x60) copy of the frame: a hand, tape, a bag
 //              or a torch in the lens leaves the picture nearly uniform, dark or bright
 //   sharpness  edge energy of a 160x120 copy (the Laplacian's, less the share of the sensor's noise
