@@ -28,6 +28,7 @@ constexpr std::pair<EventType, std::string_view> kEventTypes[] = {
     {EventType::motion_end, "motion_end"},
     {EventType::snapshot, "snapshot"},
     {EventType::clip_failed, "clip_failed"},
+    {EventType::clip_recovered, "clip_recovered"},
     {EventType::video_lost, "video_lost"},
     {EventType::video_restored, "video_restored"},
     {EventType::command_rejected, "command_rejected"},

@@ -13,22 +13,6 @@
 #include "assure/firmware/version.hpp"
 
 namespace assure::app {
-namespace {
-
-// Clips still named .mp4.part were being written when the device last stopped without warning
-// (power cut, crash). They are kept: fragmented MP4 plays up to its last whole second.
-void report_unfinished_clips(const std::filesystem::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.size() > 9 && name.ends_with(".mp4.part")) {
-      spdlog::warn("evidence: unfinished clip {} ({} bytes) from before the last restart; kept as it is",
-                   entry.path().string(), entry.file_size(ec));
-    }
-  }
-}
-
-}  // namespace
 
 std::string Daemon::new_boot_id() {
   std::random_device random;
@@ -161,6 +145,12 @@ Result<std::unique_ptr<UplinkService>> Daemon::Loop::open_uplink() {
                         board_.clock->utc()};
   auto uplink = UplinkService::open(config_, online, board_.clock);
   if (!uplink) return std::unexpected(uplink.error());
+  // Before the evidence thread starts and before the video: what the last run left half done.
+  if (const auto& recording = capture_options_.recording) {
+    if (const auto left = (*uplink)->recover(recording->dir); left > 0) {
+      spdlog::warn("evidence: {} clip(s) left by the last run (cut short or never signed) to sign", left);
+    }
+  }
   (*uplink)->start([this](std::string name, std::string payload) {
     events_.push(IncomingCommand{std::move(name), std::move(payload)});
   });
@@ -171,7 +161,6 @@ void Daemon::Loop::start_capture() {
   if (const auto& recording = capture_options_.recording) {
     spdlog::info("evidence: clips in {}, {} s before and {} s after motion", recording->dir.string(),
                  config_.evidence.pre_event.count(), config_.evidence.post_event.count());
-    report_unfinished_clips(recording->dir);
   }
   if (const auto masks = capture_options_.privacy_masks.size(); masks > 0) {
     spdlog::info("privacy: {} mask(s) blacked out", masks);

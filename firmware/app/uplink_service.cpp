@@ -1,4 +1,7 @@
 #include "assure/firmware/uplink_service.hpp"
+#include "assure/pipelines/clip_salvage.hpp"
+
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -196,19 +199,28 @@ Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, 
   m.previous = chain_->last_hash();
   const auto body = evidence::manifest_body(m);
   const std::string payload = evidence::signed_manifest(body, *key_);
-  // The signed manifest lives beside the clip (what goes to the police with it), then the chain
-  // moves on, then the clip is queued: a crash in between leaves a gap the control room sees.
+  // The signed manifest lives beside the clip (what goes to the police with it). Each step is on
+  // storage before the next, and a crash between any two is put right at start
+  // (recover_evidence): the manifest written as .pending (never chained: signed again), the chain
+  // moved on to it (the link names the clip, not yet queued), the manifest in its place, the clip
+  // queued and synced, the link marked queued (not marked: queued again; the receiver drops the
+  // repeat).
   const fs::path manifest_file = clip.file.parent_path() / (clip.id + ".manifest.json");
-  if (auto written = base::write_durably(manifest_file, payload + "\n"); !written) {
-    return std::unexpected(written.error());
-  }
-  if (auto advanced = chain_->advance(evidence::manifest_hash(body)); !advanced) {
+  const fs::path pending = manifest_file.string() + ".pending";
+  if (auto written = base::write_durably(pending, payload + "\n"); !written) return std::unexpected(written.error());
+  if (auto advanced = chain_->advance(evidence::manifest_hash(body), clip.id); !advanced) {
     return std::unexpected(advanced.error());
   }
+  std::error_code ec;
+  fs::rename(pending, manifest_file, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot put {} in place: {}", manifest_file.string(), ec.message()));
+  if (auto synced = base::fsync_path(manifest_file.parent_path(), true); !synced) return std::unexpected(synced.error());
   if (auto queued = outbox_->add(uplink::Lane::clip, clip_messages(m, payload, clip.file)); !queued) {
     return std::unexpected(queued.error());
   }
   written();
+  if (auto synced = outbox_->sync(true); !synced) return std::unexpected(synced.error());
+  if (auto marked = chain_->mark_queued(); !marked) return std::unexpected(marked.error());
   return manifest_file.string();
 }
 
@@ -220,7 +232,109 @@ void UplinkService::submit_clip(pipelines::ClipClosed clip, std::vector<std::str
   clips_ready_.notify_all();
 }
 
+std::size_t UplinkService::recover(const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> pending, finished;
+  std::set<std::string> manifests;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".manifest.json.pending")) pending.push_back(entry.path());
+    else if (name.ends_with(".manifest.json")) manifests.insert(name.substr(0, name.size() - 14));
+    else if (name.ends_with(".mp4") && entry.is_regular_file(ec)) finished.push_back(entry.path());
+  }
+  // 1. A manifest written but never chained is dropped: nothing was sent, its clip is signed again
+  // below. One the chain moved on to is put in its place.
+  for (const auto& file : pending) {
+    const auto text = base::read_bounded(file, evidence::kManifestBounds.max_bytes);
+    const auto verified = text ? evidence::verify_manifest(*text, public_key_) : std::unexpected(text.error());
+    const fs::path final_name = file.parent_path() / file.stem();  // less ".pending"
+    if (verified && verified->hash == chain_->last_hash()) {
+      fs::rename(file, final_name, ec);
+      if (!ec) manifests.insert(verified->manifest.clip);
+      spdlog::warn("evidence: manifest {} was chained but not in place at the last stop: put in place", final_name.string());
+    } else {
+      fs::remove(file, ec);
+      spdlog::warn("evidence: manifest {} was never chained before the last stop: its clip is signed again", file.string());
+    }
+  }
+  (void)base::fsync_path(dir, true);
+  // 2. The chain moved on to a clip that was never queued (or not known to be): queued again.
+  if (!chain_->queued()) {
+    const std::string clip = chain_->last_clip();
+    auto queued = resend_clip(dir, clip);
+    if (queued) {
+      if (auto synced = outbox_->sync(true); !synced) queued = std::unexpected(synced.error());
+    }
+    if (queued) {
+      spdlog::warn("evidence: clip {} (chain #{}) was chained but not queued at the last stop: queued now", clip,
+                   chain_->count());
+    } else {
+      spdlog::error("evidence: clip {} (chain #{}) cannot be queued again: {}", clip, chain_->count(),
+                    queued.error().message);
+      auto e = uplink::make_event(EventType::evidence_lost, "camera:" + camera_, Severity::critical, clock_->utc());
+      e.clip = clip;
+      e.details = {{"error", queued.error().message}, {"chain", chain_->count()}};
+      raise(std::move(e));
+    }
+    if (auto marked = chain_->mark_queued(); !marked) spdlog::error("evidence: {}", marked.error().message);
+  }
+  // 3. Clips cut short, and finished ones never signed, for the evidence thread, oldest first.
+  left_cut_short_ = pipelines::unfinished_clips(dir);
+  left_unsigned_.clear();
+  std::sort(finished.begin(), finished.end());
+  for (const auto& file : finished) {
+    if (!manifests.contains(file.stem().string())) left_unsigned_.push_back(file);
+  }
+  return left_cut_short_.size() + left_unsigned_.size();
+}
+
+void UplinkService::sign_left_over() {
+  auto sign = [&](const pipelines::ClipClosed& clip) {
+    if (auto sent = send_clip(clip, {}); sent) {
+      spdlog::info("clip {}: left by the last run, signed manifest {}, queued for the control room", clip.id, *sent);
+    } else {
+      spdlog::error("clip {}: left by the last run, cannot be signed and queued: {}", clip.id, sent.error().message);
+      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
+      e.clip = clip.id;
+      e.details = {{"error", sent.error().message}};
+      raise(std::move(e));
+    }
+  };
+  for (const auto& part : std::exchange(left_cut_short_, {})) {
+    auto salvaged = pipelines::salvage_clip(part);
+    if (!salvaged) {
+      spdlog::error("evidence: {}", salvaged.error().message);
+      if (salvaged.error().code == Errc::parse) {
+        // Nothing in it plays: its bytes are kept, under a name no later start salvages again.
+        std::error_code ec;
+        fs::rename(part, part.string() + ".unplayable", ec);
+      }
+      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
+      e.clip = part.filename().string().substr(0, part.filename().string().size() - 9);
+      e.details = {{"error", salvaged.error().message}, {"cut_short", true}};
+      raise(std::move(e));
+      continue;
+    }
+    const auto& clip = salvaged->clip;
+    spdlog::warn("clip {}: {} ({} frames kept, {} bytes of a torn fragment dropped)", clip.id, clip.reason, clip.frames,
+                 salvaged->dropped_bytes);
+    auto e = uplink::make_event(EventType::clip_recovered, "camera:" + camera_, Severity::warning, clock_->utc());
+    e.clip = clip.id;
+    e.details = {{"reason", clip.reason},
+                 {"frames", clip.frames},
+                 {"utc_start", utc_iso8601(clip.start_utc)},
+                 {"dropped_bytes", salvaged->dropped_bytes}};
+    raise(std::move(e));
+    sign(clip);
+  }
+  for (const auto& file : std::exchange(left_unsigned_, {})) {
+    if (auto clip = pipelines::read_finished_clip(file)) sign(*clip);
+    else spdlog::error("evidence: {}", clip.error().message);
+  }
+}
+
 void UplinkService::sign_clips() {
+  sign_left_over();
   while (true) {
     std::pair<pipelines::ClipClosed, std::vector<std::string>> next;
     {

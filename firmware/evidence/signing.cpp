@@ -261,16 +261,38 @@ Result<Chain> Chain::open(const fs::path& file) {
   }
   chain.count_ = (*j)["count"];
   chain.last_hash_ = (*j)["last"];
+  // Files from before the clip was kept with its link: taken as queued (they were, or were lost).
+  if (j->contains("clip")) {
+    if (!(*j)["clip"].is_string() || !(*j)["queued"].is_boolean() ||
+        (!(*j)["clip"].get<std::string>().empty() && !plain_name((*j)["clip"].get<std::string>()))) {
+      return fail(Errc::parse, fmt::format("{}: the last link's clip and queued are not a clip id and a flag: the "
+                                           "device will not start a new chain over it",
+                                           file.string()));
+    }
+    chain.last_clip_ = (*j)["clip"];
+    chain.queued_ = (*j)["queued"];
+  }
   return chain;
 }
 
-Result<void> Chain::advance(const std::string& hash) {
-  const auto written =
-      base::write_durably(file_, nlohmann::json{{"count", count_ + 1}, {"last", hash}}.dump() + "\n", 0600);
+Result<void> Chain::save(std::uint64_t count, const std::string& hash, const std::string& clip, bool queued) {
+  const auto written = base::write_durably(
+      file_, nlohmann::json{{"count", count}, {"last", hash}, {"clip", clip}, {"queued", queued}}.dump() + "\n", 0600);
   if (!written) return written;
-  ++count_;
+  count_ = count;
   last_hash_ = hash;
+  last_clip_ = clip;
+  queued_ = queued;
   return {};
+}
+
+Result<void> Chain::advance(const std::string& hash, const std::string& clip) {
+  return save(count_ + 1, hash, clip, clip.empty());
+}
+
+Result<void> Chain::mark_queued() {
+  if (queued_) return {};
+  return save(count_, last_hash_, last_clip_, true);
 }
 
 }  // namespace assure::evidence

@@ -135,9 +135,9 @@ bool Outbox::unsynced() const {
   return !unsynced_.empty();
 }
 
-Result<void> Outbox::sync() {
+Result<void> Outbox::sync(bool force) {
   std::unique_lock lock(mutex_);
-  if (unsynced_.empty()) return {};
+  if (unsynced_.empty() && !force) return {};
   const std::vector<std::uint64_t> ids = std::exchange(unsynced_, {});
   // A descriptor of its own: a compaction meanwhile may replace fd_ (it syncs what it copies).
   const int fd = ::dup(fd_);

@@ -14,6 +14,7 @@
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "assure/base/files.hpp"
+#include "mp4_boxes.hpp"
 
 namespace assure::pipelines {
 namespace fs = std::filesystem;
@@ -100,14 +101,8 @@ Result<std::string> encoder_description(const std::string& element, int bitrate_
 
 namespace {
 
-std::uint64_t read_be(const std::uint8_t* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-void write_be(std::uint8_t* p, int bytes, std::uint64_t v) {
-  for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = static_cast<std::uint8_t>(v & 0xff);
-}
+using mp4::read_be;
+using mp4::write_be;
 
 // Walks boxes in [begin, end) of a buffer, patching mvhd/tkhd/mdhd and descending into trak and
 // mdia. Returns how many headers were set.
@@ -154,32 +149,21 @@ Result<void> set_mp4_creation_time(const fs::path& file, UtcTime when) {
   const auto qt_time = static_cast<std::uint64_t>(seconds + kFrom1904);
   std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
   if (!stream) return fail(Errc::io, fmt::format("cannot open {} to set its creation time", file.string()));
-  std::uint64_t at = 0;
-  const std::uint64_t length = fs::file_size(file);
-  while (at + 8 <= length) {
-    std::array<std::uint8_t, 16> head{};
-    stream.seekg(static_cast<std::streamoff>(at));
-    stream.read(reinterpret_cast<char*>(head.data()), 16);
-    stream.clear();
-    std::uint64_t size = read_be(head.data(), 4);
-    const std::string type(reinterpret_cast<const char*>(head.data() + 4), 4);
-    if (size == 1) size = read_be(head.data() + 8, 8);
-    if (size == 0) size = length - at;
-    if (size < 8 || at + size > length) break;
-    if (type == "moov") {
-      if (size > (64u << 20)) break;
-      std::vector<std::uint8_t> moov(size);
-      stream.seekg(static_cast<std::streamoff>(at));
-      stream.read(reinterpret_cast<char*>(moov.data()), static_cast<std::streamsize>(size));
-      const std::size_t header = read_be(moov.data(), 4) == 1 ? 16 : 8;
-      if (!stream || patch_boxes(moov, header, moov.size(), qt_time) == 0) break;
-      stream.seekp(static_cast<std::streamoff>(at));
-      stream.write(reinterpret_cast<const char*>(moov.data()), static_cast<std::streamsize>(size));
-      stream.flush();
-      if (!stream) return fail(Errc::io, fmt::format("cannot write the creation time into {}", file.string()));
-      return {};
-    }
-    at += size;
+  std::error_code ec;
+  const std::uint64_t length = fs::file_size(file, ec);
+  for (const mp4::Box& box : mp4::top_level_boxes(stream, ec ? 0 : length).boxes) {
+    if (box.type != "moov") continue;
+    if (box.size > (64u << 20)) break;
+    std::vector<std::uint8_t> moov(box.size);
+    stream.seekg(static_cast<std::streamoff>(box.offset));
+    stream.read(reinterpret_cast<char*>(moov.data()), static_cast<std::streamsize>(box.size));
+    const std::size_t header = read_be(moov.data(), 4) == 1 ? 16 : 8;
+    if (!stream || patch_boxes(moov, header, moov.size(), qt_time) == 0) break;
+    stream.seekp(static_cast<std::streamoff>(box.offset));
+    stream.write(reinterpret_cast<const char*>(moov.data()), static_cast<std::streamsize>(box.size));
+    stream.flush();
+    if (!stream) return fail(Errc::io, fmt::format("cannot write the creation time into {}", file.string()));
+    return {};
   }
   return fail(Errc::parse, fmt::format("{} has no readable movie header (moov/mvhd)", file.string()));
 }
@@ -405,6 +389,21 @@ void ClipRecorder::open(std::size_t from_index, std::string continues, std::chro
       if (clip->error.empty()) clip->error = fmt::format("cannot start writing {}", clip->part.string());
     }
   }
+  // The sidecar from the start, so a clip cut short by a power loss can be salvaged with its
+  // times (clip_salvage.hpp); the finished clip's sidecar replaces it. Not being able to write it
+  // costs only that: salvage then estimates the start from the file.
+  (void)base::write_durably(options_.dir / (clip->id + ".json"),
+                            nlohmann::json{{"clip", clip->id},
+                                           {"file", clip->part.filename().string()},
+                                           {"device", options_.device_id},
+                                           {"camera", options_.camera_id},
+                                           {"utc_start", utc_iso8601(clip->start_utc)},
+                                           {"state", "recording"},
+                                           {"pre_event_ms", clip->pre_event.count()},
+                                           {"continues", clip->continues.empty() ? nlohmann::json(nullptr)
+                                                                                 : nlohmann::json(clip->continues)},
+                                           {"video", caps_}}
+                                    .dump(2) + "\n");
   clip_ = std::move(clip);
   opened_(ClipOpened{clip_->id, clip_->part, clip_->start_utc, clip_->pre_event, clip_->continues});
   for (std::size_t i = from_index; i < ring_.units().size(); ++i) write(ring_.units()[i]);

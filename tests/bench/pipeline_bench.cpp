@@ -2,7 +2,8 @@
 // run on the same machine and clip (the machines are noisy: compare ratios, not absolute numbers):
 //
 //   1. replay speed of 720p25 H.264 through assure-replay, against the decoder alone (gst-launch,
-//      the faster of its threaded and single-threaded runs)         target: at least 0.9 of it
+//      the faster of its threaded and single-threaded runs), each the faster of two
+//                                                                    target: at least 0.9 of it
 //   2. raw input, as a camera gives it (the same clip uncompressed, nothing to decode): CPU per
 //      frame of assure-edged filming it (frames mapped from the file, the analysis, and the
 //      recording branch up to the encoder: a queue passing references) against the Motion daemon
@@ -321,10 +322,19 @@ int main(int argc, char** argv) {
                 "avdec_h264", "max-threads=" + threads, "!", "fakesink", "sync=false"},
                work / "decode.log");
   };
-  const Usage decode_threads = decode_alone(clip720, "0");
-  const Usage decode_one = decode_alone(clip720, "1");
+  // Each the faster of two runs in a full run (one run's wall time moves by a third on this
+  // machine), taken in turn.
+  auto faster = [](const Usage& a, const Usage& b) { return b.status == 0 && b.wall < a.wall ? b : a; };
+  const int tries = quick ? 1 : 2;
+  Usage decode_threads, decode_one, replay;
+  for (int i = 0; i < tries; ++i) {
+    const Usage threads = decode_alone(clip720, "0"), one = decode_alone(clip720, "1");
+    const Usage ours = run({(bin / "assure-replay").string(), "--json", clip720.string()}, work / "replay.log");
+    decode_threads = i == 0 ? threads : faster(decode_threads, threads);
+    decode_one = i == 0 ? one : faster(decode_one, one);
+    replay = i == 0 ? ours : faster(replay, ours);
+  }
   const Usage& decode = decode_one.wall <= decode_threads.wall ? decode_one : decode_threads;
-  const Usage replay = run({(bin / "assure-replay").string(), "--json", clip720.string()}, work / "replay.log");
   const double replay_frames = summary_frames(replay.output);
   // The clip maker's frame count is approximate (videorate): the replay's own count is the truth.
   if (decode.status != 0 || replay.status != 0 || replay_frames < frames * 0.95) {

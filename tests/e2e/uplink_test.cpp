@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "assure/firmware/evidence/signing.hpp"
+#include "assure/pipelines/clip_salvage.hpp"
 #include "fleet.hpp"
 #include "support.hpp"
 #include "assure/firmware/uplink/commands.hpp"
@@ -212,6 +214,72 @@ TEST(Uplink, ADaemonKilledWhilePublishingAClipLosesNothingAndRepeatsAreDropped) 
   EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
   EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
   expect_whole_sequence(fleet.events());
+}
+
+TEST(Uplink, AClipCutShortBySigkillArrivesSignedMarkedCutShortAndPlays) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  // Clips up to a minute long, so the one being written when the power goes is still open.
+  std::string config = device_file(broker.uri());
+  config.replace(config.find("max_clip = 10"), 13, "max_clip = 60");
+  config.replace(config.find("post_event = 2"), 14, "post_event = 30");
+  fleet.start_daemon(config);
+  const auto clips = fleet.dir.path() / "clips";
+  std::filesystem::path part;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(clips, ec)) {
+          if (entry.path().string().ends_with(".mp4.part")) part = entry.path();
+        }
+        return !part.empty();
+      },
+      60s))
+      << fleet.daemon->log();
+  // Three seconds in: whole one-second fragments, and one being written.
+  std::this_thread::sleep_for(3s);
+  fleet.daemon->signal(SIGKILL);  // the power goes
+  fleet.daemon->wait(10s);
+  ASSERT_TRUE(std::filesystem::exists(part));
+  const std::string id = part.filename().string().substr(0, part.filename().string().size() - 9);
+  fleet.start_daemon(config);
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& v : fleet.evidence("verified")) {
+          if (v["clip"] == id) return true;
+        }
+        return false;
+      },
+      60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  const auto recovered = fleet.events("clip_recovered");
+  ASSERT_EQ(recovered.size(), 1u) << fleet.receiver->log();
+  EXPECT_EQ(recovered[0]["clip"], id);
+  EXPECT_EQ(recovered[0]["severity"], "warning");
+  const std::string reason = recovered[0]["details"]["reason"];
+  EXPECT_EQ(reason.rfind("cut short: power loss or crash, last frame at 20", 0), 0u) << reason;
+  // What the control room stored plays, every frame the device kept.
+  std::filesystem::path received;
+  for (const auto& v : fleet.evidence("verified")) {
+    if (v["clip"] == id) received = v["file"].get<std::string>();
+  }
+  ASSERT_TRUE(std::filesystem::exists(received)) << received;
+  const auto played = pipelines::probe_clip(received);
+  ASSERT_TRUE(played) << played.error().message;
+  EXPECT_EQ(played->frames, recovered[0]["details"]["frames"].get<std::uint64_t>());
+  EXPECT_GE(played->frames, 10u);
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  expect_whole_sequence(fleet.events());
+  // On the device: finished, with its sidecar saying so, and no .part left.
+  EXPECT_FALSE(std::filesystem::exists(part));
+  const auto sidecar = json::parse(test::read_file(clips / (id + ".json")));
+  EXPECT_EQ(sidecar["reason"], reason);
+  EXPECT_EQ(sidecar["cut_short"], true);
 }
 
 namespace {

@@ -7,7 +7,7 @@ namespace assure::control_room {
 
 Priority priority_of(std::string_view type, std::string_view severity) {
   using P = Priority;
-  static constexpr std::array<std::pair<std::string_view, P>, 26> kKnown{{
+  static constexpr std::array<std::pair<std::string_view, P>, 27> kKnown{{
       {"panic", P::panic},
       {"duress", P::panic},
       {"burglary", P::alarm},
@@ -18,6 +18,7 @@ Priority priority_of(std::string_view type, std::string_view severity) {
       {"battery_low", P::trouble},
       {"video_lost", P::trouble},
       {"clip_failed", P::trouble},
+      {"clip_recovered", P::trouble},  // a clip cut short: power cut, or a crash
       {"storage_failed", P::trouble},
       {"evidence_lost", P::trouble},
       {"output_failed", P::trouble},

@@ -15,7 +15,7 @@ enum class EventType {
   // the devices around it (alarm/site.hpp)
   input, shock, arming_refused, output, output_failed,
   // the video
-  motion, motion_end, snapshot, clip_failed, video_lost, video_restored,
+  motion, motion_end, snapshot, clip_failed, clip_recovered, video_lost, video_restored,
   // the uplink and the device's storage
   command_rejected, evidence_lost, storage_failed, storage_restored,
   // the engineer's shell and the device file

@@ -56,6 +56,12 @@ class UplinkService {
   // The same on the evidence thread, in the order given: hashing a long clip takes a while on a
   // Pi, and the caller's loop carries alarms. A clip that cannot be sent raises clip_failed.
   void submit_clip(pipelines::ClipClosed clip, std::vector<std::string> event_ids);
+  // Puts right what the last run left half done with its evidence (send_clip's steps), before
+  // start() and before the video starts: a manifest never chained is dropped (its clip is signed
+  // again), a chained clip never queued is queued. Clips cut short (.mp4.part) and finished clips
+  // never signed are listed now and, on the evidence thread before any new clip, salvaged
+  // (clip_recovered) and signed. Returns how many clips it will sign.
+  std::size_t recover(const std::filesystem::path& clips_dir);
   // Queues a clip again from its file and its stored signed manifest (the resend command).
   Result<std::size_t> resend_clip(const std::filesystem::path& clips_dir, const std::string& clip_id);
 
@@ -95,6 +101,8 @@ class UplinkService {
 
   void written();     // wakes the courier and the syncer after an add
   void sign_clips();  // the evidence thread
+  void sign_left_over();  // on it first: what recover() found
+  std::vector<std::filesystem::path> left_cut_short_, left_unsigned_;
   std::mutex clips_mutex_;
   std::condition_variable clips_ready_;
   std::deque<std::pair<pipelines::ClipClosed, std::vector<std::string>>> clips_;

@@ -91,18 +91,28 @@ Result<void> verify_clip_bytes(std::string_view clip, const Manifest& manifest);
 // Only the size and the whole file's SHA-256: for bytes whose chunks were each checked already.
 Result<void> verify_clip_whole(std::string_view clip, const Manifest& manifest);
 
-// The device's end of the chain, kept in a file so it survives restarts.
+// The device's end of the chain, kept in a file so it survives restarts. With the hash of the last
+// link it keeps that link's clip and whether the clip was queued for the control room: a crash
+// between the chain moving on and the clip being queued is found at start (queued() false) and
+// the clip queued again from its signed manifest, so the chain never shows a gap it need not.
 class Chain {
  public:
   static Result<Chain> open(const std::filesystem::path& file);
   std::uint64_t count() const { return count_; }
   const std::string& last_hash() const { return last_hash_; }
-  Result<void> advance(const std::string& hash);  // on storage before it returns
+  const std::string& last_clip() const { return last_clip_; }
+  bool queued() const { return queued_; }
+  // On storage before it returns; the new link not yet queued (unless it names no clip).
+  Result<void> advance(const std::string& hash, const std::string& clip = {});
+  Result<void> mark_queued();  // the last link's clip is in the outbox, on storage
 
  private:
+  Result<void> save(std::uint64_t count, const std::string& hash, const std::string& clip, bool queued);
   std::filesystem::path file_;
   std::uint64_t count_ = 0;
   std::string last_hash_;
+  std::string last_clip_;
+  bool queued_ = true;
 };
 
 }  // namespace assure::evidence

@@ -128,7 +128,9 @@ class Outbox {
   // Syncs what was written since the last sync (background_sync), outside the outbox's lock, so
   // messages keep being added and sent meanwhile. A failed sync is a storage failure: what it
   // covered is kept in memory, said by the storage event, until the broker has it.
-  Result<void> sync();
+  // force: sync the journal even when nothing waits (another thread's sync may be under way):
+  // everything added before the call is on storage when it returns.
+  Result<void> sync(bool force = false);
   bool unsynced() const;  // something written waits for sync()
   void acked(std::uint64_t id);   // the broker has it: forget it (a late or repeated ack is harmless)
   void retry(std::uint64_t id);   // not delivered: send it again, in its place
