@@ -289,17 +289,6 @@ std::size_t UplinkService::recover(const fs::path& dir) {
 }
 
 void UplinkService::sign_left_over() {
-  auto sign = [&](const pipelines::ClipClosed& clip) {
-    if (auto sent = send_clip(clip, {}); sent) {
-      spdlog::info("clip {}: left by the last run, signed manifest {}, queued for the control room", clip.id, *sent);
-    } else {
-      spdlog::error("clip {}: left by the last run, cannot be signed and queued: {}", clip.id, sent.error().message);
-      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
-      e.clip = clip.id;
-      e.details = {{"error", sent.error().message}};
-      raise(std::move(e));
-    }
-  };
   for (const auto& part : std::exchange(left_cut_short_, {})) {
     auto salvaged = pipelines::salvage_clip(part);
     if (!salvaged) {
@@ -309,10 +298,8 @@ void UplinkService::sign_left_over() {
         std::error_code ec;
         fs::rename(part, part.string() + ".unplayable", ec);
       }
-      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
-      e.clip = part.filename().string().substr(0, part.filename().string().size() - 9);
-      e.details = {{"error", salvaged.error().message}, {"cut_short", true}};
-      raise(std::move(e));
+      clip_failed(part.filename().string().substr(0, part.filename().string().size() - 9),
+                  {{"error", salvaged.error().message}, {"cut_short", true}});
       continue;
     }
     const auto& clip = salvaged->clip;
@@ -325,10 +312,10 @@ void UplinkService::sign_left_over() {
                  {"utc_start", utc_iso8601(clip.start_utc)},
                  {"dropped_bytes", salvaged->dropped_bytes}};
     raise(std::move(e));
-    sign(clip);
+    sign_and_queue(clip, {}, "left by the last run, ");
   }
   for (const auto& file : std::exchange(left_unsigned_, {})) {
-    if (auto clip = pipelines::read_finished_clip(file)) sign(*clip);
+    if (auto clip = pipelines::read_finished_clip(file)) sign_and_queue(*clip, {}, "left by the last run, ");
     else spdlog::error("evidence: {}", clip.error().message);
   }
 }
@@ -344,17 +331,25 @@ void UplinkService::sign_clips() {
       next = std::move(clips_.front());
       clips_.pop_front();
     }
-    const auto& clip = next.first;
-    if (auto sent = send_clip(clip, std::move(next.second)); sent) {
-      spdlog::info("clip {}: signed manifest {}, queued for the control room", clip.id, *sent);
-    } else {
-      spdlog::error("clip {}: cannot be signed and queued: {}", clip.id, sent.error().message);
-      auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
-      e.clip = clip.id;
-      e.details = {{"error", sent.error().message}};
-      raise(std::move(e));
-    }
+    sign_and_queue(next.first, std::move(next.second), "");
   }
+}
+
+void UplinkService::sign_and_queue(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids,
+                                   std::string_view whence) {
+  if (auto sent = send_clip(clip, std::move(event_ids)); sent) {
+    spdlog::info("clip {}: {}signed manifest {}, queued for the control room", clip.id, whence, *sent);
+  } else {
+    spdlog::error("clip {}: {}cannot be signed and queued: {}", clip.id, whence, sent.error().message);
+    clip_failed(clip.id, {{"error", sent.error().message}});
+  }
+}
+
+void UplinkService::clip_failed(const std::string& clip, nlohmann::json details) {
+  auto e = uplink::make_event(EventType::clip_failed, "camera:" + camera_, Severity::warning, clock_->utc());
+  e.clip = clip;
+  e.details = std::move(details);
+  raise(std::move(e));
 }
 
 Result<std::size_t> UplinkService::resend_clip(const fs::path& clips_dir, const std::string& clip_id) {

@@ -97,24 +97,32 @@ TEST(EvidenceRecovery, AManifestNeverChainedIsDroppedAndItsClipSignedAgainAsTheN
   // The crash: a second clip's manifest written as .pending, the chain not moved on.
   const auto second = d.clip("pole-1-cam0-b");
   std::ofstream(d.clips / "pole-1-cam0-b.manifest.json.pending") << "{\"manifest\":{}}";
-  // And a third finished clip that was never signed at all (closed just before the crash).
+  // And a third finished clip that was never signed at all (closed just before the crash), and a
+  // clip cut short before its first whole second: nothing of it plays.
   d.clip("pole-1-cam0-c");
+  std::ofstream(d.clips / "pole-1-cam0-d.mp4.part") << std::string(3000, '\x02');
   auto service = d.open();
-  EXPECT_EQ(service->recover(d.clips), 2u);
+  EXPECT_EQ(service->recover(d.clips), 3u);
   EXPECT_FALSE(fs::exists(d.clips / "pole-1-cam0-b.manifest.json.pending"));
   service->start([](std::string, std::string) {});
   ASSERT_TRUE(test::eventually([&] { return fs::exists(d.clips / "pole-1-cam0-c.manifest.json"); }, 20s));
   service->stop();
+  // Its bytes kept, under a name the next start leaves alone.
+  EXPECT_TRUE(fs::exists(d.clips / "pole-1-cam0-d.mp4.part.unplayable"));
+  EXPECT_FALSE(fs::exists(d.clips / "pole-1-cam0-d.mp4.part"));
+  const std::string key = service->public_key();
+  service.reset();
+  EXPECT_EQ(d.open()->recover(d.clips), 0u);
   const auto chain = d.chain();
   EXPECT_EQ(chain.count(), 3u);
   EXPECT_TRUE(chain.queued());
   EXPECT_EQ(chain.last_clip(), "pole-1-cam0-c");
   // b is link 2, after a, and c link 3, after b: no gap, no fork.
-  const auto b = evidence::verify_manifest(test::read_file(d.clips / "pole-1-cam0-b.manifest.json"), service->public_key());
+  const auto b = evidence::verify_manifest(test::read_file(d.clips / "pole-1-cam0-b.manifest.json"), key);
   ASSERT_TRUE(b) << b.error().message;
   EXPECT_EQ(b->manifest.index, 2u);
   EXPECT_EQ(b->manifest.previous, first_hash);
-  const auto c = evidence::verify_manifest(test::read_file(d.clips / "pole-1-cam0-c.manifest.json"), service->public_key());
+  const auto c = evidence::verify_manifest(test::read_file(d.clips / "pole-1-cam0-c.manifest.json"), key);
   ASSERT_TRUE(c);
   EXPECT_EQ(c->manifest.index, 3u);
   EXPECT_EQ(c->manifest.previous, b->hash);

@@ -102,6 +102,9 @@ class UplinkService {
   void written();     // wakes the courier and the syncer after an add
   void sign_clips();  // the evidence thread
   void sign_left_over();  // on it first: what recover() found
+  // send_clip, logged; clip_failed raised when it cannot be done. whence: "" or why it is late.
+  void sign_and_queue(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids, std::string_view whence);
+  void clip_failed(const std::string& clip, nlohmann::json details);
   std::vector<std::filesystem::path> left_cut_short_, left_unsigned_;
   std::mutex clips_mutex_;
   std::condition_variable clips_ready_;
