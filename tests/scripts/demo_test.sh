@@ -31,7 +31,10 @@ grep -q '\[engineer\] *revision 2 is running' "$out" || fail "the engineer's com
 grep -q 'config_changed' "$out" || fail "the control room did not hear of the engineer's change"
 grep -q '\[engineer\] *the control room answered in' "$out" || fail "the engineer's mqtt test had no answer from the control room"
 grep -q 'REJECTED' "$out" && fail "the control room rejected evidence"
-grep -q 'unfinished clip' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
+grep -q 'clip_recovered from camera:cam0' "$out" || fail "the clip cut short by the power cut was not reported after the restart"
+# ... and it arrived, signed and whole to its last second.
+cut="$(grep -o 'clip_recovered from camera:cam0 clip [^ ]*' "$out" | head -1 | awk '{print $NF}')"
+grep -q "clip       VERIFIED $cut:" "$out" || fail "the clip cut short by the power cut ($cut) did not arrive verified"
 grep -q "the control room's console: http://127.0.0.1:[0-9]*/" "$out" || fail "the console's address was not shown"
 grep -q 'a snapshot for panic .*: sent' "$run_dir/console.log" || fail "the control room did not ask for a picture at the panic"
 grep -q 'listening on assure/v1/+/+/#' "$run_dir/console.log" || fail "the control room's service did not subscribe"
