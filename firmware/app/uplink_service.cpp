@@ -251,7 +251,8 @@ std::size_t UplinkService::recover(const fs::path& dir) {
     if (verified && verified->hash == chain_->last_hash()) {
       fs::rename(file, final_name, ec);
       if (!ec) manifests.insert(verified->manifest.clip);
-      spdlog::warn("evidence: manifest {} was chained but not in place at the last stop: put in place", final_name.string());
+      spdlog::warn("evidence: manifest {} was chained but not in place at the last stop: {}", final_name.string(),
+                   ec ? "cannot be put in place: " + ec.message() : std::string("put in place"));
     } else {
       fs::remove(file, ec);
       spdlog::warn("evidence: manifest {} was never chained before the last stop: its clip is signed again", file.string());

@@ -239,12 +239,15 @@ Result<ClipClosed> read_finished_clip(const fs::path& mp4) {
     if (j["continues"].is_string()) clip.continues = j["continues"];
     return clip;
   }
+  // Only the sidecar written when it opened (the stop came between the rename and the closing
+  // sidecar), or none: the rest from demuxing it.
   auto probe = probe_clip(mp4);
   if (!probe) return std::unexpected(probe.error());
-  clip.end_utc = modified(mp4);
-  clip.start_utc = clip.end_utc - as_utc(probe->end);
+  clip.start_utc = start ? *start : modified(mp4) - as_utc(probe->end);
+  clip.end_utc = clip.start_utc + as_utc(probe->end);
   clip.frames = probe->frames;
-  clip.reason = "finished before a restart; its sidecar unreadable: times from the file";
+  clip.reason = start ? "finished before a restart; its closing sidecar missing: length from the file"
+                      : "finished before a restart; its sidecar unreadable: times from the file";
   return clip;
 }
 

@@ -145,3 +145,17 @@ TEST(ClipSalvage, NothingWholeLyingBoxSizesAndOddNamesAreRefusedAndLeftAsTheyAre
   EXPECT_FALSE(pipelines::salvage_clip(dir.path() / "..mp4.part"));
   EXPECT_FALSE(pipelines::salvage_clip(dir.path() / "clip.mp4"));
 }
+
+TEST(ClipSalvage, AFinishedClipWhoseClosingSidecarIsMissingTakesItsLengthFromTheFile) {
+  test::TempDir dir;
+  const std::string whole = fragmented_clip(dir.path());
+  const auto file = dir.write(kId + ".mp4", whole);
+  opening_sidecar(dir);  // the stop came between the rename and the closing sidecar
+  auto clip = pipelines::read_finished_clip(file);
+  ASSERT_TRUE(clip) << clip.error().message;
+  EXPECT_EQ(clip->frames, 80u);
+  EXPECT_EQ(utc_iso8601(clip->start_utc), "2026-12-02T01:00:00.000Z");
+  EXPECT_EQ(utc_iso8601(clip->end_utc), "2026-12-02T01:00:08.000Z");
+  EXPECT_NE(clip->reason.find("closing sidecar missing"), std::string::npos) << clip->reason;
+  EXPECT_FALSE(pipelines::read_finished_clip(dir.path() / "a b.mp4"));
+}

@@ -32,8 +32,8 @@ std::vector<std::filesystem::path> unfinished_clips(const std::filesystem::path&
 Result<Salvage> salvage_clip(const std::filesystem::path& part);
 
 // A finished clip (<id>.mp4) as its closing said, from its sidecar (bounded, checked): for a clip
-// the last run finished but never signed. Without a readable sidecar its frames and length come
-// from demuxing it and its start from the file's modification time.
+// the last run finished but never signed. With only the sidecar written when it opened, its frames
+// and length come from demuxing it; with none, its start too, from the file's modification time.
 Result<ClipClosed> read_finished_clip(const std::filesystem::path& mp4);
 
 // Frames of an MP4 and the time of its last, from demuxing it all: the proof that it plays.
