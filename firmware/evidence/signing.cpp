@@ -252,7 +252,8 @@ Result<Chain> Chain::open(const fs::path& file) {
   if (!fs::exists(file, ec)) return chain;
   constexpr InputBounds kChainBounds{.max_bytes = 4000, .max_depth = 2, .max_string = 256};
   const auto text = base::read_bounded(file, kChainBounds.max_bytes);
-  const auto j = text ? uplink::parse_json(*text, file.string(), kChainBounds) : std::unexpected(text.error());
+  auto j = text ? uplink::parse_json(*text, file.string(), kChainBounds) : std::unexpected(text.error());
+  // Not const: [] on a key that is missing reads null (on a const object it is undefined).
   if (!j || !j->is_object() || !(*j)["count"].is_number_unsigned() || !(*j)["last"].is_string()) {
     // Never started afresh: a new chain would hide what went before it.
     return fail(Errc::parse, fmt::format("{} is not an evidence chain file (count, last): the device will not "

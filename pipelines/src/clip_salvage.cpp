@@ -166,7 +166,7 @@ Result<Salvage> salvage_clip(const fs::path& part) {
   if (!probe) return std::unexpected(probe.error());
 
   const fs::path sidecar_file = dir / (id + ".json");
-  const nlohmann::json opened = opening_sidecar(sidecar_file, id);
+  nlohmann::json opened = opening_sidecar(sidecar_file, id);  // not const: [] on a missing key reads null
   std::optional<UtcTime> start;
   if (opened.is_object() && opened["utc_start"].is_string()) start = parse_utc_iso8601(opened["utc_start"]);
   std::string estimated;
@@ -228,7 +228,7 @@ Result<ClipClosed> read_finished_clip(const fs::path& mp4) {
   clip.sidecar = mp4.parent_path() / (id + ".json");
   clip.bytes = fs::file_size(mp4, ec);
   if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", mp4.string(), ec.message()));
-  const nlohmann::json j = opening_sidecar(clip.sidecar, id);
+  nlohmann::json j = opening_sidecar(clip.sidecar, id);  // not const: [] on a missing key reads null
   const auto start = j.is_object() && j["utc_start"].is_string() ? parse_utc_iso8601(j["utc_start"]) : std::nullopt;
   const auto end = j.is_object() && j["utc_end"].is_string() ? parse_utc_iso8601(j["utc_end"]) : std::nullopt;
   if (start && end && j["frames"].is_number_unsigned()) {

@@ -137,6 +137,12 @@ TEST(EvidenceRecovery, AChainFileWithABadClipIsRefusedNotStartedAfresh) {
   auto chain = evidence::Chain::open(d.state / "evidence-chain.json");
   ASSERT_FALSE(chain);
   EXPECT_NE(chain.error().message.find("will not start a new chain over it"), std::string::npos);
+  // Keys missing or of the wrong kind: refused, never read past.
+  for (const char* text : {"{\"last\": \"ab\"}", "{\"count\": 4}", "{\"count\": 4, \"last\": \"ab\", \"clip\": \"x\"}",
+                           "[1, 2]", "{\"count\": -1, \"last\": \"ab\"}"}) {
+    std::ofstream(d.state / "evidence-chain.json") << text;
+    EXPECT_FALSE(evidence::Chain::open(d.state / "evidence-chain.json")) << text;
+  }
   // A chain file from before links named their clip reads as queued.
   std::ofstream(d.state / "evidence-chain.json") << nlohmann::json{{"count", 4}, {"last", "ab"}}.dump();
   auto old = evidence::Chain::open(d.state / "evidence-chain.json");
