@@ -136,6 +136,16 @@ bool Outbox::unsynced() const {
 }
 
 Result<void> Outbox::sync(bool force) {
+  Result<void> synced;
+  {
+    std::lock_guard one(compacting_);  // never between a compaction's rename and its directory sync
+    synced = sync_written(force);
+  }
+  (void)compact_if_due();  // (it says what failed; the old journal goes on)
+  return synced;
+}
+
+Result<void> Outbox::sync_written(bool force) {
   std::unique_lock lock(mutex_);
   if (unsynced_.empty() && !force) return {};
   const std::vector<std::uint64_t> ids = std::exchange(unsynced_, {});
@@ -175,7 +185,6 @@ Result<void> Outbox::sync(bool force) {
     return fail(Errc::io, what);
   }
   if (!storage_error_.empty()) storage_works();
-  maybe_compact();
   return {};
 }
 
@@ -356,6 +365,12 @@ Outbox::EntryMap::iterator Outbox::forget(EntryMap::iterator it) {
 }
 
 void Outbox::acked(std::uint64_t id) {
+  forget_acked(id);
+  // Synced in the background, it is compacted there; else here, outside the lock.
+  if (!options_.background_sync) (void)compact_if_due();
+}
+
+void Outbox::forget_acked(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return;
@@ -371,7 +386,6 @@ void Outbox::acked(std::uint64_t id) {
     }
   }
   forget(it);
-  maybe_compact();
 }
 
 void Outbox::retry(std::uint64_t id) {
@@ -408,45 +422,93 @@ OutboxStats Outbox::stats() const {
   return s;
 }
 
-void Outbox::maybe_compact() {
-  if (!storage_error_.empty()) return;
+bool Outbox::compaction_due() const {
   // live_bytes_ counts clip slices too, which only makes compaction lazier while clips wait.
-  if (file_size_ < kCompactAbove || file_size_ < 4 * (live_bytes_ + kHeader)) return;
-  if (auto done = compact(); !done) spdlog::error("{}", done.error().message);
+  return writable_ && storage_error_.empty() && file_size_ >= kCompactAbove && file_size_ >= 4 * (live_bytes_ + kHeader);
 }
 
 // Rewrites the journal with only what is pending, behind a new meta record; the old file is
-// replaced by rename, so a crash in between leaves one or the other whole.
-Result<void> Outbox::compact() {
+// replaced by rename, so a crash in between leaves one or the other whole. The copy is written and
+// synced outside the lock (on a slow SD card each sync is 20-80 ms, and an alarm must not wait for
+// it): what is added or acknowledged meanwhile is appended to the old file as usual, and its bytes
+// follow the copy before the swap.
+Result<void> Outbox::compact_if_due() { return compact(true); }
+
+Result<void> Outbox::compact(bool only_if_due) {
+  std::lock_guard one(compacting_);
+  std::unique_lock lock(mutex_);
+  if (only_if_due && !compaction_due()) return {};
   const fs::path next = path_.string() + ".new";
   const int out = ::open(next.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (out < 0) return fail(Errc::io, fmt::format("outbox: cannot write {}: {}", next.string(), std::strerror(errno)));
+  int out_fd = out;
+  auto give_up = [&](const std::string& why) {
+    if (out_fd >= 0) ::close(out_fd);
+    std::error_code ec;
+    fs::remove(next, ec);
+    return fail(Errc::io, "outbox: compaction: " + why);
+  };
   std::string bytes = record(kMeta, Lane::event, 0, next_id_ - 1, event_seq_, epoch_);
-  std::vector<std::pair<Entry*, std::uint64_t>> moved;
+  std::map<std::uint64_t, std::uint64_t> moved;  // id -> its record's offset in the new file
   for (auto& [id, entry] : entries_) {
     if (entry->in_memory) continue;  // never on storage; sent from memory
     auto old = read_at(path_, fd_, entry->record_offset, entry->record_size);
-    if (!old) {
-      ::close(out);
-      return fail(Errc::io, "outbox: compaction: " + old.error().message);
-    }
-    moved.emplace_back(entry.get(), bytes.size());
+    if (!old) return give_up(old.error().message);
+    moved.emplace(id, bytes.size());
     bytes += *old;
   }
-  auto written = write_all(out, bytes, next);
-  const bool synced = written && ::fdatasync(out) == 0;
-  ::close(out);
-  if (!written || !synced) return fail(Errc::io, fmt::format("outbox: cannot write {} whole", next.string()));
+  // Everything in the old file from here on is copied as it is, after the live records.
+  const std::uint64_t tail_from = file_size_;
+  const std::uint64_t tail_to = bytes.size();
+  std::uint64_t copied = tail_from;
+  std::uint64_t new_size = 0;
+  auto write_synced = [&](const std::string& chunk, bool sync) -> Result<void> {
+    if (auto written = write_all(out, chunk, next); !written) return written;
+    new_size += chunk.size();
+    if (sync && ::fdatasync(out) != 0) return fail(Errc::io, fmt::format("cannot sync {}: {}", next.string(), std::strerror(errno)));
+    return {};
+  };
+  // The live records, then what came meanwhile, outside the lock while there is much of it.
+  for (int round = 0; round < 3 && (round == 0 || bytes.size() > (64u << 10)); ++round) {
+    lock.unlock();
+    auto written = write_synced(bytes, true);
+    lock.lock();
+    if (!written) return give_up(written.error().message);
+    if (!writable_ || !storage_error_.empty()) return give_up("the journal failed meanwhile");
+    auto tail = read_at(path_, fd_, copied, file_size_ - copied);
+    if (!tail) return give_up(tail.error().message);
+    copied = file_size_;
+    bytes = std::move(*tail);
+  }
+  // The last few records under the lock. With background sync they need no sync here: no sync()
+  // ran meanwhile (it waits for compacting_), so each was still waiting for one, and the next
+  // sync() covers them in the new file. Synced as they were written, they are synced here too.
+  if (auto last = write_synced(bytes, !options_.background_sync); !last) return give_up(last.error().message);
+  ::close(std::exchange(out_fd, -1));
   std::error_code ec;
   fs::rename(next, path_, ec);
-  if (ec) return fail(Errc::io, fmt::format("outbox: cannot replace {}: {}", path_.string(), ec.message()));
-  (void)base::fsync_path(options_.dir, true);
+  if (ec) return give_up(fmt::format("cannot replace {}: {}", path_.string(), ec.message()));
   const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return fail(Errc::io, fmt::format("outbox: cannot reopen {}: {}", path_.string(), std::strerror(errno)));
+  if (fd < 0) {
+    // The new file is the journal now, complete; without a descriptor nothing more can be added.
+    storage_failed(fmt::format("outbox: cannot reopen {}: {}", path_.string(), std::strerror(errno)));
+    return fail(Errc::io, storage_error_);
+  }
   ::close(fd_);
   fd_ = fd;
-  file_size_ = bytes.size();
-  for (auto& [entry, offset] : moved) entry->record_offset = offset;
+  file_size_ = new_size;
+  for (auto& [id, entry] : entries_) {
+    if (entry->in_memory) continue;
+    if (auto it = moved.find(id); it != moved.end()) {
+      entry->record_offset = it->second;
+    } else if (entry->record_offset >= tail_from) {
+      entry->record_offset = entry->record_offset - tail_from + tail_to;
+    }
+  }
+  lock.unlock();
+  // The rename on storage before anything added to the new file can be called synced (sync()
+  // waits for this lock): a power cut before it leaves the old journal, whole.
+  (void)base::fsync_path(options_.dir, true);
   return {};
 }
 

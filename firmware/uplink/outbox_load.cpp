@@ -144,7 +144,7 @@ Result<void> Outbox::load() {
   if (!storage_error.empty()) {
     storage_failed(storage_error);
   } else if (damaged) {
-    if (auto compacted = compact(); !compacted) return compacted;
+    if (auto compacted = compact(false); !compacted) return compacted;
   }
   note_sequence();
   if (lost_numbers || damaged_middle) {

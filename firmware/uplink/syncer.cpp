@@ -36,6 +36,7 @@ void Syncer::run() {
     woken_ = false;
     lock.unlock();
     while (outbox_.unsynced()) (void)outbox_.sync();
+    (void)outbox_.compact_if_due();  // what acknowledgements since the last sync left behind
     lock.lock();
   }
 }

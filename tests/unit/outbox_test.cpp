@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "support.hpp"
 #include "assure/firmware/uplink/outbox.hpp"
+#include "assure/firmware/uplink/syncer.hpp"
 
 using namespace assure;
 using namespace assure::uplink;
@@ -470,4 +472,73 @@ TEST(Outbox, WithBackgroundSyncAChildKilledBeforeTheSyncLosesNothingItWrote) {
   ASSERT_TRUE(WIFSIGNALED(status));
   auto reopened = open_at(dir.path());
   EXPECT_EQ(drain(*reopened).size(), 20u);
+}
+
+// Compaction copies the journal outside the outbox's lock while events go on being added and
+// acknowledged (a slow SD card's sync must not hold up an alarm). A child does that as fast as it
+// can with its Syncer compacting beside it (big payloads, so the journal is compacted every thousand
+// events or so) and is killed at a moment nobody chose: every number it was given and did not
+// acknowledge comes back, once, in order, and the journal was compacted on the way.
+TEST(Outbox, CompactingBesideAddsAndAcksLosesNothingWhenKilledAtAnyPoint) {
+  for (int round = 0; round < 4; ++round) {
+    test::TempDir dir;
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::close(pipe_fds[0]);
+      OutboxOptions options;
+      options.dir = dir.path();
+      options.background_sync = true;
+      auto outbox = Outbox::open(options);
+      if (!outbox) ::_exit(3);
+      Syncer syncer(**outbox);
+      syncer.start();
+      const std::string big(1000, 'x');
+      for (;;) {
+        auto seq = (*outbox)->add_event([&](std::uint64_t n) {
+          return OutboxMessage{.topic = "t/event", .payload = "event " + std::to_string(n) + " " + big};
+        });
+        if (!seq) ::_exit(4);
+        syncer.wake();
+        // The broker acknowledges nine in ten; the tenth stays pending.
+        if (auto taken = (*outbox)->take(); taken && *seq % 10 != 0) (*outbox)->acked(taken->id);
+        const std::uint64_t n = *seq;
+        if (::write(pipe_fds[1], &n, sizeof n) != sizeof n) ::_exit(5);
+        ::usleep(200);  // a busy device, not a disk benchmark: the syncs keep up
+      }
+    }
+    ::close(pipe_fds[1]);
+    std::uint64_t reported = 0;
+    std::thread reader([&] {  // read as it comes: a full pipe would stop the child
+      std::uint64_t n = 0;
+      while (::read(pipe_fds[0], &n, sizeof n) == sizeof n) reported = n;
+    });
+    ::usleep(static_cast<useconds_t>(1000000 + round * 370000));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    reader.join();
+    ::close(pipe_fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed on its own: " << WEXITSTATUS(status);
+    ASSERT_GT(reported, 1500u) << "too few events to have compacted (1 MB of journal is ~1000 events)";
+    auto outbox = open_at(dir.path());
+    ASSERT_TRUE(outbox);
+    EXPECT_GE(outbox->last_event_seq(), reported);
+    // Uncompacted it would hold every payload (and an ack for most); compaction starts at 4x what is
+    // pending, which is a tenth of what went in.
+    EXPECT_LT(outbox->stats().journal_bytes, reported * 1000 / 2) << "never compacted";
+    std::set<std::uint64_t> back;
+    std::uint64_t previous = 0;
+    for (const auto& payload : drain(*outbox)) {
+      const auto seq = std::stoull(payload.substr(6, payload.find(' ', 6) - 6));
+      EXPECT_GT(seq, previous) << "out of order or twice";
+      previous = seq;
+      back.insert(seq);
+    }
+    for (std::uint64_t seq = 10; seq <= reported; seq += 10) {
+      ASSERT_TRUE(back.count(seq)) << "event " << seq << " was stored, never acknowledged, and is gone (round " << round << ")";
+    }
+  }
 }

@@ -132,6 +132,10 @@ class Outbox {
   // everything added before the call is on storage when it returns.
   Result<void> sync(bool force = false);
   bool unsynced() const;  // something written waits for sync()
+  // Rewrites the journal with only what is pending once it is mostly acknowledged records. The
+  // copy and its syncs run outside the outbox's lock: adding and sending go on meanwhile. Done
+  // after each sync and (without background_sync) each acknowledgement; the Syncer calls it too.
+  Result<void> compact_if_due();
   void acked(std::uint64_t id);   // the broker has it: forget it (a late or repeated ack is harmless)
   void retry(std::uint64_t id);   // not delivered: send it again, in its place
   void retry_all();               // the connection was lost: everything in flight is sent again
@@ -152,13 +156,16 @@ class Outbox {
   void storage_failed(const std::string& error);
   void storage_works();
   void note_sequence();
-  void maybe_compact();
-  Result<void> compact();
+  bool compaction_due() const;
+  Result<void> compact(bool only_if_due);
+  Result<void> sync_written(bool force);
+  void forget_acked(std::uint64_t id);
 
   OutboxOptions options_;
   std::filesystem::path path_;
   std::string epoch_;
   mutable std::mutex mutex_;
+  std::mutex compacting_;  // one compaction at a time, and no sync between its rename and dir sync
   int fd_ = -1;
   std::uint64_t file_size_ = 0;
   std::uint64_t next_id_ = 1;
