@@ -90,6 +90,18 @@ VideoDesk::Seen VideoDesk::on(const pipelines::VideoEvent& video) {
                          c.reason, c.sidecar.string());
             hooks_.clip_finished(c, std::move(events));
           },
+          [&](const pipelines::SegmentClosed& c) {
+            if (!c.error.empty()) {
+              spdlog::error("segment {}: NOT written whole: {} (kept as {})", c.id, c.error, c.file.string());
+              auto e = event(EventType::clip_failed, Severity::warning);
+              e.clip = c.id;
+              e.details = {{"error", c.error}, {"segment", true}};
+              hooks_.raise(std::move(e), nullptr);
+            } else {
+              spdlog::debug("segment {}: {} ({} frames, {})", c.id, c.file.string(), c.frames, c.reason);
+            }
+            if (hooks_.segment_finished) hooks_.segment_finished(c);
+          },
           [&](const pipelines::MotionEnd& m) {
             const double seconds = std::chrono::duration<double>(m.end_pts - m.start_pts).count();
             spdlog::info("motion: ended, frames {} to {} ({:.1f} s)", m.start_frame, m.end_frame, seconds);

@@ -38,6 +38,7 @@ class VideoDesk {
     // Stores and sends an event (with a JPEG, when given); returns its id, empty if it was not stored.
     std::function<std::string(uplink::Event, const std::vector<std::uint8_t>*)> raise;
     std::function<void(pipelines::ClipClosed, std::vector<std::string> event_ids)> clip_finished;
+    std::function<void(const pipelines::SegmentClosed&)> segment_finished;  // continuous recording (may be empty)
   };
   VideoDesk(std::string camera_id, std::string source, const hal::Clock& clock, Hooks hooks);
 

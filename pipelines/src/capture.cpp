@@ -171,6 +171,10 @@ void VideoCapture::start() {
     recorder_ = std::make_unique<ClipRecorder>(
         *options_.recording, [this](const ClipOpened& opened) { sink_(opened); },
         [this](const ClipClosed& closed) { sink_(closed); });
+    if (options_.segments) {
+      segments_ = std::make_unique<SegmentRecorder>(*options_.segments,
+                                                    [this](const SegmentClosed& closed) { sink_(closed); });
+    }
   }
   if (options_.motion) {
     MotionSettings motion = *options_.motion;
@@ -191,6 +195,15 @@ void VideoCapture::stop() {
   if (thread_.joinable()) thread_.join();
   close_analysis();
   if (recorder_) recorder_->stream_ended("stopped");
+  if (segments_) segments_->stream_ended("stopped");
+}
+
+void VideoCapture::pause_segments(const std::string& reason) {
+  if (segments_) segments_->pause(reason);
+}
+
+void VideoCapture::resume_segments() {
+  if (segments_) segments_->resume();
 }
 
 void VideoCapture::close_analysis() {
@@ -240,6 +253,7 @@ void VideoCapture::supervise() {
     // The next run's stream times start again; a clip ends with this one (after the analysis has
     // caught up when replaying, so the last event is inside it).
     if (recorder_ && options_.retry) recorder_->stream_ended("video lost: " + reason);
+    if (segments_ && options_.retry) segments_->stream_ended("video lost: " + reason);
     if (frames() > frames_before) {  // it ran, so this is a new outage: retry soon
       backoff.reset();
       attempt = 0;
@@ -258,6 +272,7 @@ void VideoCapture::supervise() {
     // Every queued frame is analysed before the capture says it is over.
     close_analysis();
     if (recorder_) recorder_->stream_ended("end of stream");
+    if (segments_) segments_->stream_ended("end of stream");
     sink_(VideoEnded{});
   }
 }
@@ -304,6 +319,7 @@ void VideoCapture::on_encoded(GstSample* sample) {
     if (last_caps_ != text) {
       last_caps_ = text;
       recorder_->set_caps(last_caps_);
+      if (segments_) segments_->set_caps(last_caps_);
     }
     g_free(text);
   }
@@ -322,6 +338,7 @@ void VideoCapture::on_encoded(GstSample* sample) {
   unit.pts = recording_time_.shift(raw_pts);
   unit.keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
   unit.utc = std::chrono::system_clock::now();
+  if (segments_) segments_->push(unit);
   recorder_->push(std::move(unit));
 }
 

@@ -15,6 +15,7 @@
 #include "assure/pipelines/capture.hpp"
 #include "assure/base/files.hpp"
 #include "mp4_boxes.hpp"
+#include "mp4_writer.hpp"
 
 namespace assure::pipelines {
 namespace fs = std::filesystem;
@@ -172,41 +173,16 @@ Result<void> set_mp4_creation_time(const fs::path& file, UtcTime when) {
 
 namespace {
 
-std::string bus_error(GstBus* bus) {
-  std::string text;
-  while (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-    GError* error = nullptr;
-    gst_message_parse_error(message, &error, nullptr);
-    if (text.empty()) text = fmt::format("{}: {}", GST_OBJECT_NAME(message->src), error ? error->message : "error");
-    g_clear_error(&error);
-    gst_message_unref(message);
-  }
-  return text;
-}
-
-// appsrc to a video pad of the muxer (a plain link could pick an audio pad before caps are known).
-bool link_video(GstElement* src, GstElement* mux) {
-  GstPad* sink_pad = gst_element_request_pad_simple(mux, "video_%u");
-  GstPad* src_pad = gst_element_get_static_pad(src, "src");
-  const bool linked = sink_pad != nullptr && src_pad != nullptr && gst_pad_link(src_pad, sink_pad) == GST_PAD_LINK_OK;
-  if (src_pad != nullptr) gst_object_unref(src_pad);
-  if (sink_pad != nullptr) gst_object_unref(sink_pad);
-  return linked;
-}
-
 nlohmann::json box_json(const Box& b) { return nlohmann::json::array({b.x, b.y, b.w, b.h}); }
 
 }  // namespace
 
 struct ClipRecorder::Clip {
   std::string id;
-  fs::path file;  // final name
-  fs::path part;  // written as this until finished
   std::string continues;
   UtcTime start_utc;
   UtcTime end_utc;
   std::chrono::nanoseconds start_pts{0};
-  std::chrono::nanoseconds offset{0};  // subtracted from every time: the clip starts at 0
   std::chrono::nanoseconds last_key_pts{0};
   std::chrono::nanoseconds max_key_gap{0};
   std::chrono::milliseconds pre_event{0};
@@ -214,17 +190,7 @@ struct ClipRecorder::Clip {
   std::uint64_t bytes = 0;
   std::uint64_t keyframes = 0;
   std::vector<ClipEvent> events;
-  std::string error;
-  GstElement* pipeline = nullptr;
-  GstElement* src = nullptr;
-
-  ~Clip() {
-    if (src != nullptr) gst_object_unref(src);
-    if (pipeline != nullptr) {
-      gst_element_set_state(pipeline, GST_STATE_NULL);
-      gst_object_unref(pipeline);
-    }
-  }
+  std::unique_ptr<Mp4Writer> writer;
 };
 
 ClipRecorder::ClipRecorder(RecordingOptions options, Opened opened, Closed closed)
@@ -343,58 +309,23 @@ void ClipRecorder::open(std::size_t from_index, std::string continues, std::chro
   auto clip = std::make_unique<Clip>();
   clip->start_utc = first.utc;
   clip->id = new_id(first.utc);
-  clip->file = options_.dir / (clip->id + ".mp4");
-  clip->part = options_.dir / (clip->id + ".mp4.part");
   clip->continues = std::move(continues);
   clip->start_pts = first.pts;
-  clip->offset = std::min(first.dts, first.pts);
   clip->last_key_pts = first.pts;
   clip->pre_event = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::max(std::chrono::nanoseconds{0}, motion_pts - first.pts));
 
-  std::error_code ec;
-  fs::create_directories(options_.dir, ec);
-  GstElement* pipeline = gst_pipeline_new(clip->id.c_str());
-  GstElement* src = gst_element_factory_make("appsrc", "src");
-  GstElement* mux = gst_element_factory_make("mp4mux", "mux");
-  GstElement* sink = gst_element_factory_make("filesink", "file");
-  clip->pipeline = pipeline;
-  if (src == nullptr || mux == nullptr || sink == nullptr) {
-    clip->error = "GStreamer lacks appsrc, mp4mux or filesink (gstreamer1.0-plugins-base/-good)";
-  } else {
-    gst_bin_add_many(GST_BIN(pipeline), src, mux, sink, nullptr);
-    clip->src = GST_ELEMENT(gst_object_ref(src));
-    GstCaps* caps = gst_caps_from_string(caps_.c_str());
-    g_object_set(src, "format", GST_FORMAT_TIME, "caps", caps, "max-bytes", guint64{0}, nullptr);
-    if (caps != nullptr) gst_caps_unref(caps);
-    // Fragments of a second: a clip cut short by a power failure still plays to its last second.
-    g_object_set(mux, "fragment-duration", 1000u, nullptr);
-    g_object_set(sink, "location", clip->part.c_str(), "sync", FALSE, nullptr);
-    GstTagList* tags = gst_tag_list_new(
-        GST_TAG_TITLE, clip->id.c_str(), GST_TAG_COMMENT,
-        fmt::format("assure-edge evidence clip {}; device {}; camera {}; UTC start {}", clip->id,
-                    options_.device_id, options_.camera_id, utc_iso8601(clip->start_utc))
-            .c_str(),
-        nullptr);
-    gst_tag_setter_merge_tags(GST_TAG_SETTER(mux), tags, GST_TAG_MERGE_REPLACE);
-    gst_tag_list_unref(tags);
-    if (caps_.empty()) {
-      clip->error = "the encoder gave no caps before its first picture";
-    } else if (!link_video(src, mux) || !gst_element_link(mux, sink)) {
-      clip->error = fmt::format("cannot link appsrc to mp4mux for caps {}", caps_);
-    } else if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-      GstBus* bus = gst_element_get_bus(pipeline);
-      clip->error = bus_error(bus);
-      gst_object_unref(bus);
-      if (clip->error.empty()) clip->error = fmt::format("cannot start writing {}", clip->part.string());
-    }
-  }
+  clip->writer = std::make_unique<Mp4Writer>(
+      options_.dir / (clip->id + ".mp4"), caps_, clip->id,
+      fmt::format("assure-edge evidence clip {}; device {}; camera {}; UTC start {}", clip->id, options_.device_id,
+                  options_.camera_id, utc_iso8601(clip->start_utc)),
+      std::min(first.dts, first.pts));
   // The sidecar from the start, so a clip cut short by a power loss can be salvaged with its
   // times (clip_salvage.hpp); the finished clip's sidecar replaces it. Not being able to write it
   // costs only that: salvage then estimates the start from the file.
   (void)base::write_durably(options_.dir / (clip->id + ".json"),
                             nlohmann::json{{"clip", clip->id},
-                                           {"file", clip->part.filename().string()},
+                                           {"file", clip->writer->part().filename().string()},
                                            {"device", options_.device_id},
                                            {"camera", options_.camera_id},
                                            {"utc_start", utc_iso8601(clip->start_utc)},
@@ -405,7 +336,7 @@ void ClipRecorder::open(std::size_t from_index, std::string continues, std::chro
                                            {"video", caps_}}
                                     .dump(2) + "\n");
   clip_ = std::move(clip);
-  opened_(ClipOpened{clip_->id, clip_->part, clip_->start_utc, clip_->pre_event, clip_->continues});
+  opened_(ClipOpened{clip_->id, clip_->writer->part(), clip_->start_utc, clip_->pre_event, clip_->continues});
   for (std::size_t i = from_index; i < ring_.units().size(); ++i) write(ring_.units()[i]);
 }
 
@@ -419,18 +350,7 @@ void ClipRecorder::write(const AccessUnit& unit) {
   ++clip.frames;
   clip.bytes += unit.data.size();
   clip.end_utc = unit.utc + std::chrono::duration_cast<std::chrono::system_clock::duration>(unit.duration);
-  if (!clip.error.empty()) return;
-  GstBuffer* buffer = gst_buffer_new_memdup(unit.data.data(), unit.data.size());
-  GST_BUFFER_PTS(buffer) = static_cast<GstClockTime>((unit.pts - clip.offset).count());
-  GST_BUFFER_DTS(buffer) = static_cast<GstClockTime>((unit.dts - clip.offset).count());
-  if (unit.duration.count() > 0) GST_BUFFER_DURATION(buffer) = static_cast<GstClockTime>(unit.duration.count());
-  if (!unit.keyframe) GST_BUFFER_FLAG_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-  if (const GstFlowReturn flow = gst_app_src_push_buffer(GST_APP_SRC(clip.src), buffer); flow != GST_FLOW_OK) {
-    GstBus* bus = gst_element_get_bus(clip.pipeline);
-    clip.error = bus_error(bus);
-    gst_object_unref(bus);
-    if (clip.error.empty()) clip.error = fmt::format("the clip writer refused a picture ({})", gst_flow_get_name(flow));
-  }
+  clip.writer->write(unit);
 }
 
 void ClipRecorder::close(const std::string& reason) {
@@ -438,7 +358,6 @@ void ClipRecorder::close(const std::string& reason) {
   if (active_) clip->events.push_back(*active_);  // still going: it continues in the next clip
   ClipClosed closed;
   closed.id = clip->id;
-  closed.file = clip->file;
   closed.sidecar = options_.dir / (clip->id + ".json");
   closed.start_utc = clip->start_utc;
   closed.end_utc = clip->end_utc;
@@ -448,38 +367,9 @@ void ClipRecorder::close(const std::string& reason) {
   closed.reason = reason;
   closed.continues = clip->continues;
 
-  if (clip->error.empty()) {
-    gst_app_src_end_of_stream(GST_APP_SRC(clip->src));
-    GstBus* bus = gst_element_get_bus(clip->pipeline);
-    GstMessage* message = gst_bus_timed_pop_filtered(
-        bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-    if (message == nullptr) {
-      clip->error = "the muxer did not finish within 30 s";
-    } else if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR) {
-      GError* error = nullptr;
-      gst_message_parse_error(message, &error, nullptr);
-      clip->error = fmt::format("{}: {}", GST_OBJECT_NAME(message->src), error ? error->message : "error");
-      g_clear_error(&error);
-    }
-    if (message != nullptr) gst_message_unref(message);
-    gst_object_unref(bus);
-    gst_element_set_state(clip->pipeline, GST_STATE_NULL);
-  }
-  if (clip->error.empty()) {
-    if (auto set = set_mp4_creation_time(clip->part, clip->start_utc); !set) clip->error = set.error().message;
-  }
-  if (clip->error.empty()) {
-    if (auto synced = base::fsync_path(clip->part, false); !synced) clip->error = synced.error().message;
-  }
-  if (clip->error.empty()) {
-    std::error_code ec;
-    fs::rename(clip->part, clip->file, ec);
-    if (ec) clip->error = fmt::format("cannot rename {}: {}", clip->part.string(), ec.message());
-  }
-  if (!clip->error.empty()) {
-    // What was written stays as .part for the evidence store to report; the sidecar says why.
-    closed.file = clip->part;
-  }
+  // What was written stays as .part on failure, for the evidence store; the sidecar says why.
+  const std::string& error = clip->writer->finish(clip->start_utc);
+  closed.file = clip->writer->current();
 
   nlohmann::json events = nlohmann::json::array();
   for (const ClipEvent& e : closed.events) {
@@ -507,11 +397,11 @@ void ClipRecorder::close(const std::string& reason) {
       {"continues", closed.continues.empty() ? nlohmann::json(nullptr) : nlohmann::json(closed.continues)},
       {"video", caps_},
       {"events", std::move(events)},
-      {"error", clip->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(clip->error)}};
-  if (auto written = base::write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && clip->error.empty()) {
-    clip->error = written.error().message;
+      {"error", error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error)}};
+  closed.error = error;
+  if (auto written = base::write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && closed.error.empty()) {
+    closed.error = written.error().message;
   }
-  closed.error = clip->error;
   closed_(closed);
 }
 

@@ -29,6 +29,7 @@
 #include "assure/pipelines/aim.hpp"
 #include "assure/pipelines/motion.hpp"
 #include "assure/pipelines/recording.hpp"
+#include "assure/pipelines/segments.hpp"
 #include "assure/pipelines/source.hpp"
 #include "assure/pipelines/tamper.hpp"
 #include "assure/pipelines/timeline.hpp"
@@ -63,6 +64,8 @@ struct CaptureOptions {
   std::vector<Polygon> privacy_masks;
   // The recording branch and evidence clips; none when empty (replay without --clips).
   std::optional<RecordingOptions> recording;
+  // Continuous recording into segments from the same encoded stream (needs `recording`).
+  std::optional<SegmentOptions> segments;
   // Added to the nice value of every thread the video runs on (the pipeline's streaming threads,
   // the encoder's, the analysis): a device gives its alarm path the CPU before the video.
   int nice = 0;
@@ -85,7 +88,7 @@ struct SnapshotTaken {  // asked for by request_snapshot(): the next analysed fr
   std::int64_t frame = 0;
 };
 using VideoEvent = std::variant<VideoStarted, VideoLost, VideoEnded, MotionStart, MotionUpdate, MotionEnd,
-                                ClipOpened, ClipClosed, SnapshotTaken, AimReading, TamperStart, TamperEnd>;
+                                ClipOpened, ClipClosed, SegmentClosed, SnapshotTaken, AimReading, TamperStart, TamperEnd>;
 
 struct AnalysisStats {
   std::uint64_t frames = 0;   // analysed
@@ -127,6 +130,10 @@ class VideoCapture {
   // The next analysed frame becomes the tamper detector's reference (a cleaned dome, a camera
   // re-aimed on purpose); a tamper in progress ends, accepted. False when tamper detection is off.
   bool accept_view();
+  // Continuous recording stops (the evidence store has no room it may free) and starts again;
+  // the event clips go on. Nothing when there is no continuous recording.
+  void pause_segments(const std::string& reason);
+  void resume_segments();
 
  private:
   struct Run;
@@ -179,6 +186,7 @@ class VideoCapture {
   std::optional<TamperDetector> tamper_;  // analysis thread
   std::atomic<bool> accept_view_{false};
   std::unique_ptr<ClipRecorder> recorder_;
+  std::unique_ptr<SegmentRecorder> segments_;
   std::string last_caps_;  // recording thread only
   // Times that never go back, per branch (a looping file or a rebooted camera restarts its own).
   Timeline analysis_time_;   // streaming thread of the analysis branch
