@@ -41,6 +41,12 @@ constexpr std::pair<EventType, std::string_view> kEventTypes[] = {
     {EventType::engineer_login_failed, "engineer_login_failed"},
     {EventType::link_test, "link_test"},
     {EventType::reboot_requested, "reboot_requested"},
+    {EventType::footage_deleted, "footage_deleted"},
+    {EventType::recording_stopped, "recording_stopped"},
+    {EventType::recording_resumed, "recording_resumed"},
+    {EventType::evidence_held, "evidence_held"},
+    {EventType::evidence_released, "evidence_released"},
+    {EventType::footage_exported, "footage_exported"},
 };
 
 constexpr std::pair<Severity, std::string_view> kSeverities[] = {

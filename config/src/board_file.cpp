@@ -55,6 +55,10 @@ Schema make_board_schema() {
          .help = "GStreamer H.264 encoder for evidence clips: x264enc (software, PC), v4l2h264enc (Raspberry Pi hardware)"});
   s.add({.path = "encoder.bitrate", .type = Type::integer, .fallback = std::int64_t{2048}, .min = 128,
          .max = 20000, .unit = "kbit/s", .help = "H.264 bitrate of evidence clips"});
+  s.add({.path = "recording.profile", .type = Type::string, .fallback = std::string{"events"},
+         .choices = {"events", "continuous"},
+         .help = "what the device records unless its file says: events (clips around motion: the home kit) or "
+                 "continuous (segments around the clock as well: the pole)"});
   s.add({.path = "watchdog.device", .type = Type::string, .fallback = std::string{"sim"},
          .help = "watchdog device, e.g. /dev/watchdog; sim on the simulated board"});
   Schema input;
@@ -145,6 +149,7 @@ std::expected<BoardFile, Diagnostics> load_board_file(const std::filesystem::pat
     board.camera.location = detail::resolve(file.parent_path(), board.camera.location).string();
   }
   board.encoder = v.string("encoder.element");
+  board.recording_profile = v.string("recording.profile");
   return board;
 }
 

@@ -240,6 +240,21 @@ Schema make_device_schema() {
   s.add({.path = "evidence.ring_max_mb", .type = Type::integer, .fallback = std::int64_t{48}, .min = 4,
          .max = 1024, .unit = "MiB", .help = "memory the pre-event buffer may use, whatever the bitrate"});
 
+  s.add({.path = "evidence.recording", .type = Type::string, .fallback = std::string{},
+         .choices = {"", "events", "continuous"},
+         .help = "events: clips around motion only; continuous: also segments around the clock (police ask for "
+                 "footage by time); empty: the board's profile (continuous on the pole, events in the home kit)"});
+  s.add({.path = "evidence.segment", .type = Type::integer, .fallback = std::int64_t{60}, .min = 10, .max = 600,
+         .unit = "s", .help = "length of a continuous segment (cut at the next keyframe)"});
+  s.add({.path = "evidence.segments_dir", .type = Type::string,
+         .fallback = std::string{"/var/lib/assure-edge/segments"}, .format = Format::path,
+         .help = "where continuous segments are kept, a folder per camera"});
+  s.add({.path = "evidence.retention_hours", .type = Type::integer, .fallback = std::int64_t{744}, .min = 1,
+         .max = 8784, .unit = "h", .help = "footage older than this is deleted (31 days by default), unless held or unsent"});
+  s.add({.path = "evidence.quota_mb", .type = Type::integer, .fallback = std::int64_t{0}, .min = 0,
+         .max = 4194304, .unit = "MiB",
+         .help = "the most footage kept, oldest deleted first; 0: no quota, only the age limit"});
+
   s.add({.path = "log.level", .type = Type::string, .fallback = std::string{"info"},
          .choices = {"trace", "debug", "info", "warn", "error"}, .help = "least severe log lines kept"});
   s.add({.path = "sim.scenario", .type = Type::string, .fallback = std::string{}, .format = Format::path,
@@ -298,7 +313,7 @@ Schema make_device_schema() {
   });
   s.rule([](const Values& v, Diagnostics& out) {
     // An empty path would put the device's key and journal in whatever folder it was started from.
-    for (const char* key : {"device.state_dir", "evidence.dir"}) {
+    for (const char* key : {"device.state_dir", "evidence.dir", "evidence.segments_dir"}) {
       if (v.string(key).empty()) out.push_back({v.where(key), key, "must name a folder, not be empty"});
     }
   });
@@ -398,6 +413,11 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.evidence.max_clip = std::chrono::seconds{v.integer("evidence.max_clip")};
   c.evidence.keyframe_interval = std::chrono::milliseconds{v.integer("evidence.keyframe_interval")};
   c.evidence.ring_max_bytes = static_cast<std::size_t>(v.integer("evidence.ring_max_mb")) << 20;
+  c.evidence.recording = v.string("evidence.recording");
+  c.evidence.segment = std::chrono::seconds{v.integer("evidence.segment")};
+  c.evidence.segments_dir = detail::resolve(base_dir, v.string("evidence.segments_dir"));
+  c.evidence.retention = std::chrono::hours{v.integer("evidence.retention_hours")};
+  c.evidence.quota_bytes = static_cast<std::uint64_t>(v.integer("evidence.quota_mb")) << 20;
   c.log_level = v.string("log.level");
   c.sim_scenario = detail::resolve(base_dir, v.string("sim.scenario"));
   return c;

@@ -69,6 +69,9 @@ Daemon::Loop::Loop(config::DeviceConfig config, config::BoardFile board_file, ha
              {[this](uplink::Event e, const std::vector<std::uint8_t>* jpeg) { return raise(std::move(e), jpeg); },
               [this](pipelines::ClipClosed clip, std::vector<std::string> ids) {
                 uplink_->submit_clip(std::move(clip), std::move(ids));
+              },
+              [this](const pipelines::SegmentClosed& segment) {
+                if (keeper_) keeper_->submit(segment);
               }}),
       heartbeats_(boot_id_, config_.state_dir, started_),
       log_ring_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)) {
@@ -167,6 +170,7 @@ void Daemon::Loop::start_capture() {
   }
   capture_ = std::make_unique<pipelines::VideoCapture>(
       capture_options_, [this](const pipelines::VideoEvent& event) { events_.push(event); });
+  if (segments_stopped_) capture_->pause_segments(*segments_stopped_);
   ++video_starts_;
   sync_aim();  // an engineer aiming the camera goes on seeing readings
   capture_->start();
@@ -189,6 +193,7 @@ bool Daemon::Loop::start_parts() {
   uplink_ = std::move(*uplink);
   spdlog::info("evidence: clips are signed with device key {}", uplink_->public_key());
   for (auto& [type, details] : start_notes) report(type, Severity::critical, std::move(details));
+  start_evidence_keeper();
   start_capture();
   read_light_sensors();
   input_thread_ = std::thread([this] { read_inputs(); });
@@ -264,6 +269,7 @@ void Daemon::Loop::stop_parts(bool use_watchdog) {
   // A clean stop leaves nothing on that nobody would be left to switch off (after a crash, the
   // next start sets every output to the board file's initial state).
   carry_out(site_.stop());
+  if (keeper_) keeper_->stop();  // the last segment sealed
   uplink_->stop();
   if (use_watchdog) (void)board_.watchdog->stop();
   spdlog::info("stopped after {} frames", capture_->frames());
@@ -281,9 +287,63 @@ void Daemon::Loop::handle(const DaemonEvent& event) {
                    sync_aim();
                    if (desk_) desk_->gone(gone.client);
                  },
+                 [&](const RecordingStop& r) {
+                   segments_stopped_ = r.stop ? std::optional<std::string>(r.why) : std::nullopt;
+                   if (!capture_) return;
+                   if (r.stop) capture_->pause_segments(r.why);
+                   else capture_->resume_segments();
+                 },
                  [](const StopRequest&) {},
              },
              event);
+}
+
+// Continuous recording: its segments sealed and retention swept on the keeper's thread. Without
+// a store (its holds file unreadable, its folders not made) nothing is recorded continuously
+// rather than recorded without retention or holds: the control room hears why.
+void Daemon::Loop::start_evidence_keeper() {
+  if (!capture_options_.segments) return;
+  const evidence::SigningKey* key = uplink_->signing_key();
+  evidence::StoreOptions options{.clips_dir = config_.evidence.dir,
+                                 .segments_dir = config_.evidence.segments_dir,
+                                 .state_dir = config_.state_dir,
+                                 .device = config_.device_id,
+                                 .site = config_.site,
+                                 .camera = config_.camera_id,
+                                 .firmware = kFirmwareVersion,
+                                 .limits = {.max_age = config_.evidence.retention,
+                                            .quota_bytes = config_.evidence.quota_bytes,
+                                            // two segments at the board's bitrate, for what is being written
+                                            // (at most a quarter of a small quota)
+                                            .headroom_bytes = std::min<std::uint64_t>(
+                                                config_.evidence.quota_bytes / 4,
+                                                static_cast<std::uint64_t>(board_file_.encoder_bitrate_kbps) * 1000 / 8 *
+                                                    static_cast<std::uint64_t>(config_.evidence.segment.count()) * 2)}};
+  auto store = key == nullptr ? fail(Errc::unavailable, "the device has no signing key")
+                              : evidence::Store::open(std::move(options), *key, [this](const std::string& clip) {
+                                  return uplink_->clip_pending(clip);
+                                });
+  if (!store) {
+    const std::string why = "the evidence store cannot be opened: " + store.error().message;
+    spdlog::critical("evidence: {}; continuous recording is OFF", why);
+    segments_stopped_ = why;
+    report(EventType::recording_stopped, Severity::critical, {{"why", why}});
+    return;
+  }
+  keeper_ = std::make_unique<EvidenceKeeper>(
+      std::move(*store), config_.camera_id, board_.clock, std::chrono::minutes{1},
+      EvidenceKeeper::Hooks{
+          [this](uplink::Event e) { (void)uplink_->raise(std::move(e)); },
+          [this](bool stop, const std::string& why) { events_.push(RecordingStop{stop, why}); },
+          [this](const uplink::Command& command, bool ok, const std::string& error, const nlohmann::json& result) {
+            uplink_->reply(command, ok, error, result);
+          },
+          [this](pipelines::ClipClosed clip) { uplink_->submit_clip(std::move(clip), {}); }});
+  keeper_->start();
+  spdlog::info("evidence: continuous recording in {} ({} s segments), kept {} h{}",
+               (config_.evidence.segments_dir / config_.camera_id).string(), config_.evidence.segment.count(),
+               config_.evidence.retention.count(),
+               config_.evidence.quota_bytes ? fmt::format(" within {} MiB", config_.evidence.quota_bytes >> 20) : "");
 }
 
 // An input edge: its own event first, then the alarm site (keyfob, light, shock sensor, zone).
@@ -340,7 +400,8 @@ void Daemon::Loop::on_command(const IncomingCommand& incoming) {
   spdlog::info("command {} accepted (nonce {})", command.name, command.nonce);
   const Reply reply = commands_.dispatch(command.name, command.args, "control-room");
   if (reply.later) {
-    snapshot_requests_.push_back(command);
+    if (keeper_ && EvidenceKeeper::handles(command.name)) keeper_->request(command);  // it replies
+    else snapshot_requests_.push_back(command);
     return;
   }
   if (!reply.ok) spdlog::error("command {}: {}", command.name, reply.error);

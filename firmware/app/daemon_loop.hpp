@@ -14,6 +14,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include "app/event_queue.hpp"
+#include "app/evidence_keeper.hpp"
 #include "assure/firmware/field_tests.hpp"
 #include "app/heartbeat.hpp"
 #include "app/site_outlet.hpp"
@@ -38,8 +39,12 @@ struct IncomingCommand {  // from cmd/<name>; checked and obeyed on the main loo
 struct ShellGone {
   std::uint64_t client;
 };
+struct RecordingStop {  // from the evidence keeper: continuous recording stops (or resumes)
+  bool stop = false;
+  std::string why;
+};
 using DaemonEvent = std::variant<pipelines::VideoEvent, hal::InputEvent, IncomingCommand, shell::Gatekeeper::Forward,
-                                 shell::Gatekeeper::Refused, ShellGone, StopRequest>;
+                                 shell::Gatekeeper::Refused, ShellGone, RecordingStop, StopRequest>;
 
 inline Schedule::Time monotonic(const hal::Clock& clock) {
   return Schedule::Time{std::chrono::duration_cast<Schedule::Time::duration>(clock.monotonic())};
@@ -73,6 +78,9 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
     return desk_->remote(args, std::string(who));
   }
   bool link_echo(const std::string& nonce) override { return field_tests_.echoed(nonce, monotonic(*board_.clock)); }
+  std::string no_evidence_store() const override {
+    return keeper_ ? "" : "this device keeps no continuous recording (evidence.recording, the board's profile)";
+  }
 
   // What the engineer's shell may use (DeskHost, daemon_shell.cpp).
   Result<void> check(const config::DeviceConfig& next) const override;
@@ -91,6 +99,7 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   bool start_parts();  // the uplink, the video, the inputs and the shell
   Result<std::unique_ptr<UplinkService>> open_uplink();
   void start_capture();
+  void start_evidence_keeper();
   void read_light_sensors();
   void start_shell();
   void stop_parts(bool use_watchdog);
@@ -130,6 +139,8 @@ class Daemon::Loop final : public DeviceControl, public shell::DeskHost {
   EventQueue<DaemonEvent> events_;
   std::unique_ptr<pipelines::VideoCapture> capture_;
   std::unique_ptr<UplinkService> uplink_;
+  std::unique_ptr<EvidenceKeeper> keeper_;  // continuous recording only
+  std::optional<std::string> segments_stopped_;  // why continuous recording is stopped, for a restarted capture
   std::vector<uplink::Command> snapshot_requests_;  // waiting for the next frame
   std::thread input_thread_;
   std::atomic<bool> stopping_{false};

@@ -83,6 +83,14 @@ Reply echo(DeviceControl& device, const json& args, std::string_view who) {
   return Reply::done({{"test", test}, {"waiting", device.link_echo(test)}});
 }
 
+// Holds, releases and exports are the police's, through the control room and signed; the evidence
+// store carries them out on its own thread and the reply comes from there.
+Reply evidence(DeviceControl& device, const json&, std::string_view who) {
+  if (who != "control-room") return Reply::refused("holds, releases and exports come only from the control room, signed");
+  if (auto why = device.no_evidence_store(); !why.empty()) return Reply::refused(why);
+  return Reply::pending();
+}
+
 }  // namespace
 
 Dispatcher device_commands(DeviceControl& device) {
@@ -114,6 +122,22 @@ Dispatcher device_commands(DeviceControl& device) {
              bind(config)});
   table.add({"echo", "the control room's answer to a link test (mqtt test)", {{.name = "test", .required = true}},
              bind(echo)});
+  table.add({"hold", "an evidential hold: footage from..to (UTC) kept from retention until released",
+             {{.name = "reference", .required = true},
+              {.name = "from", .required = true},
+              {.name = "to", .required = true},
+              {.name = "camera", .fallback = ""},
+              {.name = "by", .required = true},
+              {.name = "reason", .fallback = ""}},
+             bind(evidence)});
+  table.add({"release", "ends the evidential hold with this case reference",
+             {{.name = "reference", .required = true}, {.name = "by", .required = true}}, bind(evidence)});
+  table.add({"export", "footage from..to (UTC) cut at keyframes into one signed MP4, sent like a clip",
+             {{.name = "from", .required = true},
+              {.name = "to", .required = true},
+              {.name = "requester", .required = true},
+              {.name = "reason", .required = true}},
+             bind(evidence)});
   return table;
 }
 

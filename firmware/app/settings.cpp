@@ -53,6 +53,12 @@ Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& co
     recording.ring_max_bytes = config.evidence.ring_max_bytes;
     recording.encoder = *encoder;
     capture.recording = std::move(recording);
+    if (recording_profile(config, board) == "continuous") {
+      capture.segments = pipelines::SegmentOptions{.dir = config.evidence.segments_dir / config.camera_id,
+                                                   .device_id = config.device_id,
+                                                   .camera_id = config.camera_id,
+                                                   .length = config.evidence.segment};
+    }
   }
   return capture;
 }
@@ -174,6 +180,10 @@ uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplin
   link.will_topic = topics.status();
   link.will_payload = uplink::offline_payload("connection lost");
   return link;
+}
+
+std::string recording_profile(const config::DeviceConfig& config, const config::BoardFile& board) {
+  return config.evidence.recording.empty() ? board.recording_profile : config.evidence.recording;
 }
 
 Result<Settings> settings(const config::DeviceConfig& config, const config::BoardFile& board) {

@@ -197,7 +197,11 @@ Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, 
   m.events = std::move(event_ids);
   m.index = chain_->count() + 1;
   m.previous = chain_->last_hash();
-  const auto body = evidence::manifest_body(m);
+  auto body = evidence::manifest_body(m);
+  if (!clip.from_segments.empty()) {  // an export names the segments it was cut from
+    body["kind"] = "export";
+    body["segments"] = clip.from_segments;
+  }
   const std::string payload = evidence::signed_manifest(body, *key_);
   // The signed manifest lives beside the clip (what goes to the police with it). Each step is on
   // storage before the next, and a crash between any two is put right at start

@@ -46,7 +46,7 @@ nlohmann::json hold_json(const Hold& h) {
 }  // namespace
 
 Store::Store(StoreOptions options, const SigningKey& key, std::function<bool(const std::string&)> unsent,
-             shell::AuditLog audit)
+             evidence::AuditLog audit)
     : options_(std::move(options)),
       key_(key),
       unsent_(std::move(unsent)),
@@ -61,7 +61,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, const SigningKe
     fs::create_directories(dir, ec);
     if (ec) return fail(Errc::io, fmt::format("cannot make {}: {}", dir.string(), ec.message()));
   }
-  auto audit = shell::AuditLog::open(options.state_dir / "evidence-audit.log");
+  auto audit = evidence::AuditLog::open(options.state_dir / "evidence-audit.log");
   if (!audit) return std::unexpected(audit.error());
   std::unique_ptr<Store> store(new Store(std::move(options), key, std::move(unsent), std::move(*audit)));
   if (auto loaded = store->load_holds(); !loaded) return std::unexpected(loaded.error());
@@ -178,6 +178,46 @@ Result<void> Store::release(const std::string& reference, const std::string& who
   if (auto audited = audit_.append({{"action", "release"}, {"reference", reference}, {"who", who}}); !audited) {
     return std::unexpected(audited.error());
   }
+  return {};
+}
+
+fs::path Store::segment_file(const std::string& id) const { return camera_dir(options_) / (id + ".mp4"); }
+
+std::string Store::export_id(UtcTime from) const {
+  const std::string base = fmt::format("{}-{}-export-{}", options_.device, options_.camera, utc_compact(from));
+  std::string id = base;
+  for (unsigned n = 2; fs::exists(options_.clips_dir / (id + ".mp4")) || fs::exists(options_.clips_dir / (id + ".json")); ++n) {
+    id = fmt::format("{}-{}", base, n);
+  }
+  return id;
+}
+
+Result<void> Store::note_export(const pipelines::ClipClosed& clip, const std::string& requester, const std::string& reason,
+                                UtcTime from, UtcTime to) {
+  const nlohmann::json sidecar{{"clip", clip.id},
+                               {"file", clip.file.filename().string()},
+                               {"device", options_.device},
+                               {"camera", options_.camera},
+                               {"utc_start", utc_iso8601(clip.start_utc)},
+                               {"utc_end", utc_iso8601(clip.end_utc)},
+                               {"frames", clip.frames},
+                               {"bytes", clip.bytes},
+                               {"reason", clip.reason},
+                               {"export", {{"from", utc_iso8601(from)}, {"to", utc_iso8601(to)},
+                                           {"requester", requester}, {"reason", reason}}},
+                               {"segments", clip.from_segments},
+                               {"events", nlohmann::json::array()},
+                               {"error", nullptr}};
+  if (auto written = base::write_durably(clip.sidecar, sidecar.dump(2) + "\n"); !written) return written;
+  auto audited = audit_.append({{"action", "export"},
+                                {"clip", clip.id},
+                                {"from", utc_iso8601(from)},
+                                {"to", utc_iso8601(to)},
+                                {"requester", requester},
+                                {"reason", reason},
+                                {"segments", clip.from_segments},
+                                {"frames", clip.frames}});
+  if (!audited) return std::unexpected(audited.error());
   return {};
 }
 

@@ -60,7 +60,7 @@ json RestartPlan::describe() const {
 }
 
 Desk::Desk(std::filesystem::path config_file, std::string running_text, DeskHost& host, Revisions revisions,
-           AuditLog audit, config::Candidate running)
+           evidence::AuditLog audit, config::Candidate running)
     : config_file_(std::move(config_file)),
       running_text_(std::move(running_text)),
       host_(host),
@@ -72,7 +72,7 @@ Result<std::unique_ptr<Desk>> Desk::open(const std::filesystem::path& state_dir,
                                          std::string running_text, DeskHost& host) {
   auto revisions = Revisions::open(state_dir / "config");
   if (!revisions) return std::unexpected(revisions.error());
-  auto audit = AuditLog::open(state_dir / "audit.log");
+  auto audit = evidence::AuditLog::open(state_dir / "audit.log");
   if (!audit) return std::unexpected(audit.error());
   auto running = config::Candidate::from_text(running_text, config_file.string(), config_file.parent_path());
   if (!running) return std::unexpected(running.error());

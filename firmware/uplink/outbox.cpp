@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -403,6 +404,11 @@ void Outbox::retry_all() {
     entry->in_flight = false;
     ready_[static_cast<int>(entry->lane)].insert(id);
   }
+}
+
+bool Outbox::pending_group(std::string_view group) const {
+  std::lock_guard lock(mutex_);
+  return std::any_of(entries_.begin(), entries_.end(), [&](const auto& e) { return e.second->group == group; });
 }
 
 OutboxStats Outbox::stats() const {

@@ -12,7 +12,7 @@
 
 #include "assure/firmware/daemon.hpp"
 #include "assure/firmware/evidence/signing.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/firmware/uplink/commands.hpp"
 #include "assure/firmware/uplink/messages.hpp"
 #include "fleet.hpp"
@@ -124,7 +124,7 @@ TEST(Shell, ACommitAppliesTheAlarmLiveAndTheSessionAndBootIdStay) {
   EXPECT_EQ(onlines(probe).size(), 1u) << "the MQTT link never reconnected";
   // The device file on disk is the committed one; the audit log holds the commit and verifies.
   EXPECT_NE(test::read_file(fleet.dir.path() / "device.toml").find("exit_delay = 4"), std::string::npos);
-  auto audited = shell::verify_audit_log(fleet.dir.path() / "state" / "audit.log");
+  auto audited = evidence::verify_audit_log(fleet.dir.path() / "state" / "audit.log");
   ASSERT_TRUE(audited) << audited.error().message;
   EXPECT_EQ(*audited, 1u);
   EXPECT_NE(test::read_file(fleet.dir.path() / "state" / "audit.log").find("\"who\":\"alice\""), std::string::npos);

@@ -7,12 +7,14 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "assure/base/utc.hpp"
 #include "assure/firmware/evidence/signing.hpp"
 #include "assure/pipelines/clip_salvage.hpp"
 #include "fleet.hpp"
@@ -459,3 +461,172 @@ TEST(Uplink, OnlyCommandsSignedByTheControlRoomAreObeyedAndAReplayIsRefused) {
   EXPECT_TRUE(fleet.daemon->log_contains("command ping REFUSED"));
 }
 
+
+// A pole recording around the clock into a small quota: its segments are sealed into the camera's
+// chain, retention deletes the oldest as the quota fills (the control room hears each sweep and
+// the store's audit log verifies offline); then, with every minute under an evidential hold (as a
+// police hold would leave it), the store cannot make room and recording stops with a critical
+// event rather than overwrite evidence.
+TEST(Uplink, ContinuousRecordingIsSealedRetainedByQuotaAndStopsLoudlyWhenOnlyHeldFootageIsLeft) {
+  test::Broker broker;
+  Fleet fleet;
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  std::string config = device_file(broker.uri());
+  config.replace(config.find("[evidence]\n"), 11,
+                 "[evidence]\nrecording = \"continuous\"\nsegment = 10\nsegments_dir = \"segments\"\nquota_mb = 8\n");
+  fleet.start_daemon(config);
+  const auto segments = fleet.dir.path() / "segments" / "cam0";  // device.camera
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("footage_deleted").empty(); }, 60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  const json deleted = fleet.events("footage_deleted")[0];
+  EXPECT_GE(deleted["details"]["count"].get<int>(), 1);
+  EXPECT_EQ(deleted["details"]["reasons"][0], "over the quota (8388608 bytes)");
+  EXPECT_TRUE(fleet.daemon->log_contains("evidence: continuous recording in")) << fleet.daemon->log();
+  const auto audit = fleet.dir.path() / "state" / "evidence-audit.log";
+  test::Process verify({test::binary("assure-verify").string(), "--audit", audit.string()}, fleet.dir.path() / "verify.log");
+  const auto verified = verify.wait(20s);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(WEXITSTATUS(*verified), 0) << verify.log();
+  EXPECT_NE(test::read_file(audit).find("\"action\":\"delete\""), std::string::npos);
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  // What is left is sealed: each segment has its signed manifest.
+  std::size_t left = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(segments)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.ends_with(".mp4")) continue;
+    ++left;
+    EXPECT_TRUE(std::filesystem::exists(segments / (name.substr(0, name.size() - 4) + ".manifest.json"))) << name;
+  }
+  EXPECT_GE(left, 1u);
+
+  // Every minute held: nothing may go, so recording stops, loudly.
+  std::ofstream(fleet.dir.path() / "state" / "holds.json")
+      << R"([{"reference": "CAD-0212-0099", "camera": "", "from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}])";
+  fleet.start_daemon(config);
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("recording_stopped").empty(); }, 60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  const json stopped = fleet.events("recording_stopped").back();
+  EXPECT_EQ(stopped["severity"], "critical");
+  EXPECT_NE(stopped["details"]["why"].get<std::string>().find("under an evidential hold"), std::string::npos) << stopped;
+  EXPECT_TRUE(fleet.daemon->log_contains("CONTINUOUS RECORDING STOPPED")) << fleet.daemon->log();
+  std::size_t after = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(segments)) after += entry.path().extension() == ".mp4";
+  EXPECT_GE(after, left) << "held footage was deleted";
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+}
+
+// The police ask by time: a signed export of about 20 s across three segments arrives at the control
+// room as a verified clip whose manifest names the segments, and plays; a signed hold and its
+// release are answered and audited; the store's audit log (the disclosure log) verifies offline.
+TEST(Uplink, ASignedExportByTimeArrivesVerifiedAndPlaysAndHoldsAreAnsweredAndAudited) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto control_room = evidence::SigningKey::generate();
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  test::Probe probe(broker.uri(), std::string(kBase) + "/#");
+  std::string config = device_file(broker.uri(), "control_room_key = \"" + control_room.public_hex() + "\"\n");
+  config.replace(config.find("[evidence]\n"), 11,
+                 "[evidence]\nrecording = \"continuous\"\nsegment = 10\nsegments_dir = \"segments\"\n");
+  fleet.start_daemon(config);
+  const auto segments = fleet.dir.path() / "segments" / "cam0";
+  // Four segments sealed (their manifests written): the first three are wholly in the past.
+  std::vector<std::pair<std::string, std::string>> sealed;  // (utc_start, id)
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        sealed.clear();
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(segments, ec)) {
+          const std::string name = entry.path().filename().string();
+          if (!name.ends_with(".manifest.json")) continue;
+          const std::string id = name.substr(0, name.size() - 14);
+          const json side = json::parse(test::read_file(segments / (id + ".json")), nullptr, false);
+          if (!side.is_discarded()) sealed.emplace_back(side.value("utc_start", ""), id);
+        }
+        std::sort(sealed.begin(), sealed.end());
+        return sealed.size() >= 4;
+      },
+      90s))
+      << fleet.daemon->log();
+  const auto start_of = [&](std::size_t i) { return *parse_utc_iso8601(sealed[i].first); };
+  const auto from = start_of(0) + 4s, to = start_of(2) + 3s;
+  const auto reply_to = [&](const std::string& nonce) {
+    return probe.wait_for(
+        [&](auto& m) { return m.topic == std::string(kBase) + "/reply" && json::parse(m.payload).value("nonce", "") == nonce; },
+        30s);
+  };
+  const std::string cmd = std::string(kBase) + "/cmd/";
+  const auto now = std::chrono::system_clock::now();
+  probe.publish(cmd + "hold", uplink::sign_command(control_room, "hold", "estate-a", "cam-01", now, "nonce-hold-0000001",
+                                                   {{"reference", "CAD-0212-0042"}, {"from", utc_iso8601(from)},
+                                                    {"to", utc_iso8601(to)}, {"by", "PC 4471 Evans"},
+                                                    {"reason", "assault outside the shop"}}));
+  auto held = reply_to("nonce-hold-0000001");
+  ASSERT_TRUE(held) << fleet.daemon->log();
+  EXPECT_TRUE(json::parse(held->payload)["ok"].get<bool>()) << held->payload;
+  probe.publish(cmd + "export", uplink::sign_command(control_room, "export", "estate-a", "cam-01", now, "nonce-export-00001",
+                                                     {{"from", utc_iso8601(from)}, {"to", utc_iso8601(to)},
+                                                      {"requester", "PC 4471 Evans, West Yorkshire Police"},
+                                                      {"reason", "CAD-0212-0042: assault outside the shop"}}));
+  auto exported = reply_to("nonce-export-00001");
+  ASSERT_TRUE(exported) << fleet.daemon->log();
+  const json result = json::parse(exported->payload);
+  ASSERT_TRUE(result["ok"].get<bool>()) << exported->payload;
+  const std::string clip = result["result"]["clip"];
+  EXPECT_EQ(result["result"]["segments"], (json{sealed[0].second, sealed[1].second, sealed[2].second}));
+  // At the control room: verified, and it plays every frame the device cut (from the keyframe at
+  // or before `from`, keyframes every 2 s, to the last picture before `to`).
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& v : fleet.evidence("verified")) {
+          if (v["clip"] == clip) return true;
+        }
+        return false;
+      },
+      60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  std::filesystem::path received;
+  for (const auto& v : fleet.evidence("verified")) {
+    if (v["clip"] == clip) received = v["file"].get<std::string>();
+  }
+  const auto played = pipelines::probe_clip(received);
+  ASSERT_TRUE(played) << played.error().message;
+  EXPECT_EQ(played->frames, result["result"]["frames"].get<std::uint64_t>());
+  const auto asked = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count() / 100);
+  EXPECT_GE(played->frames, asked);       // every picture asked for, at 10 fps
+  EXPECT_LE(played->frames, asked + 20);  // and at most the 2 s before it back to a keyframe
+  const json manifest = json::parse(test::read_file(fleet.dir.path() / "clips" / (clip + ".manifest.json")));
+  EXPECT_EQ(manifest["manifest"]["kind"], "export");
+  EXPECT_EQ(manifest["manifest"]["segments"], result["result"]["segments"]);
+  ASSERT_FALSE(fleet.events("footage_exported").empty());
+  EXPECT_EQ(fleet.events("footage_exported")[0]["details"]["requester"], "PC 4471 Evans, West Yorkshire Police");
+  ASSERT_FALSE(fleet.events("evidence_held").empty());
+
+  probe.publish(cmd + "release", uplink::sign_command(control_room, "release", "estate-a", "cam-01", now, "nonce-release-0001",
+                                                      {{"reference", "CAD-0212-0042"}, {"by", "PC 4471 Evans"}}));
+  auto released = reply_to("nonce-release-0001");
+  ASSERT_TRUE(released);
+  EXPECT_TRUE(json::parse(released->payload)["ok"].get<bool>()) << released->payload;
+  probe.publish(cmd + "release", uplink::sign_command(control_room, "release", "estate-a", "cam-01", now, "nonce-release-0002",
+                                                      {{"reference", "CAD-0212-0042"}, {"by", "PC 4471 Evans"}}));
+  auto again = reply_to("nonce-release-0002");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(json::parse(again->payload)["ok"].get<bool>()) << "released twice";
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  const auto audit = fleet.dir.path() / "state" / "evidence-audit.log";
+  const std::string log = test::read_file(audit);
+  for (const char* action : {"\"action\":\"hold\"", "\"action\":\"export\"", "\"action\":\"release\""}) {
+    EXPECT_NE(log.find(action), std::string::npos) << action << " is not in the audit log:\n" << log;
+  }
+  EXPECT_NE(log.find("CAD-0212-0042: assault outside the shop"), std::string::npos) << "the reason of the disclosure";
+  test::Process verify({test::binary("assure-verify").string(), "--audit", audit.string()}, fleet.dir.path() / "verify.log");
+  const auto verified = verify.wait(20s);
+  ASSERT_TRUE(verified);
+  EXPECT_EQ(WEXITSTATUS(*verified), 0) << verify.log();
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+}

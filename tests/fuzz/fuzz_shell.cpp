@@ -12,7 +12,7 @@
 #include <string>
 
 #include "assure/config/candidate.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "lines.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const std::filesystem::path file =
         std::filesystem::temp_directory_path() / ("fuzz-audit-" + std::to_string(::getpid()) + ".log");
     std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
-    (void)assure::shell::verify_audit_log(file);
+    (void)assure::evidence::verify_audit_log(file);
     return 0;
   }
   const auto split = text.find("\n----\n");

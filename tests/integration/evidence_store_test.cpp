@@ -11,7 +11,7 @@
 #include "assure/base/files.hpp"
 #include "assure/base/utc.hpp"
 #include "assure/firmware/evidence/store.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "scenes.hpp"
 #include "support.hpp"
@@ -154,7 +154,7 @@ TEST(EvidenceStore, RetentionDeletesExactlyTheOldestUnprotectedSegmentsHoldsProt
     const std::vector<std::string> left = segment_ids((*store)->footage());
     EXPECT_EQ(left, std::vector<std::string>(all.begin() + static_cast<long>(expected.size()), all.end()));
     // Every deletion is in the store's audit log, whose chain verifies.
-    auto audited = shell::verify_audit_log((*store)->audit_file());
+    auto audited = evidence::verify_audit_log((*store)->audit_file());
     ASSERT_TRUE(audited) << audited.error().message;
     EXPECT_EQ(*audited, expected.size());
   }
@@ -200,7 +200,7 @@ TEST(EvidenceStore, RetentionDeletesExactlyTheOldestUnprotectedSegmentsHoldsProt
     const Swept after = (*store)->sweep(end);
     EXPECT_FALSE(after.plan.stop_recording);
     EXPECT_TRUE((*store)->footage().empty());
-    auto audited = shell::verify_audit_log((*store)->audit_file());
+    auto audited = evidence::verify_audit_log((*store)->audit_file());
     ASSERT_TRUE(audited) << audited.error().message;
   }
 }

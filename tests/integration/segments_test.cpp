@@ -10,6 +10,7 @@
 
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
+#include "assure/pipelines/footage_export.hpp"
 #include "scenes.hpp"
 #include "support.hpp"
 
@@ -46,13 +47,14 @@ CaptureOptions continuous(const std::string& video, const std::filesystem::path&
 
 // ffprobe's count of decoded frames and the time of the first and last packet, in seconds.
 struct Probed {
+  std::vector<int> sizes;  // of each packet: the same bytes show the same sizes
   std::uint64_t frames = 0;
   double first_pts = -1;
   double last_pts = -1;
   bool starts_with_keyframe = false;
 };
 Probed ffprobe(const std::filesystem::path& file) {
-  const std::string command = "ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of json '" +
+  const std::string command = "ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags,size -of json '" +
                               file.string() + "' 2>&1";
   std::string output;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
@@ -73,6 +75,7 @@ Probed ffprobe(const std::filesystem::path& file) {
       probed.starts_with_keyframe = packet.value("flags", "").find('K') != std::string::npos;
     }
     probed.last_pts = std::max(probed.last_pts, pts);
+    probed.sizes.push_back(std::stoi(packet.value("size", "0")));
     ++probed.frames;
   }
   return probed;
@@ -156,4 +159,53 @@ TEST(Segments, PausedRecordingLeavesAGapTheNextSegmentShows) {
   EXPECT_GT(segments[at_pause].first_pts, segments[at_pause - 1].end_pts);
   EXPECT_EQ(segments[at_pause + 1].follows, segments[at_pause].id);
   for (const auto& s : segments) EXPECT_TRUE(s.error.empty()) << s.error;
+}
+
+// "22:10:12.35 to 22:10:37.35": cut from three segments at keyframes, not re-encoded.
+TEST(Segments, AnExportByTimeIsCutAtKeyframesAcrossSegmentsWithEveryPictureAsRecorded) {
+  test::TempDir dir;
+  test::Collected<VideoEvent> events;
+  VideoCapture capture(continuous(test::vtest_avi().string(), dir.path(), 10s), [&](const VideoEvent& e) { events(e); });
+  capture.start();
+  ASSERT_TRUE(test::eventually([&] { return !events.of<VideoEnded>().empty(); }, 120s));
+  capture.stop();
+  const auto segments = events.of<SegmentClosed>();
+  ASSERT_GE(segments.size(), 5u);
+  std::vector<ExportSource> sources;
+  for (const auto& s : segments) sources.push_back({s.id, s.file, s.start_utc});
+  const UtcTime from = kOrigin + 12350ms, to = kOrigin + 37350ms;
+  const auto out = dir.path() / "export.mp4";
+  auto exported = export_footage(sources, from, to, out, "export", "test export");
+  ASSERT_TRUE(exported) << exported.error().message;
+  // From the keyframe at or before 12.35 s (one every 2 s: 12.0) to the last picture before 37.35.
+  EXPECT_EQ(exported->start_utc, kOrigin + 12s);
+  EXPECT_EQ(exported->end_utc, kOrigin + 37400ms);
+  EXPECT_EQ(exported->frames, 254u);
+  ASSERT_EQ(exported->segments.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& s = segments[i + 1];
+    EXPECT_EQ(exported->segments[i], s.id);
+  }
+  const Probed probed = ffprobe(out);
+  EXPECT_EQ(probed.frames, 254u);
+  EXPECT_TRUE(probed.starts_with_keyframe);
+  EXPECT_NEAR(probed.first_pts, 0.0, 1e-3);
+  EXPECT_NEAR(probed.last_pts, 25.3, 0.011);
+  // The same pictures, byte for byte in size, as the segments hold for those times.
+  std::vector<int> recorded;
+  for (std::size_t i = 1; i <= 3; ++i) {
+    const Probed part = ffprobe(segments[i].file);
+    const double offset = std::chrono::duration<double>(segments[i].start_utc - kOrigin).count();
+    for (std::size_t n = 0; n < part.sizes.size(); ++n) {
+      const double t = offset + static_cast<double>(n) / 10.0;
+      if (t > 11.95 && t < 37.35) recorded.push_back(part.sizes[n]);
+    }
+  }
+  EXPECT_EQ(probed.sizes, recorded);
+  // What cannot be exported is said.
+  EXPECT_FALSE(export_footage(sources, to, from, dir.path() / "backwards.mp4", "x", "x"));
+  auto none = export_footage(sources, kOrigin - 1h, kOrigin - 30min, dir.path() / "none.mp4", "x", "x");
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("no footage between"), std::string::npos) << none.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "none.mp4.part"));
 }

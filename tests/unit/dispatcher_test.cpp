@@ -57,6 +57,8 @@ class Recorder final : public DeviceControl {
     echoes.push_back(nonce);
     return nonce == waiting;
   }
+  std::string no_evidence_store() const override { return store; }
+  std::string store = "no continuous recording here";  // why not; empty: there is a store
 
   drivers::SimClock clock;
   std::size_t carried = 0;
@@ -106,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(
         Row{"ping", "{}", true, "\"boot_id\":\"b00t\""},
         Row{"ping", "null", true, "\"firmware\":\"test\""},
         Row{"reboot", "{}", false,
-            "unknown command \"reboot\" (known: ping, snapshot, accept_view, resend_clip, arm, disarm, maintenance, outputs, config, echo)"},
+            "unknown command \"reboot\" (known: ping, snapshot, accept_view, resend_clip, arm, disarm, maintenance, outputs, config, echo, hold, release, export)"},
         Row{"arm", "{}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"home\"}", true, "\"state\":\"exit_delay\""},
         Row{"arm", "{\"mode\":\"sideways\"}", false, "\"mode\" must be one of \"away\", \"home\", not \"sideways\""},
@@ -225,4 +227,27 @@ TEST(Schedule, HeartbeatsAndWatchdogKicksRunOnTheSimClock) {
   Schedule no_watchdog(now(), 30s, std::nullopt);
   EXPECT_EQ(no_watchdog.wake_at(std::nullopt), now() + 30s);
   EXPECT_FALSE(no_watchdog.due(now()).kick);
+}
+
+// Holds, releases and exports: the police's, from the control room only, carried out by the
+// evidence store (the reply comes later), and refused where there is none.
+TEST(Commands, HoldsReleasesAndExportsComeOnlyFromTheControlRoomAndNeedAStore) {
+  Recorder device;
+  Dispatcher table = device_commands(device);
+  const json hold{{"reference", "CAD-1"}, {"from", "2026-12-01T22:10:00Z"}, {"to", "2026-12-01T22:40:00Z"}, {"by", "PC 1"}};
+  Reply r = table.dispatch("hold", hold, "control-room");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "no continuous recording here");
+  device.store.clear();
+  r = table.dispatch("hold", hold, "alice");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("only from the control room"), std::string::npos) << r.error;
+  r = table.dispatch("hold", hold, "control-room");
+  EXPECT_TRUE(r.ok && r.later);
+  r = table.dispatch("export", {{"from", "2026-12-01T22:10:00Z"}, {"to", "2026-12-01T22:40:00Z"}}, "control-room");
+  EXPECT_FALSE(r.ok) << "an export names who asked and why";
+  r = table.dispatch("export", {{"from", "a"}, {"to", "b"}, {"requester", "PC 1"}, {"reason", "CAD-1"}}, "control-room");
+  EXPECT_TRUE(r.ok && r.later) << "the times are checked by the store, which answers";
+  r = table.dispatch("release", {{"reference", "CAD-1"}, {"by", "PC 1"}}, "control-room");
+  EXPECT_TRUE(r.ok && r.later);
 }

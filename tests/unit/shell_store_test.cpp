@@ -8,13 +8,15 @@
 #include <fstream>
 #include <sstream>
 
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/firmware/shell/engineers.hpp"
 #include "assure/firmware/shell/revisions.hpp"
 #include "support.hpp"
 
 using namespace assure;
 using namespace assure::shell;
+using assure::evidence::AuditLog;
+using assure::evidence::verify_audit_log;
 using namespace std::chrono_literals;
 
 namespace {

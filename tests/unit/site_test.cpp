@@ -233,7 +233,7 @@ TEST(Site, CameraMotionIsAZoneAndALightTrigger) {
 
 TEST(Kinds, EveryEventTypeAndSeverityHasOneNameThatReadsBack) {
   std::vector<std::string_view> names;
-  for (int i = 0; i <= static_cast<int>(EventType::reboot_requested); ++i) {  // the last
+  for (int i = 0; i <= static_cast<int>(EventType::footage_exported); ++i) {  // the last
     const auto type = static_cast<EventType>(i);
     const auto name = to_string(type);
     EXPECT_NE(name, "unknown") << i;

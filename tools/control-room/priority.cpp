@@ -7,7 +7,7 @@ namespace assure::control_room {
 
 Priority priority_of(std::string_view type, std::string_view severity) {
   using P = Priority;
-  static constexpr std::array<std::pair<std::string_view, P>, 27> kKnown{{
+  static constexpr std::array<std::pair<std::string_view, P>, 28> kKnown{{
       {"panic", P::panic},
       {"duress", P::panic},
       {"burglary", P::alarm},
@@ -19,6 +19,7 @@ Priority priority_of(std::string_view type, std::string_view severity) {
       {"video_lost", P::trouble},
       {"clip_failed", P::trouble},
       {"clip_recovered", P::trouble},  // a clip cut short: power cut, or a crash
+      {"recording_stopped", P::trouble},  // continuous recording stopped: the store is full of held footage
       {"storage_failed", P::trouble},
       {"evidence_lost", P::trouble},
       {"output_failed", P::trouble},
@@ -39,9 +40,10 @@ Priority priority_of(std::string_view type, std::string_view severity) {
   for (const auto& [name, p] : kKnown) {
     if (name == type) return p;
   }
-  static constexpr std::array<std::string_view, 14> kInformation{
+  static constexpr std::array<std::string_view, 19> kInformation{
       "input", "output", "arming", "armed", "disarmed", "alarm_cancelled", "maintenance", "activity",
-      "arming_refused", "config_changed", "link_test", "reboot_requested", "restarted_cleanly", "online"};
+      "arming_refused", "config_changed", "link_test", "reboot_requested", "restarted_cleanly", "online",
+      "footage_deleted", "recording_resumed", "evidence_held", "evidence_released", "footage_exported"};
   for (auto name : kInformation) {
     if (name == type) return P::information;
   }

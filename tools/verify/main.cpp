@@ -6,7 +6,7 @@
 #include <string>
 
 #include "assure/base/files.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/firmware/evidence/signing.hpp"
 
 namespace {
@@ -32,7 +32,7 @@ std::optional<std::string> read(const std::string& file, std::uint64_t limit = 1
 int main(int argc, char** argv) try {
   using namespace assure;
   if (argc == 3 && std::string_view(argv[1]) == "--audit") {
-    auto records = shell::verify_audit_log(argv[2]);
+    auto records = evidence::verify_audit_log(argv[2]);
     if (!records) {
       std::cout << "NOT VERIFIED: " << records.error().message << "\n";
       return 1;

@@ -59,6 +59,11 @@ struct EvidenceConfig {
   std::chrono::seconds max_clip{300};
   std::chrono::milliseconds keyframe_interval{2000};
   std::size_t ring_max_bytes = 48u << 20;
+  std::string recording;  // "events", "continuous", or empty: the board's profile
+  std::chrono::seconds segment{60};
+  std::filesystem::path segments_dir;
+  std::chrono::hours retention{744};
+  std::uint64_t quota_bytes = 0;  // 0: none
 };
 
 struct DeviceConfig {

@@ -1,6 +1,6 @@
 #pragma once
 // The commands a device obeys, as one Dispatcher table: ping, snapshot, resend_clip, arm, disarm,
-// maintenance, outputs, config, echo, accept_view. Each handler is one function over DeviceControl, the little the daemon
+// maintenance, outputs, config, echo, accept_view, hold, release, export. Each handler is one function over DeviceControl, the little the daemon
 // lends its commands; the handlers hold no state of their own.
 
 #include <cstddef>
@@ -34,6 +34,8 @@ class DeviceControl {
   virtual Result<nlohmann::json> change_config(const nlohmann::json& args, std::string_view who) = 0;
   // The control room's answer to a link_test event; false: no engineer's "mqtt test" waits for it.
   virtual bool link_echo(const std::string& nonce) = 0;
+  // Why holds, releases and exports cannot be taken (no continuous recording), or empty.
+  virtual std::string no_evidence_store() const = 0;
 };
 
 Dispatcher device_commands(DeviceControl& device);

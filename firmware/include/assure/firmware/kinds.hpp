@@ -20,6 +20,8 @@ enum class EventType {
   command_rejected, evidence_lost, storage_failed, storage_restored,
   // the engineer's shell and the device file
   config_changed, config_reverted, config_fallback, engineer_login_failed, link_test, reboot_requested,
+  // the evidence store (evidence/store.hpp)
+  footage_deleted, recording_stopped, recording_resumed, evidence_held, evidence_released, footage_exported,
 };
 
 enum class Severity { info, warning, alarm, critical };

@@ -36,6 +36,8 @@ struct Settings {
   alarm::SiteSettings site;
 };
 // All of them, or the first thing wrong.
+// "events" or "continuous": the device file's evidence.recording, else the board's profile.
+std::string recording_profile(const config::DeviceConfig& config, const config::BoardFile& board);
 Result<Settings> settings(const config::DeviceConfig& config, const config::BoardFile& board);
 
 }  // namespace assure::app

@@ -75,6 +75,9 @@ class UplinkService {
   const uplink::Topics& topics() const { return topics_; }
   bool connected() const;
   const std::string& public_key() const { return public_key_; }
+  const evidence::SigningKey* signing_key() const { return key_ ? &*key_ : nullptr; }
+  // The clip is still in the outbox, not yet taken by the broker for the control room.
+  bool clip_pending(const std::string& clip) const { return outbox_->pending_group("clip:" + clip); }
 
  private:
   UplinkService(const config::DeviceConfig& config, uplink::Online online, std::shared_ptr<const hal::Clock> clock);

@@ -114,6 +114,7 @@ struct ClipClosed {
   std::string reason;  // "tail ended", "split at max_clip", "video lost: ...", "stopped"
   std::string continues;  // id of the clip this one carries on from after a split
   std::string error;   // empty when the clip and sidecar are written; otherwise what failed
+  std::vector<std::string> from_segments;  // an export: the continuous segments it was cut from
 };
 
 // Decides when clips open and close, and writes them. Fed from two threads: encoded pictures from

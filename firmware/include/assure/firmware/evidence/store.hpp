@@ -20,7 +20,8 @@
 #include "assure/base/error.hpp"
 #include "assure/firmware/evidence/retention.hpp"
 #include "assure/firmware/evidence/signing.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
+#include "assure/pipelines/recording.hpp"
 #include "assure/pipelines/segments.hpp"
 
 namespace assure::evidence {
@@ -66,9 +67,17 @@ class Store {
   Result<void> release(const std::string& reference, const std::string& who);
 
   const std::filesystem::path& audit_file() const { return audit_path_; }
+  const std::filesystem::path& clips_dir() const { return options_.clips_dir; }
+  std::filesystem::path segment_file(const std::string& id) const;
+  // A fresh id for an export of footage from `from` (exports live among the clips).
+  std::string export_id(UtcTime from) const;
+  // An export made: its sidecar written and a disclosure record (who asked, why, what it holds)
+  // in the audit log, before it is sent.
+  Result<void> note_export(const pipelines::ClipClosed& clip, const std::string& requester, const std::string& reason,
+                           UtcTime from, UtcTime to);
 
  private:
-  Store(StoreOptions options, const SigningKey& key, std::function<bool(const std::string&)> unsent, shell::AuditLog audit);
+  Store(StoreOptions options, const SigningKey& key, std::function<bool(const std::string&)> unsent, AuditLog audit);
   Result<void> save_holds();
   Result<void> load_holds();
 
@@ -76,7 +85,7 @@ class Store {
   const SigningKey& key_;
   std::function<bool(const std::string&)> unsent_;
   std::filesystem::path audit_path_;
-  shell::AuditLog audit_;
+  AuditLog audit_;
   std::vector<Hold> holds_;
 };
 

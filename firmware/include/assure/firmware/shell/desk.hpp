@@ -19,7 +19,7 @@
 #include "assure/base/error.hpp"
 #include "assure/config/candidate.hpp"
 #include "assure/firmware/kinds.hpp"
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/firmware/shell/revisions.hpp"
 
 namespace assure::shell {
@@ -72,7 +72,7 @@ class Desk {
   Result<nlohmann::json> remote(const nlohmann::json& args, const std::string& who);
 
  private:
-  Desk(std::filesystem::path config_file, std::string running_text, DeskHost& host, Revisions revisions, AuditLog audit,
+  Desk(std::filesystem::path config_file, std::string running_text, DeskHost& host, Revisions revisions, evidence::AuditLog audit,
        config::Candidate running);
   config::Candidate& candidate(std::uint64_t client);
   Result<nlohmann::json> commit(std::uint64_t client, const std::string& engineer, const nlohmann::json& request);
@@ -87,7 +87,7 @@ class Desk {
   std::string running_text_;
   DeskHost& host_;
   Revisions revisions_;
-  AuditLog audit_;
+  evidence::AuditLog audit_;
   config::Candidate running_;
   std::map<std::uint64_t, config::Candidate> candidates_;
 };

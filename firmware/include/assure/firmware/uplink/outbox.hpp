@@ -35,6 +35,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "assure/base/error.hpp"
@@ -141,6 +142,8 @@ class Outbox {
   void retry_all();               // the connection was lost: everything in flight is sent again
 
   OutboxStats stats() const;
+  // Something of this group (a clip's "clip:<id>") is still waiting for the broker.
+  bool pending_group(std::string_view group) const;
   const std::filesystem::path& journal() const { return path_; }
 
  private:

@@ -1,4 +1,4 @@
-#include "assure/firmware/shell/audit_log.hpp"
+#include "assure/firmware/evidence/audit_log.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -11,7 +11,7 @@
 #include "assure/firmware/evidence/signing.hpp"
 #include "assure/firmware/uplink/json_input.hpp"
 
-namespace assure::shell {
+namespace assure::evidence {
 namespace {
 
 constexpr InputBounds kLineBounds{.max_bytes = 256u << 10, .max_depth = 8, .max_string = 64u << 10};
@@ -103,4 +103,4 @@ Result<std::uint64_t> verify_audit_log(const std::filesystem::path& file) {
   return walk(file, last);
 }
 
-}  // namespace assure::shell
+}  // namespace assure::evidence

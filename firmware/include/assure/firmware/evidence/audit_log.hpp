@@ -12,7 +12,7 @@
 
 #include "assure/base/error.hpp"
 
-namespace assure::shell {
+namespace assure::evidence {
 
 class AuditLog {
  public:
@@ -32,4 +32,4 @@ class AuditLog {
 // The number of records, or the first line that breaks the chain, named.
 Result<std::uint64_t> verify_audit_log(const std::filesystem::path& file);
 
-}  // namespace assure::shell
+}  // namespace assure::evidence
