@@ -136,6 +136,18 @@ std::string SigningKey::sign_hex(std::string_view message) const {
   return to_hex(std::string_view(reinterpret_cast<const char*>(signature), sizeof signature));
 }
 
+std::array<unsigned char, 32> SigningKey::box_secret() const {
+  std::array<unsigned char, 32> out{};
+  crypto_sign_ed25519_sk_to_curve25519(out.data(), secret_.data());
+  return out;
+}
+
+std::array<unsigned char, 32> SigningKey::box_public() const {
+  std::array<unsigned char, 32> out{};
+  if (crypto_sign_ed25519_pk_to_curve25519(out.data(), public_.data()) != 0) out.fill(0);  // (our own key: never)
+  return out;
+}
+
 bool verify_signature(std::string_view public_hex, std::string_view message, std::string_view signature_hex) {
   ensure_sodium();
   const auto key = from_hex(public_hex);

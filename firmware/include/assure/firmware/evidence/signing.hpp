@@ -44,6 +44,9 @@ class SigningKey {
 
   std::string public_hex() const;
   std::string sign_hex(std::string_view message) const;  // detached signature, 128 hex digits
+  // The same key pair as X25519, for opening what was sealed to it (sealed_file.hpp).
+  std::array<unsigned char, 32> box_secret() const;
+  std::array<unsigned char, 32> box_public() const;
 
  private:
   std::array<unsigned char, 64> secret_{};

@@ -1,0 +1,190 @@
+#include "assure/firmware/evidence/sealed_file.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace assure::evidence {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kMagic = "ASSURE-SEALED-1\n";
+using Stream = crypto_secretstream_xchacha20poly1305_state;
+constexpr std::size_t kKey = crypto_secretstream_xchacha20poly1305_KEYBYTES;
+constexpr std::size_t kSealedKey = crypto_box_SEALBYTES + kKey;
+constexpr std::size_t kHeader = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+constexpr std::size_t kOverhead = crypto_secretstream_xchacha20poly1305_ABYTES;
+constexpr std::size_t kPreamble = kMagic.size() + kSealedKey + kHeader;
+
+void put_le32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint32_t get_le32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 | static_cast<std::uint32_t>(p[2]) << 16 |
+         static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+Result<void> write_all(int fd, std::string_view bytes, const fs::path& file) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(Errc::io, fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace
+
+struct SealedWriter::State {
+  fs::path file;
+  int fd = -1;
+  Stream stream{};
+  std::string pending;  // plaintext not yet sealed (less than a record)
+  crypto_hash_sha256_state plain_hash{};
+  SealedSummary summary;
+  bool finished = false;
+  ~State() {
+    if (fd >= 0) ::close(fd);
+    sodium_memzero(&stream, sizeof stream);
+    sodium_memzero(pending.data(), pending.size());
+  }
+};
+
+SealedWriter::SealedWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+SealedWriter::~SealedWriter() = default;
+
+Result<std::unique_ptr<SealedWriter>> SealedWriter::create(const fs::path& file, std::string_view recipient_hex) {
+  if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
+  const auto ed = from_hex(recipient_hex);
+  if (!ed || ed->size() != crypto_sign_PUBLICKEYBYTES) {
+    return fail(Errc::invalid_argument, "the control room's key must be 64 hex digits (an Ed25519 public key)");
+  }
+  std::array<unsigned char, crypto_box_PUBLICKEYBYTES> recipient{};
+  if (crypto_sign_ed25519_pk_to_curve25519(recipient.data(), reinterpret_cast<const unsigned char*>(ed->data())) != 0) {
+    return fail(Errc::invalid_argument, "the control room's key is not a usable Ed25519 public key");
+  }
+  auto state = std::make_unique<State>();
+  state->file = file;
+  std::array<unsigned char, kKey> key{};
+  crypto_secretstream_xchacha20poly1305_keygen(key.data());
+  std::string preamble(kMagic);
+  std::array<unsigned char, kSealedKey> sealed_key{};
+  crypto_box_seal(sealed_key.data(), key.data(), key.size(), recipient.data());
+  preamble.append(reinterpret_cast<const char*>(sealed_key.data()), sealed_key.size());
+  std::array<unsigned char, kHeader> header{};
+  crypto_secretstream_xchacha20poly1305_init_push(&state->stream, header.data(), key.data());
+  sodium_memzero(key.data(), key.size());  // from here only the control room can recover it
+  preamble.append(reinterpret_cast<const char*>(header.data()), header.size());
+  crypto_hash_sha256_init(&state->plain_hash);
+  state->fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (state->fd < 0) return fail(Errc::io, fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  if (auto written = write_all(state->fd, preamble, file); !written) return std::unexpected(written.error());
+  state->summary.sealed_bytes = preamble.size();
+  return std::unique_ptr<SealedWriter>(new SealedWriter(std::move(state)));
+}
+
+Result<void> SealedWriter::seal_record(bool final) {
+  State& s = *state_;
+  std::string record;
+  put_le32(record, static_cast<std::uint32_t>(s.pending.size() + kOverhead));
+  record.resize(4 + s.pending.size() + kOverhead);
+  crypto_secretstream_xchacha20poly1305_push(
+      &s.stream, reinterpret_cast<unsigned char*>(record.data() + 4), nullptr,
+      reinterpret_cast<const unsigned char*>(s.pending.data()), s.pending.size(), nullptr, 0,
+      final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+  sodium_memzero(s.pending.data(), s.pending.size());
+  s.pending.clear();
+  if (auto written = write_all(s.fd, record, s.file); !written) return written;
+  s.summary.sealed_bytes += record.size();
+  return {};
+}
+
+Result<void> SealedWriter::write(std::string_view plaintext) {
+  State& s = *state_;
+  if (s.finished) return fail(Errc::invalid_argument, fmt::format("{} is already finished", s.file.string()));
+  crypto_hash_sha256_update(&s.plain_hash, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size());
+  s.summary.plaintext_bytes += plaintext.size();
+  while (!plaintext.empty()) {
+    const std::size_t take = std::min(plaintext.size(), kSealedRecord - s.pending.size());
+    s.pending.append(plaintext.substr(0, take));
+    plaintext.remove_prefix(take);
+    if (s.pending.size() == kSealedRecord) {
+      if (auto sealed = seal_record(false); !sealed) return sealed;
+    }
+  }
+  return {};
+}
+
+Result<SealedSummary> SealedWriter::finish() {
+  State& s = *state_;
+  if (s.finished) return s.summary;
+  if (auto sealed = seal_record(true); !sealed) return std::unexpected(sealed.error());
+  s.finished = true;
+  if (::fsync(s.fd) != 0) return fail(Errc::io, fmt::format("cannot sync {}: {}", s.file.string(), std::strerror(errno)));
+  ::close(std::exchange(s.fd, -1));
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256_final(&s.plain_hash, digest.data());
+  s.summary.plaintext_sha256 = to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  return s.summary;
+}
+
+bool looks_sealed(std::string_view first_bytes) { return first_bytes.starts_with(kMagic); }
+
+Result<std::string> open_sealed(std::string_view sealed, const SigningKey& control_room, std::uint64_t max_bytes) {
+  if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
+  if (sealed.size() < kMagic.size() && kMagic.starts_with(sealed)) {
+    return fail(Errc::parse, "a sealed file cut short inside its header");
+  }
+  if (!looks_sealed(sealed)) return fail(Errc::parse, "not a sealed file (no ASSURE-SEALED-1 header)");
+  if (sealed.size() < kPreamble) return fail(Errc::parse, "a sealed file cut short inside its header");
+  const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
+  std::array<unsigned char, kKey> key{};
+  const auto box_public = control_room.box_public();
+  auto box_secret = control_room.box_secret();
+  const bool opened =
+      crypto_box_seal_open(key.data(), bytes + kMagic.size(), kSealedKey, box_public.data(), box_secret.data()) == 0;
+  sodium_memzero(box_secret.data(), box_secret.size());
+  if (!opened) return fail(Errc::invalid_argument, "sealed for another key: this control-room key cannot open it");
+  Stream stream{};
+  const bool started = crypto_secretstream_xchacha20poly1305_init_pull(&stream, bytes + kMagic.size() + kSealedKey, key.data()) == 0;
+  sodium_memzero(key.data(), key.size());
+  if (!started) return fail(Errc::parse, "a sealed file with a damaged stream header");
+  std::string plain;
+  std::size_t at = kPreamble;
+  for (std::uint64_t record = 1;; ++record) {
+    if (at == sealed.size()) return fail(Errc::parse, fmt::format("cut short: it ends after record {} with no final record", record - 1));
+    if (at + 4 > sealed.size()) return fail(Errc::parse, fmt::format("cut short inside record {}", record));
+    const std::uint32_t length = get_le32(bytes + at);
+    if (length < kOverhead || length > kSealedRecord + kOverhead) {
+      return fail(Errc::parse, fmt::format("record {} claims {} bytes: damaged", record, length));
+    }
+    if (at + 4 + length > sealed.size()) return fail(Errc::parse, fmt::format("cut short inside record {}", record));
+    const std::size_t before = plain.size();
+    if (before + (length - kOverhead) > max_bytes) {
+      return fail(Errc::invalid_argument, fmt::format("opens to more than {} bytes", max_bytes));
+    }
+    plain.resize(before + length - kOverhead);
+    unsigned char tag = 0;
+    unsigned long long produced = 0;
+    if (crypto_secretstream_xchacha20poly1305_pull(&stream, reinterpret_cast<unsigned char*>(plain.data() + before), &produced,
+                                                   &tag, bytes + at + 4, length, nullptr, 0) != 0) {
+      return fail(Errc::parse, fmt::format("record {} was altered, reordered or damaged (it does not authenticate)", record));
+    }
+    plain.resize(before + produced);
+    at += 4 + length;
+    if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+      if (at != sealed.size()) return fail(Errc::parse, fmt::format("{} bytes after the final record", sealed.size() - at));
+      return plain;
+    }
+  }
+}
+
+}  // namespace assure::evidence
