@@ -199,8 +199,9 @@ Result<nlohmann::json> EvidenceKeeper::export_footage(const nlohmann::json& args
   if (!from) return std::unexpected(from.error());
   auto to = utc_arg(args, "to");
   if (!to) return std::unexpected(to.error());
-  if (*to <= *from || *to - *from > std::chrono::hours{24}) {
-    return fail(Errc::invalid_argument, "an export must end after it starts and span at most 24 hours");
+  // Two hours of 1080p is ~3.6 GB on the card and in the outbox: longer is asked for in parts.
+  if (*to <= *from || *to - *from > std::chrono::hours{2}) {
+    return fail(Errc::invalid_argument, "an export must end after it starts and span at most 2 hours (ask for more in parts)");
   }
   const std::string requester = text_arg(args, "requester"), reason = text_arg(args, "reason");
   std::vector<evidence::Footage> footage = store_->footage();
