@@ -151,7 +151,10 @@ Swept Store::sweep(UtcTime now) {
                                   {"utc", utc_iso8601(now)}});
     if (!audited) spdlog::error("evidence: deleted {} but cannot audit it: {}", d.id, audited.error().message);
   }
-  (void)base::fsync_path(camera_dir(options_), true);
+  if (!swept.plan.deletions.empty()) {  // the deletions on storage (the audit log already is)
+    (void)base::fsync_path(camera_dir(options_), true);
+    (void)base::fsync_path(options_.clips_dir, true);
+  }
   return swept;
 }
 
