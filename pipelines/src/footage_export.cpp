@@ -20,7 +20,7 @@ namespace {
 // Every access unit of an MP4's H.264 track, in decode order, with the stream's caps (the same
 // caps appsrc gives mp4mux when recording). `each` returns false to stop early.
 Result<void> read_units(const fs::path& file, const std::function<bool(const std::string& caps, AccessUnit)>& each) {
-  // Built by hand, not parsed: the file's name never becomes pipeline syntax.
+  // The file name is set as a property afterwards, never put into the launch text.
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(
       "filesrc name=in ! qtdemux ! video/x-h264 ! h264parse ! "
