@@ -93,8 +93,13 @@ int main(int argc, char** argv) try {
   if (args.check) {
     // What only the two together can say: zones, lights and the sounder against the board's lines,
     // the camera and the encoder.
-    if (auto checked = assure::app::settings(*config, *board); !checked) {
+    auto checked = assure::app::settings(*config, *board);
+    if (!checked) {
       std::cerr << checked.error().message << "\n";
+      return 2;
+    }
+    if (!checked->recording_refused.empty()) {  // it would run, but record nothing: not ok
+      std::cerr << checked->recording_refused << "\n";
       return 2;
     }
     std::cout << args.config << ": ok (board " << board->spec.name << ", " << board->spec.inputs.size()

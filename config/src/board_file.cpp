@@ -59,6 +59,8 @@ Schema make_board_schema() {
          .choices = {"events", "continuous"},
          .help = "what the device records unless its file says: events (clips around motion: the home kit) or "
                  "continuous (segments around the clock as well: the pole)"});
+  s.add({.path = "recording.encrypt", .type = Type::boolean, .fallback = false,
+         .help = "seal footage to the control room's key unless the device file says (on in a victim's home)"});
   s.add({.path = "watchdog.device", .type = Type::string, .fallback = std::string{"sim"},
          .help = "watchdog device, e.g. /dev/watchdog; sim on the simulated board"});
   Schema input;
@@ -150,6 +152,7 @@ std::expected<BoardFile, Diagnostics> load_board_file(const std::filesystem::pat
   }
   board.encoder = v.string("encoder.element");
   board.recording_profile = v.string("recording.profile");
+  board.recording_encrypt = v.boolean("recording.encrypt");
   return board;
 }
 

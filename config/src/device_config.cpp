@@ -255,6 +255,11 @@ Schema make_device_schema() {
          .max = 4194304, .unit = "MiB",
          .help = "the most footage kept, oldest deleted first; 0: no quota, only the age limit"});
 
+  s.add({.path = "evidence.encrypt", .type = Type::boolean, .fallback = false,
+         .help = "seal clips and segments to the control room's key (uplink.control_room_key) as they are written, so "
+                 "a stolen device or card yields no footage and the device cannot play back what it recorded; "
+                 "unset: the board's profile (on in the home kit)"});
+
   s.add({.path = "log.level", .type = Type::string, .fallback = std::string{"info"},
          .choices = {"trace", "debug", "info", "warn", "error"}, .help = "least severe log lines kept"});
   s.add({.path = "sim.scenario", .type = Type::string, .fallback = std::string{}, .format = Format::path,
@@ -302,6 +307,12 @@ Schema make_device_schema() {
     if (!key.empty() && (key.size() != 64 || key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
       out.push_back({v.where("uplink.control_room_key"), "uplink.control_room_key",
                      "must be 64 hex digits (an Ed25519 public key), not " + std::to_string(key.size()) + " characters"});
+    }
+  });
+  s.rule([](const Values& v, Diagnostics& out) {
+    if (v.boolean("evidence.encrypt") && v.string("uplink.control_room_key").empty()) {
+      out.push_back({v.where("evidence.encrypt"), "uplink.control_room_key",
+                     "evidence.encrypt seals footage to the control room's key: set uplink.control_room_key"});
     }
   });
   s.rule([](const Values& v, Diagnostics& out) {
@@ -418,6 +429,7 @@ DeviceConfig bind(const Values& v, const std::filesystem::path& file, const std:
   c.evidence.segments_dir = detail::resolve(base_dir, v.string("evidence.segments_dir"));
   c.evidence.retention = std::chrono::hours{v.integer("evidence.retention_hours")};
   c.evidence.quota_bytes = static_cast<std::uint64_t>(v.integer("evidence.quota_mb")) << 20;
+  if (v.set_in_file("evidence.encrypt")) c.evidence.encrypt = v.boolean("evidence.encrypt");
   c.log_level = v.string("log.level");
   c.sim_scenario = detail::resolve(base_dir, v.string("sim.scenario"));
   return c;

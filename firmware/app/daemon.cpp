@@ -33,8 +33,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(config::DeviceConfig config, conf
   if (!made) return std::unexpected(made.error());
   // The device file's text, for the engineer's shell (empty when it cannot be read: no shell).
   std::string text = base::read_bounded(config.file, 1u << 20).value_or("");
-  return std::unique_ptr<Daemon>(new Daemon(std::make_unique<Loop>(std::move(config), std::move(board), std::move(opened),
-                                                                   std::move(*made), std::move(text))));
+  const std::string refused = made->recording_refused;
+  auto daemon = std::unique_ptr<Daemon>(new Daemon(std::make_unique<Loop>(std::move(config), std::move(board),
+                                                                         std::move(opened), std::move(*made), std::move(text))));
+  if (!refused.empty()) {
+    spdlog::critical("evidence: {}", refused);
+    daemon->note_at_start(EventType::recording_stopped, {{"why", refused}});
+  }
+  return daemon;
 }
 
 Daemon::Daemon(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {}

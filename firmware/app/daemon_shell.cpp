@@ -185,12 +185,15 @@ void Daemon::Loop::on_login_refused(const shell::Gatekeeper::Refused& refused) {
 Result<void> Daemon::Loop::check(const config::DeviceConfig& next) const {
   auto made = settings(next, board_file_);
   if (!made) return std::unexpected(made.error());
+  // An engineer's change that would leave footage to be sealed with no key to seal it to.
+  if (!made->recording_refused.empty()) return fail(Errc::invalid_argument, made->recording_refused);
   return {};
 }
 
 Result<void> Daemon::Loop::apply(const config::DeviceConfig& next, const shell::RestartPlan& plan) {
   auto made = settings(next, board_file_);
   if (!made) return std::unexpected(made.error());
+  if (!made->recording_refused.empty()) return fail(Errc::invalid_argument, made->recording_refused);
   const config::DeviceConfig running = config_;
   config_ = next;
   // What waits for the next start keeps its running value until then.

@@ -207,6 +207,16 @@ Result<nlohmann::json> EvidenceKeeper::export_footage(const nlohmann::json& args
   std::vector<evidence::Footage> footage = store_->footage();
   std::erase_if(footage, [](const auto& f) { return f.kind != evidence::Footage::Kind::segment; });
   std::sort(footage.begin(), footage.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+  // Sealed footage opens only with the control room's key: the device cannot cut what it cannot
+  // read. Such a device is asked for its segments whole instead (assure-verify opens them).
+  if (const auto sealed = std::find_if(footage.begin(), footage.end(),
+                                       [&](const auto& f) { return f.sealed && f.end > *from && f.start < *to; });
+      sealed != footage.end()) {
+    return fail(Errc::unsupported,
+                fmt::format("the footage from {} to {} is sealed for the control room (evidence.encrypt), starting with "
+                            "segment {}: the device cannot read it to cut an export",
+                            utc_iso8601(*from), utc_iso8601(*to), sealed->id));
+  }
   std::vector<pipelines::ExportSource> sources;
   for (const auto& f : footage) sources.push_back({f.id, store_->segment_file(f.id), f.start});
   const std::string id = store_->export_id(*from);

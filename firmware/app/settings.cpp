@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "assure/firmware/evidence/sealed_file.hpp"
 #include "assure/firmware/uplink/messages.hpp"
 
 namespace assure::app {
@@ -29,7 +30,8 @@ std::optional<pipelines::MotionSettings> motion_settings(const config::MotionCon
   return s;
 }
 
-Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board) {
+Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board,
+                                                  std::string* refused) {
   pipelines::CaptureOptions capture;
   capture.source = to_source(config.camera_from_board ? board.camera : config.camera);
   capture.motion = motion_settings(config.motion);
@@ -52,12 +54,31 @@ Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& co
     recording.keyframe_interval = config.evidence.keyframe_interval;
     recording.ring_max_bytes = config.evidence.ring_max_bytes;
     recording.encoder = *encoder;
+    if (footage_sealed(config, board)) {
+      auto sinks = config.uplink.control_room_key.empty()
+                       ? fail(Errc::invalid_argument, "uplink.control_room_key is not set")
+                       : evidence::sealing_sinks(config.uplink.control_room_key);
+      if (!sinks) {
+        const std::string why = fmt::format(
+            "{}: footage is to be sealed for the control room ({}) but cannot be: {}; nothing is recorded rather "
+            "than recorded in clear",
+            config.file.string(),
+            config.evidence.encrypt ? "evidence.encrypt" : "board " + board.spec.name + "'s recording.encrypt",
+            sinks.error().message);
+        if (refused == nullptr) return fail(Errc::invalid_argument, why);
+        *refused = why;
+        return capture;
+      }
+      recording.sink = *sinks;
+    }
+    const pipelines::FootageSinkFactory sink = recording.sink;
     capture.recording = std::move(recording);
     if (recording_profile(config, board) == "continuous") {
       capture.segments = pipelines::SegmentOptions{.dir = config.evidence.segments_dir / config.camera_id,
                                                    .device_id = config.device_id,
                                                    .camera_id = config.camera_id,
-                                                   .length = config.evidence.segment};
+                                                   .length = config.evidence.segment,
+                                                   .sink = sink};
     }
   }
   return capture;
@@ -186,15 +207,20 @@ std::string recording_profile(const config::DeviceConfig& config, const config::
   return config.evidence.recording.empty() ? board.recording_profile : config.evidence.recording;
 }
 
+bool footage_sealed(const config::DeviceConfig& config, const config::BoardFile& board) {
+  return config.evidence.encrypt.value_or(board.recording_encrypt);
+}
+
 Result<Settings> settings(const config::DeviceConfig& config, const config::BoardFile& board) {
   auto site = site_settings(config, board);
   if (!site) return std::unexpected(site.error());
-  auto capture = capture_options(config, board);
+  std::string refused;
+  auto capture = capture_options(config, board, &refused);
   if (!capture) return std::unexpected(capture.error());
   // The device's alarm path (inputs, panel, outbox, MQTT) gets the CPU before the video: a
   // saturating 1080p software encode must never delay a panic.
   capture->nice = kVideoNice;
-  return Settings{std::move(*capture), std::move(*site)};
+  return Settings{std::move(*capture), std::move(*site), std::move(refused)};
 }
 
 }  // namespace assure::app

@@ -1,5 +1,6 @@
 #include "assure/firmware/uplink_service.hpp"
 #include "assure/pipelines/clip_salvage.hpp"
+#include "assure/firmware/evidence/sealed_file.hpp"
 
 #include <set>
 
@@ -180,23 +181,11 @@ std::vector<uplink::OutboxMessage> UplinkService::clip_messages(const evidence::
 Result<std::string> UplinkService::send_clip(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids) {
   auto hashes = evidence::hash_file(clip.file, chunk_bytes_);
   if (!hashes) return std::unexpected(hashes.error());
-  evidence::Manifest m;
-  m.clip = clip.id;
-  m.file = clip.file.filename().string();
-  m.device = device_;
-  m.site = site_;
-  m.camera = camera_;
-  m.firmware = kFirmwareVersion;
-  m.start_utc = utc_iso8601(clip.start_utc);
-  m.end_utc = utc_iso8601(clip.end_utc);
-  m.frames = clip.frames;
-  m.size = hashes->size;
-  m.chunk_size = chunk_bytes_;
-  m.sha256 = hashes->sha256;
-  m.chunks = hashes->chunks;
+  evidence::Manifest m = evidence::footage_manifest({device_, site_, camera_, kFirmwareVersion}, clip.id, clip.file,
+                                                    utc_iso8601(clip.start_utc), utc_iso8601(clip.end_utc), clip.frames,
+                                                    *hashes, chunk_bytes_, chain_->count(), chain_->last_hash(),
+                                                    clip.sealed);
   m.events = std::move(event_ids);
-  m.index = chain_->count() + 1;
-  m.previous = chain_->last_hash();
   auto body = evidence::manifest_body(m);
   if (!clip.from_segments.empty()) {  // an export names the segments it was cut from
     body["kind"] = "export";
@@ -293,9 +282,14 @@ std::size_t UplinkService::recover(const fs::path& dir) {
   return left_cut_short_.size() + left_unsigned_.size();
 }
 
+Result<pipelines::Salvage> UplinkService::salvage_sealed(const fs::path& part) {
+  return pipelines::salvage_sealed_clip(part, evidence::whole_records_end_of_file(part), std::string(evidence::kSealedScheme));
+}
+
 void UplinkService::sign_left_over() {
   for (const auto& part : std::exchange(left_cut_short_, {})) {
-    auto salvaged = pipelines::salvage_clip(part);
+    // A sealed clip (a home kit's) cannot be read here: only its whole records are kept.
+    auto salvaged = evidence::file_looks_sealed(part) ? salvage_sealed(part) : pipelines::salvage_clip(part);
     if (!salvaged) {
       spdlog::error("evidence: {}", salvaged.error().message);
       if (salvaged.error().code == Errc::parse) {

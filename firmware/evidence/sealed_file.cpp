@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 namespace assure::evidence {
@@ -107,6 +108,12 @@ Result<void> SealedWriter::seal_record(bool final) {
   return {};
 }
 
+Result<void> SealedWriter::flush() {
+  if (state_->finished) return fail(Errc::invalid_argument, fmt::format("{} is already finished", state_->file.string()));
+  if (state_->pending.empty()) return {};
+  return seal_record(false);
+}
+
 Result<void> SealedWriter::write(std::string_view plaintext) {
   State& s = *state_;
   if (s.finished) return fail(Errc::invalid_argument, fmt::format("{} is already finished", s.file.string()));
@@ -138,7 +145,93 @@ Result<SealedSummary> SealedWriter::finish() {
 
 bool looks_sealed(std::string_view first_bytes) { return first_bytes.starts_with(kMagic); }
 
+bool file_looks_sealed(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string head(kMagic.size(), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  return in.gcount() == static_cast<std::streamsize>(head.size()) && looks_sealed(head);
+}
+
+namespace {
+
+class SealingSink final : public pipelines::FootageSink {
+ public:
+  explicit SealingSink(std::unique_ptr<SealedWriter> writer) : writer_(std::move(writer)) {}
+  Result<void> write(std::string_view bytes) override {
+    if (auto written = writer_->write(bytes); !written) return written;
+    return writer_->flush();  // a record ends where the muxer's buffer does
+  }
+  Result<pipelines::SealedFootage> finish() override {
+    auto done = writer_->finish();
+    if (!done) return std::unexpected(done.error());
+    return pipelines::SealedFootage{std::string(kSealedScheme), done->plaintext_bytes, done->plaintext_sha256};
+  }
+
+ private:
+  std::unique_ptr<SealedWriter> writer_;
+};
+
+}  // namespace
+
+Result<pipelines::FootageSinkFactory> sealing_sinks(std::string_view recipient_hex) {
+  const auto ed = from_hex(recipient_hex);
+  std::array<unsigned char, crypto_box_PUBLICKEYBYTES> x{};
+  if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
+  if (!ed || ed->size() != crypto_sign_PUBLICKEYBYTES ||
+      crypto_sign_ed25519_pk_to_curve25519(x.data(), reinterpret_cast<const unsigned char*>(ed->data())) != 0) {
+    return fail(Errc::invalid_argument, "footage cannot be sealed: uplink.control_room_key is not a usable Ed25519 public key");
+  }
+  return pipelines::FootageSinkFactory(
+      [recipient = std::string(recipient_hex)](const fs::path& part) -> Result<std::unique_ptr<pipelines::FootageSink>> {
+        auto writer = SealedWriter::create(part, recipient);
+        if (!writer) return std::unexpected(writer.error());
+        return std::unique_ptr<pipelines::FootageSink>(std::make_unique<SealingSink>(std::move(*writer)));
+      });
+}
+
+std::uint64_t whole_records_end(std::string_view sealed) {
+  if (!looks_sealed(sealed) || sealed.size() < kPreamble) return 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
+  std::size_t at = kPreamble;
+  while (at + 4 <= sealed.size()) {
+    const std::uint32_t length = get_le32(bytes + at);
+    if (length < kOverhead || length > kSealedRecord + kOverhead || at + 4 + length > sealed.size()) break;
+    at += 4 + length;
+  }
+  return at;
+}
+
+std::uint64_t whole_records_end_of_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::error_code ec;
+  const std::uint64_t size = fs::file_size(file, ec);
+  std::string preamble(kPreamble, '\0');
+  in.read(preamble.data(), static_cast<std::streamsize>(preamble.size()));
+  if (ec || !in || !looks_sealed(preamble)) return 0;
+  std::uint64_t at = kPreamble;
+  std::array<unsigned char, 4> length_bytes{};
+  while (at + 4 <= size) {
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(reinterpret_cast<char*>(length_bytes.data()), 4);
+    if (!in) break;
+    const std::uint32_t length = get_le32(length_bytes.data());
+    if (length < kOverhead || length > kSealedRecord + kOverhead || at + 4 + length > size) break;
+    at += 4 + length;
+  }
+  return at;
+}
+
 Result<std::string> open_sealed(std::string_view sealed, const SigningKey& control_room, std::uint64_t max_bytes) {
+  auto opened = open_sealed_allowing_cut(sealed, control_room, max_bytes);
+  if (!opened) return std::unexpected(opened.error());
+  if (!opened->complete) {
+    return fail(Errc::parse, fmt::format("cut short: it ends after record {} with no final record", opened->records));
+  }
+  return std::move(opened->plaintext);
+}
+
+Result<OpenedSealed> open_sealed_allowing_cut(std::string_view sealed, const SigningKey& control_room,
+                                              std::uint64_t max_bytes) {
   if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
   if (sealed.size() < kMagic.size() && kMagic.starts_with(sealed)) {
     return fail(Errc::parse, "a sealed file cut short inside its header");
@@ -157,16 +250,17 @@ Result<std::string> open_sealed(std::string_view sealed, const SigningKey& contr
   const bool started = crypto_secretstream_xchacha20poly1305_init_pull(&stream, bytes + kMagic.size() + kSealedKey, key.data()) == 0;
   sodium_memzero(key.data(), key.size());
   if (!started) return fail(Errc::parse, "a sealed file with a damaged stream header");
-  std::string plain;
+  OpenedSealed out;
+  std::string& plain = out.plaintext;
   std::size_t at = kPreamble;
   for (std::uint64_t record = 1;; ++record) {
-    if (at == sealed.size()) return fail(Errc::parse, fmt::format("cut short: it ends after record {} with no final record", record - 1));
-    if (at + 4 > sealed.size()) return fail(Errc::parse, fmt::format("cut short inside record {}", record));
+    // A record torn by the cut is left out: everything before it is whole and authenticated.
+    if (at + 4 > sealed.size()) return out;
     const std::uint32_t length = get_le32(bytes + at);
     if (length < kOverhead || length > kSealedRecord + kOverhead) {
       return fail(Errc::parse, fmt::format("record {} claims {} bytes: damaged", record, length));
     }
-    if (at + 4 + length > sealed.size()) return fail(Errc::parse, fmt::format("cut short inside record {}", record));
+    if (at + 4 + length > sealed.size()) return out;
     const std::size_t before = plain.size();
     if (before + (length - kOverhead) > max_bytes) {
       return fail(Errc::invalid_argument, fmt::format("opens to more than {} bytes", max_bytes));
@@ -180,9 +274,11 @@ Result<std::string> open_sealed(std::string_view sealed, const SigningKey& contr
     }
     plain.resize(before + produced);
     at += 4 + length;
+    out.records = record;
     if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
       if (at != sealed.size()) return fail(Errc::parse, fmt::format("{} bytes after the final record", sealed.size() - at));
-      return plain;
+      out.complete = true;
+      return out;
     }
   }
 }

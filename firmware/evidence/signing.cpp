@@ -162,13 +162,48 @@ bool verify_signature(std::string_view public_hex, std::string_view message, std
 
 // ---- manifests ----------------------------------------------------------------------------------
 
+Manifest footage_manifest(const Maker& maker, const std::string& id, const fs::path& file, const std::string& start_utc,
+                          const std::string& end_utc, std::uint64_t frames, const FileHashes& hashes,
+                          std::uint32_t chunk_size, std::uint64_t chain_count, std::string previous,
+                          const std::optional<pipelines::SealedFootage>& sealed) {
+  Manifest m;
+  m.clip = id;
+  m.file = file.filename().string();
+  m.device = maker.device;
+  m.site = maker.site;
+  m.camera = maker.camera;
+  m.firmware = maker.firmware;
+  m.start_utc = start_utc;
+  m.end_utc = end_utc;
+  m.frames = frames;
+  m.size = hashes.size;
+  m.chunk_size = chunk_size;
+  m.sha256 = hashes.sha256;
+  m.chunks = hashes.chunks;
+  m.index = chain_count + 1;
+  m.previous = std::move(previous);
+  if (sealed) {
+    m.sealed_scheme = sealed->scheme;
+    m.plaintext_size = sealed->plaintext_bytes;
+    m.plaintext_sha256 = sealed->plaintext_sha256;
+  }
+  return m;
+}
+
 nlohmann::json manifest_body(const Manifest& m) {
-  return nlohmann::json{{"clip", m.clip},           {"file", m.file},         {"device", m.device},
-                        {"site", m.site},           {"camera", m.camera},     {"firmware", m.firmware},
-                        {"start_utc", m.start_utc}, {"end_utc", m.end_utc},   {"frames", m.frames},
-                        {"size", m.size},           {"chunk_size", m.chunk_size}, {"sha256", m.sha256},
-                        {"chunks", m.chunks},       {"events", m.events},     {"index", m.index},
-                        {"previous", m.previous}};
+  nlohmann::json body{{"clip", m.clip},           {"file", m.file},         {"device", m.device},
+                      {"site", m.site},           {"camera", m.camera},     {"firmware", m.firmware},
+                      {"start_utc", m.start_utc}, {"end_utc", m.end_utc},   {"frames", m.frames},
+                      {"size", m.size},           {"chunk_size", m.chunk_size}, {"sha256", m.sha256},
+                      {"chunks", m.chunks},       {"events", m.events},     {"index", m.index},
+                      {"previous", m.previous}};
+  if (!m.sealed_scheme.empty()) {
+    body["sealed"] = {{"scheme", m.sealed_scheme},
+                      {"plaintext_size", m.plaintext_size},
+                      {"plaintext_sha256", m.plaintext_sha256.empty() ? nlohmann::json(nullptr)
+                                                                      : nlohmann::json(m.plaintext_sha256)}};
+  }
+  return body;
 }
 
 std::string manifest_hash(const nlohmann::json& body) { return sha256_hex(body.dump()); }
@@ -222,6 +257,13 @@ Result<VerifiedManifest> verify_manifest(std::string_view payload, std::string_v
     m.events = body.at("events").get<std::vector<std::string>>();
     m.index = body.at("index");
     m.previous = body.at("previous");
+    if (body.contains("sealed")) {
+      const auto& sealed = body.at("sealed");
+      m.sealed_scheme = sealed.at("scheme");
+      m.plaintext_size = sealed.at("plaintext_size");
+      if (!sealed.at("plaintext_sha256").is_null()) m.plaintext_sha256 = sealed.at("plaintext_sha256");
+      if (m.sealed_scheme.empty()) throw nlohmann::json::other_error::create(501, "sealed.scheme is empty", nullptr);
+    }
   } catch (const nlohmann::json::exception& e) {
     return fail(Errc::parse, fmt::format("a signed manifest with a field missing or of the wrong type: {}", e.what()));
   }

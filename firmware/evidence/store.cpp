@@ -36,7 +36,7 @@ std::optional<Footage> read_footage(const fs::path& sidecar, const std::string& 
   const auto size = fs::file_size(file, ec);
   if (ec) return std::nullopt;
   return Footage{id, j->value("camera", camera), segment ? Footage::Kind::segment : Footage::Kind::clip, *start, *end,
-                 size, false};
+                 size, false, pipelines::sealed_from_json(*j).has_value()};
 }
 
 nlohmann::json hold_json(const Hold& h) {
@@ -74,22 +74,9 @@ Result<Sealed> Store::seal(const pipelines::SegmentClosed& segment) {
   if (!chain) return std::unexpected(chain.error());
   auto hashes = hash_file(segment.file, kChunk);
   if (!hashes) return std::unexpected(hashes.error());
-  Manifest m;
-  m.clip = segment.id;
-  m.file = segment.file.filename().string();
-  m.device = options_.device;
-  m.site = options_.site;
-  m.camera = options_.camera;
-  m.firmware = options_.firmware;
-  m.start_utc = utc_iso8601(segment.start_utc);
-  m.end_utc = utc_iso8601(segment.end_utc);
-  m.frames = segment.frames;
-  m.size = hashes->size;
-  m.chunk_size = kChunk;
-  m.sha256 = hashes->sha256;
-  m.chunks = hashes->chunks;
-  m.index = chain->count() + 1;
-  m.previous = chain->last_hash();
+  Manifest m = footage_manifest({options_.device, options_.site, options_.camera, options_.firmware}, segment.id,
+                                segment.file, utc_iso8601(segment.start_utc), utc_iso8601(segment.end_utc),
+                                segment.frames, *hashes, kChunk, chain->count(), chain->last_hash(), segment.sealed);
   nlohmann::json body = manifest_body(m);
   body["kind"] = "segment";
   body["follows"] = segment.follows.empty() ? nlohmann::json(nullptr) : nlohmann::json(segment.follows);

@@ -136,39 +136,104 @@ Result<ClipProbe> probe_clip(const fs::path& file) {
   return ClipProbe{seen.frames, std::chrono::nanoseconds{seen.last - first}, std::chrono::nanoseconds{seen.end - first}};
 }
 
-Result<Salvage> salvage_clip(const fs::path& part) {
+namespace {
+
+// The clip id of an unfinished clip's file, or an error naming it.
+Result<std::string> part_id(const fs::path& part) {
   const std::string name = part.filename().string();
   const std::string id = name.size() > kPartSuffix.size() ? name.substr(0, name.size() - kPartSuffix.size()) : "";
   if (!name.ends_with(kPartSuffix) || !plain_name(id)) {
     return fail(Errc::invalid_argument, fmt::format("\"{}\" is not an unfinished clip's name", excerpt(name)));
   }
+  return id;
+}
+
+// The end of salvage, the same for a plain clip and a sealed one: the closing sidecar (what the
+// opening one said, the times found and `extra`), the .part renamed, the folder synced.
+Result<void> finish_salvage(const fs::path& part, const ClipClosed& clip, const nlohmann::json& opened,
+                            nlohmann::json extra) {
+  if (auto synced = base::fsync_path(part, false); !synced) return std::unexpected(synced.error());
+  nlohmann::json sidecar{
+      {"clip", clip.id},
+      {"file", clip.file.filename().string()},
+      {"device", opened.is_object() ? opened.value("device", "") : ""},
+      {"camera", opened.is_object() ? opened.value("camera", "") : ""},
+      {"utc_start", utc_iso8601(clip.start_utc)},
+      {"utc_end", utc_iso8601(clip.end_utc)},
+      {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(clip.end_utc - clip.start_utc).count()},
+      {"frames", clip.frames},
+      {"bytes", clip.bytes},
+      {"reason", clip.reason},
+      {"cut_short", true},
+      {"continues", clip.continues.empty() ? nlohmann::json(nullptr) : nlohmann::json(clip.continues)},
+      {"video", opened.is_object() ? opened.value("video", "") : ""},
+      {"events", nlohmann::json::array()},
+      {"sealed", sealed_json(clip.sealed)},
+      {"error", nullptr}};
+  sidecar.update(extra);
+  if (auto written = base::write_durably(clip.sidecar, sidecar.dump(2) + "\n"); !written) {
+    return std::unexpected(written.error());
+  }
+  std::error_code ec;
+  fs::rename(part, clip.file, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot rename {}: {}", part.string(), ec.message()));
+  return base::fsync_path(part.parent_path(), true);
+}
+
+std::optional<UtcTime> opened_start(const nlohmann::json& opened) {
+  if (!opened.is_object() || !opened.contains("utc_start") || !opened.at("utc_start").is_string()) return std::nullopt;
+  return parse_utc_iso8601(opened.at("utc_start").get<std::string>());
+}
+
+std::string opened_continues(const nlohmann::json& opened) {
+  return opened.is_object() && opened.contains("continues") && opened.at("continues").is_string()
+             ? opened.at("continues").get<std::string>()
+             : std::string{};
+}
+
+}  // namespace
+
+Result<std::uint64_t> cut_to_whole_fragments(const fs::path& file) {
+  std::error_code ec;
+  const std::uint64_t length = fs::file_size(file, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", file.string(), ec.message()));
+  std::uint64_t fragments = 0;
+  std::uint64_t keep = 0;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fail(Errc::io, fmt::format("cannot read {}", file.string()));
+    keep = whole_fragments_end(mp4::top_level_boxes(in, length), &fragments);
+  }
+  if (keep == 0) {
+    return fail(Errc::parse, fmt::format("{} ({} bytes) holds no whole fragment: cut before its first second was "
+                                         "written; kept as it is",
+                                         file.string(), length));
+  }
+  if (keep < length) {
+    fs::resize_file(file, keep, ec);
+    if (ec) return fail(Errc::io, fmt::format("cannot cut {} to its whole fragments: {}", file.string(), ec.message()));
+  }
+  return fragments;
+}
+
+Result<Salvage> salvage_clip(const fs::path& part) {
+  auto named = part_id(part);
+  if (!named) return std::unexpected(named.error());
+  const std::string& id = *named;
   const fs::path dir = part.parent_path();
   std::error_code ec;
   const std::uint64_t length = fs::file_size(part, ec);
   if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", part.string(), ec.message()));
   Salvage out;
-  {
-    std::ifstream in(part, std::ios::binary);
-    if (!in) return fail(Errc::io, fmt::format("cannot read {}", part.string()));
-    const std::uint64_t keep = whole_fragments_end(mp4::top_level_boxes(in, length), &out.fragments);
-    if (keep == 0) {
-      return fail(Errc::parse, fmt::format("{} ({} bytes) holds no whole fragment: cut before its first second was "
-                                           "written; kept as it is",
-                                           part.string(), length));
-    }
-    out.dropped_bytes = length - keep;
-  }
-  if (out.dropped_bytes > 0) {
-    fs::resize_file(part, length - out.dropped_bytes, ec);
-    if (ec) return fail(Errc::io, fmt::format("cannot cut {} to its whole fragments: {}", part.string(), ec.message()));
-  }
+  auto fragments = cut_to_whole_fragments(part);
+  if (!fragments) return std::unexpected(fragments.error());
+  out.fragments = *fragments;
+  out.dropped_bytes = length - fs::file_size(part, ec);
   auto probe = probe_clip(part);
   if (!probe) return std::unexpected(probe.error());
 
-  const fs::path sidecar_file = dir / (id + ".json");
-  nlohmann::json opened = opening_sidecar(sidecar_file, id);  // not const: [] on a missing key reads null
-  std::optional<UtcTime> start;
-  if (opened.is_object() && opened["utc_start"].is_string()) start = parse_utc_iso8601(opened["utc_start"]);
+  const nlohmann::json opened = opening_sidecar(dir / (id + ".json"), id);
+  std::optional<UtcTime> start = opened_start(opened);
   std::string estimated;
   if (!start) {
     // The last write was about when the power went: the clip started what it holds before that.
@@ -178,42 +243,63 @@ Result<Salvage> salvage_clip(const fs::path& part) {
   ClipClosed& clip = out.clip;
   clip.id = id;
   clip.file = dir / (id + ".mp4");
-  clip.sidecar = sidecar_file;
+  clip.sidecar = dir / (id + ".json");
   clip.start_utc = *start;
   clip.end_utc = *start + as_utc(probe->end);
   clip.frames = probe->frames;
   clip.bytes = length - out.dropped_bytes;
   clip.reason = "cut short: power loss or crash, last frame at " +
                 utc_iso8601(*start + as_utc(probe->last_frame));
-  if (opened.is_object() && opened["continues"].is_string()) clip.continues = opened["continues"];
-
+  clip.continues = opened_continues(opened);
   if (auto set = set_mp4_creation_time(part, clip.start_utc); !set) return std::unexpected(set.error());
-  if (auto synced = base::fsync_path(part, false); !synced) return std::unexpected(synced.error());
-  nlohmann::json sidecar{
-      {"clip", id},
-      {"file", clip.file.filename().string()},
-      {"device", opened.is_object() ? opened.value("device", "") : ""},
-      {"camera", opened.is_object() ? opened.value("camera", "") : ""},
-      {"utc_start", utc_iso8601(clip.start_utc)},
-      {"utc_end", utc_iso8601(clip.end_utc)},
-      {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(probe->end).count()},
-      {"frames", clip.frames},
-      {"bytes", clip.bytes},
-      {"fragments", out.fragments},
-      {"dropped_bytes", out.dropped_bytes},
-      {"reason", clip.reason},
-      {"cut_short", true},
-      {"start_estimated", estimated.empty() ? nlohmann::json(nullptr) : nlohmann::json(estimated)},
-      {"continues", clip.continues.empty() ? nlohmann::json(nullptr) : nlohmann::json(clip.continues)},
-      {"video", opened.is_object() ? opened.value("video", "") : ""},
-      {"events", nlohmann::json::array()},
-      {"error", nullptr}};
-  if (auto written = base::write_durably(sidecar_file, sidecar.dump(2) + "\n"); !written) {
-    return std::unexpected(written.error());
+  auto finished = finish_salvage(
+      part, clip, opened,
+      {{"fragments", out.fragments},
+       {"dropped_bytes", out.dropped_bytes},
+       {"start_estimated", estimated.empty() ? nlohmann::json(nullptr) : nlohmann::json(estimated)}});
+  if (!finished) return std::unexpected(finished.error());
+  return out;
+}
+
+Result<Salvage> salvage_sealed_clip(const fs::path& part, std::uint64_t keep, const std::string& scheme) {
+  auto named = part_id(part);
+  if (!named) return std::unexpected(named.error());
+  const std::string& id = *named;
+  const fs::path dir = part.parent_path();
+  std::error_code ec;
+  const std::uint64_t length = fs::file_size(part, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", part.string(), ec.message()));
+  if (keep == 0 || keep > length) {
+    return fail(Errc::parse, fmt::format("{} ({} bytes) holds no whole sealed record: kept as it is", part.string(), length));
   }
-  fs::rename(part, clip.file, ec);
-  if (ec) return fail(Errc::io, fmt::format("cannot rename {}: {}", part.string(), ec.message()));
-  if (auto synced = base::fsync_path(dir, true); !synced) return std::unexpected(synced.error());
+  const UtcTime last_write = modified(part);  // before the cut below changes it
+  Salvage out;
+  out.dropped_bytes = length - keep;
+  if (out.dropped_bytes > 0) {
+    fs::resize_file(part, keep, ec);
+    if (ec) return fail(Errc::io, fmt::format("cannot cut {} to its whole records: {}", part.string(), ec.message()));
+  }
+  const nlohmann::json opened = opening_sidecar(dir / (id + ".json"), id);
+  const std::optional<UtcTime> start = opened_start(opened);
+  ClipClosed& clip = out.clip;
+  clip.id = id;
+  clip.file = dir / (id + ".mp4");
+  clip.sidecar = dir / (id + ".json");
+  clip.start_utc = start.value_or(last_write);
+  clip.end_utc = std::max(clip.start_utc, last_write);
+  clip.bytes = keep;
+  // The device cannot read what it sealed: frames and the last frame's time are for the control
+  // room to find when it opens the clip.
+  clip.reason = "cut short: power loss or crash, last written at " + utc_iso8601(last_write) +
+                "; sealed: its last frame is known once the control room opens it";
+  clip.continues = opened_continues(opened);
+  clip.sealed = SealedFootage{scheme, 0, ""};
+  auto finished = finish_salvage(
+      part, clip, opened,
+      {{"dropped_bytes", out.dropped_bytes},
+       {"start_estimated", start ? nlohmann::json(nullptr)
+                                 : nlohmann::json("no opening sidecar: the start is the file's last write")}});
+  if (!finished) return std::unexpected(finished.error());
   return out;
 }
 
@@ -237,6 +323,7 @@ Result<ClipClosed> read_finished_clip(const fs::path& mp4) {
     clip.frames = j["frames"];
     if (j["reason"].is_string()) clip.reason = j["reason"];
     if (j["continues"].is_string()) clip.continues = j["continues"];
+    clip.sealed = sealed_from_json(j);
     return clip;
   }
   // Only the sidecar written when it opened (the stop came between the rename and the closing

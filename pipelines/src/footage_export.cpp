@@ -104,7 +104,7 @@ Result<Exported> export_footage(const std::vector<ExportSource>& sources, UtcTim
   auto emit = [&](const AccessUnit& unit, UtcTime utc) {
     if (!writer) {
       first_utc = utc;
-      writer = std::make_unique<Mp4Writer>(out_file, caps, title, comment, std::chrono::nanoseconds{0});
+      writer = std::make_unique<Mp4Writer>(out_file, caps, Mp4Naming{title, comment, utc}, std::chrono::nanoseconds{0});
       out.start_utc = utc;
     }
     AccessUnit shifted = unit;
@@ -153,7 +153,7 @@ Result<Exported> export_footage(const std::vector<ExportSource>& sources, UtcTim
   }
   if (problem.empty() && !writer->error().empty()) problem = writer->error();
   if (problem.empty()) {
-    if (const std::string& finished = writer->finish(out.start_utc); !finished.empty()) problem = finished;
+    if (const std::string& finished = writer->finish(); !finished.empty()) problem = finished;
   }
   if (!problem.empty()) {
     std::error_code ec;

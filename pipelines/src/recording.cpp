@@ -7,14 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "assure/base/utc.hpp"
 #include "assure/pipelines/capture.hpp"
 #include "assure/base/files.hpp"
-#include "mp4_boxes.hpp"
 #include "mp4_writer.hpp"
 
 namespace assure::pipelines {
@@ -98,77 +95,6 @@ Result<std::string> encoder_description(const std::string& element, int bitrate_
               fmt::format("unknown H.264 encoder '{}' (known: x264enc, v4l2h264enc, openh264enc)", element));
 }
 
-// ---- MP4 creation time --------------------------------------------------------------------------
-
-namespace {
-
-using mp4::read_be;
-using mp4::write_be;
-
-// Walks boxes in [begin, end) of a buffer, patching mvhd/tkhd/mdhd and descending into trak and
-// mdia. Returns how many headers were set.
-int patch_boxes(std::vector<std::uint8_t>& box, std::size_t begin, std::size_t end, std::uint64_t qt_time) {
-  int patched = 0;
-  std::size_t at = begin;
-  while (at + 8 <= end) {
-    std::uint64_t size = read_be(&box[at], 4);
-    const std::string type(reinterpret_cast<const char*>(&box[at + 4]), 4);
-    std::size_t header = 8;
-    if (size == 1) {
-      if (at + 16 > end) break;
-      size = read_be(&box[at + 8], 8);
-      header = 16;
-    } else if (size == 0) {
-      size = end - at;
-    }
-    if (size < header || at + size > end) break;
-    if (type == "trak" || type == "mdia") {
-      patched += patch_boxes(box, at + header, at + size, qt_time);
-    } else if ((type == "mvhd" || type == "tkhd" || type == "mdhd") && size >= header + 4 + 16) {
-      const std::uint8_t version = box[at + header];
-      const std::size_t times = at + header + 4;
-      if (version == 1) {
-        write_be(&box[times], 8, qt_time);
-        write_be(&box[times + 8], 8, qt_time);
-      } else {
-        write_be(&box[times], 4, qt_time);
-        write_be(&box[times + 4], 4, qt_time);
-      }
-      ++patched;
-    }
-    at += size;
-  }
-  return patched;
-}
-
-}  // namespace
-
-Result<void> set_mp4_creation_time(const fs::path& file, UtcTime when) {
-  // QuickTime counts seconds from 1904-01-01.
-  constexpr std::int64_t kFrom1904 = 2082844800;
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(when.time_since_epoch()).count();
-  const auto qt_time = static_cast<std::uint64_t>(seconds + kFrom1904);
-  std::fstream stream(file, std::ios::in | std::ios::out | std::ios::binary);
-  if (!stream) return fail(Errc::io, fmt::format("cannot open {} to set its creation time", file.string()));
-  std::error_code ec;
-  const std::uint64_t length = fs::file_size(file, ec);
-  for (const mp4::Box& box : mp4::top_level_boxes(stream, ec ? 0 : length).boxes) {
-    if (box.type != "moov") continue;
-    if (box.size > (64u << 20)) break;
-    std::vector<std::uint8_t> moov(box.size);
-    stream.seekg(static_cast<std::streamoff>(box.offset));
-    stream.read(reinterpret_cast<char*>(moov.data()), static_cast<std::streamsize>(box.size));
-    const std::size_t header = read_be(moov.data(), 4) == 1 ? 16 : 8;
-    if (!stream || patch_boxes(moov, header, moov.size(), qt_time) == 0) break;
-    stream.seekp(static_cast<std::streamoff>(box.offset));
-    stream.write(reinterpret_cast<const char*>(moov.data()), static_cast<std::streamsize>(box.size));
-    stream.flush();
-    if (!stream) return fail(Errc::io, fmt::format("cannot write the creation time into {}", file.string()));
-    return {};
-  }
-  return fail(Errc::parse, fmt::format("{} has no readable movie header (moov/mvhd)", file.string()));
-}
-
 // ---- one clip being written ---------------------------------------------------------------------
 
 namespace {
@@ -176,6 +102,21 @@ namespace {
 nlohmann::json box_json(const Box& b) { return nlohmann::json::array({b.x, b.y, b.w, b.h}); }
 
 }  // namespace
+
+nlohmann::json sealed_json(const std::optional<SealedFootage>& sealed) {
+  if (!sealed) return nullptr;
+  return {{"scheme", sealed->scheme}, {"plaintext_bytes", sealed->plaintext_bytes}, {"plaintext_sha256", sealed->plaintext_sha256}};
+}
+
+std::optional<SealedFootage> sealed_from_json(const nlohmann::json& sidecar) {
+  if (!sidecar.is_object() || !sidecar.contains("sealed")) return std::nullopt;
+  const nlohmann::json& s = sidecar.at("sealed");
+  if (!s.is_object() || !s.contains("scheme") || !s.at("scheme").is_string() || !s.contains("plaintext_bytes") ||
+      !s.at("plaintext_bytes").is_number_unsigned() || !s.contains("plaintext_sha256") || !s.at("plaintext_sha256").is_string()) {
+    return std::nullopt;
+  }
+  return SealedFootage{s.at("scheme"), s.at("plaintext_bytes"), s.at("plaintext_sha256")};
+}
 
 struct ClipRecorder::Clip {
   std::string id;
@@ -316,10 +257,12 @@ void ClipRecorder::open(std::size_t from_index, std::string continues, std::chro
       std::max(std::chrono::nanoseconds{0}, motion_pts - first.pts));
 
   clip->writer = std::make_unique<Mp4Writer>(
-      options_.dir / (clip->id + ".mp4"), caps_, clip->id,
-      fmt::format("assure-edge evidence clip {}; device {}; camera {}; UTC start {}", clip->id, options_.device_id,
-                  options_.camera_id, utc_iso8601(clip->start_utc)),
-      std::min(first.dts, first.pts));
+      options_.dir / (clip->id + ".mp4"), caps_,
+      Mp4Naming{clip->id,
+                fmt::format("assure-edge evidence clip {}; device {}; camera {}; UTC start {}", clip->id,
+                            options_.device_id, options_.camera_id, utc_iso8601(clip->start_utc)),
+                clip->start_utc},
+      std::min(first.dts, first.pts), options_.sink);
   // The sidecar from the start, so a clip cut short by a power loss can be salvaged with its
   // times (clip_salvage.hpp); the finished clip's sidecar replaces it. Not being able to write it
   // costs only that: salvage then estimates the start from the file.
@@ -333,7 +276,8 @@ void ClipRecorder::open(std::size_t from_index, std::string continues, std::chro
                                            {"pre_event_ms", clip->pre_event.count()},
                                            {"continues", clip->continues.empty() ? nlohmann::json(nullptr)
                                                                                  : nlohmann::json(clip->continues)},
-                                           {"video", caps_}}
+                                           {"video", caps_},
+                                           {"sealing", static_cast<bool>(options_.sink)}}
                                     .dump(2) + "\n");
   clip_ = std::move(clip);
   opened_(ClipOpened{clip_->id, clip_->writer->part(), clip_->start_utc, clip_->pre_event, clip_->continues});
@@ -368,8 +312,9 @@ void ClipRecorder::close(const std::string& reason) {
   closed.continues = clip->continues;
 
   // What was written stays as .part on failure, for the evidence store; the sidecar says why.
-  const std::string& error = clip->writer->finish(clip->start_utc);
+  const std::string& error = clip->writer->finish();
   closed.file = clip->writer->current();
+  closed.sealed = clip->writer->sealed();
 
   nlohmann::json events = nlohmann::json::array();
   for (const ClipEvent& e : closed.events) {
@@ -397,6 +342,7 @@ void ClipRecorder::close(const std::string& reason) {
       {"continues", closed.continues.empty() ? nlohmann::json(nullptr) : nlohmann::json(closed.continues)},
       {"video", caps_},
       {"events", std::move(events)},
+      {"sealed", sealed_json(closed.sealed)},
       {"error", error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error)}};
   closed.error = error;
   if (auto written = base::write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && closed.error.empty()) {

@@ -99,10 +99,12 @@ void SegmentRecorder::open(const AccessUnit& first) {
   segment->first_pts = first.pts;
   segment->start_utc = start;
   segment->writer = std::make_unique<Mp4Writer>(
-      options_.dir / (id + ".mp4"), caps_, id,
-      fmt::format("assure-edge continuous recording {}; device {}; camera {}; UTC start {}", id, options_.device_id,
-                  options_.camera_id, utc_iso8601(start)),
-      std::min(first.dts, first.pts));
+      options_.dir / (id + ".mp4"), caps_,
+      Mp4Naming{id,
+                fmt::format("assure-edge continuous recording {}; device {}; camera {}; UTC start {}", id,
+                            options_.device_id, options_.camera_id, utc_iso8601(start)),
+                start},
+      std::min(first.dts, first.pts), options_.sink);
   // As for a clip: the opening sidecar lets a segment cut short by a power loss be salvaged.
   (void)base::write_durably(options_.dir / (id + ".json"),
                             nlohmann::json{{"segment", id},
@@ -112,7 +114,8 @@ void SegmentRecorder::open(const AccessUnit& first) {
                                            {"utc_start", utc_iso8601(start)},
                                            {"state", "recording"},
                                            {"follows", last_id_.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_id_)},
-                                           {"video", caps_}}
+                                           {"video", caps_},
+                                           {"sealing", static_cast<bool>(options_.sink)}}
                                     .dump(2) + "\n");
   segment_ = std::move(segment);
 }
@@ -130,8 +133,9 @@ void SegmentRecorder::close(const std::string& reason) {
   closed.bytes = segment->bytes;
   closed.follows = segment->follows;
   closed.reason = reason;
-  closed.error = segment->writer->finish(segment->start_utc);
+  closed.error = segment->writer->finish();
   closed.file = segment->writer->current();
+  closed.sealed = segment->writer->sealed();
   const nlohmann::json sidecar{
       {"segment", closed.id},
       {"file", closed.file.filename().string()},
@@ -147,6 +151,7 @@ void SegmentRecorder::close(const std::string& reason) {
       {"follows", closed.follows.empty() ? nlohmann::json(nullptr) : nlohmann::json(closed.follows)},
       {"reason", reason},
       {"video", caps_},
+      {"sealed", sealed_json(closed.sealed)},
       {"error", closed.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(closed.error)}};
   if (auto written = base::write_durably(closed.sidecar, sidecar.dump(2) + "\n"); !written && closed.error.empty()) {
     closed.error = written.error().message;

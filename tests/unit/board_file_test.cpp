@@ -3,6 +3,8 @@
 #include <set>
 
 #include "assure/config/board_file.hpp"
+#include "assure/config/device_config.hpp"
+#include "assure/firmware/settings.hpp"
 #include "support.hpp"
 
 using namespace assure::config;
@@ -162,4 +164,40 @@ TEST(BoardFile, EveryShippedBoardLoadsAndTheRealOnesHaveTheirDevices) {
     EXPECT_TRUE(names(*pole, true).count(input)) << input;
   }
   EXPECT_TRUE(names(*pole, false).count("light_flood"));
+}
+
+// The home kit seals its footage unless its file says otherwise; without the control room's key
+// it keeps its alarms but records nothing (never footage in clear), and --check says why.
+TEST(BoardFile, TheHomeKitSealsFootageAndWithoutTheKeyRecordsNothingRatherThanInClear) {
+  const auto boards = std::filesystem::path(ASSURE_SOURCE_DIR) / "board";
+  auto kit = load_board(boards, "rpi-zero2w-home-kit");
+  ASSERT_TRUE(kit.has_value()) << to_string(kit.error());
+  EXPECT_TRUE(kit->recording_encrypt);
+  auto pole = load_board(boards, "rpi4-hotspot-pole");
+  ASSERT_TRUE(pole.has_value()) << to_string(pole.error());
+  EXPECT_FALSE(pole->recording_encrypt);
+
+  auto device = load_device_config(boards / "rpi-zero2w-home-kit" / "device.example.toml");
+  ASSERT_TRUE(device.has_value()) << to_string(device.error());
+  EXPECT_TRUE(assure::app::footage_sealed(*device, *kit));
+  auto made = assure::app::settings(*device, *kit);
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_TRUE(made->recording_refused.empty()) << made->recording_refused;
+  ASSERT_TRUE(made->capture.recording);
+  EXPECT_TRUE(static_cast<bool>(made->capture.recording->sink)) << "clips are written through the sealing sink";
+
+  device->uplink.control_room_key.clear();
+  auto keyless = assure::app::settings(*device, *kit);
+  ASSERT_TRUE(keyless) << keyless.error().message;
+  EXPECT_NE(keyless->recording_refused.find("uplink.control_room_key is not set"), std::string::npos)
+      << keyless->recording_refused;
+  EXPECT_FALSE(keyless->capture.recording) << "nothing recorded rather than recorded in clear";
+  EXPECT_FALSE(keyless->site.panel.zones.empty()) << "the alarms are set up all the same";
+  EXPECT_FALSE(assure::app::capture_options(*device, *kit)) << "tools without a way to say it get an error";
+
+  device->evidence.encrypt = false;  // the device file may choose clear footage (a kit in a shop, say)
+  auto clear = assure::app::settings(*device, *kit);
+  ASSERT_TRUE(clear);
+  ASSERT_TRUE(clear->capture.recording);
+  EXPECT_FALSE(static_cast<bool>(clear->capture.recording->sink));
 }

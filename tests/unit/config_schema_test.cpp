@@ -250,3 +250,23 @@ TEST(DeviceConfig, ASounderOverTwentyMinutesAndALightThatCannotTellDarkAreRefuse
   auto off_earth = errors_of(std::string(kMinimal) + "location = \"95,0\"\n");
   ASSERT_EQ(off_earth.size(), 1u);
 }
+
+TEST(DeviceConfig, EncryptionNeedsTheControlRoomsKeyAndUnsetLeavesItToTheBoard) {
+  auto unset = parse_device_config(kMinimal, "device.toml", "/etc/assure");
+  ASSERT_TRUE(unset.has_value());
+  EXPECT_FALSE(unset->evidence.encrypt.has_value()) << "unset: the board's profile decides";
+
+  auto errors = errors_of(std::string(kMinimal) + "[evidence]\nencrypt = true\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].path, "uplink.control_room_key");
+  EXPECT_EQ(errors[0].where.line, 5) << "points at evidence.encrypt";
+
+  auto sealed = parse_device_config(std::string(kMinimal) + "[evidence]\nencrypt = true\n[uplink]\ncontrol_room_key = \"" +
+                                        std::string(64, 'a') + "\"\n",
+                                    "device.toml", "/etc/assure");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(sealed->evidence.encrypt, true);
+  auto clear = parse_device_config(std::string(kMinimal) + "[evidence]\nencrypt = false\n", "device.toml", "/etc/assure");
+  ASSERT_TRUE(clear.has_value());
+  EXPECT_EQ(clear->evidence.encrypt, false);
+}

@@ -107,3 +107,94 @@ TEST(SealedFile, AnEmptyFileSealsAndABadRecipientIsRefused) {
   EXPECT_FALSE(SealedWriter::create(dir.path() / "x", "not hex"));
   EXPECT_FALSE(SealedWriter::create(dir.path() / "x", std::string(64, '0')));
 }
+
+// A power cut mid-file: the device, without the key, can tell only where the whole records end;
+// the control room opens every record up to the cut, and nothing from the torn one.
+TEST(SealedFile, AFileCutShortOpensToEveryWholeRecordAndTheDeviceFindsWhereTheyEnd) {
+  test::TempDir dir;
+  const SigningKey room = SigningKey::generate();
+  const auto file = dir.path() / "cut.sealed";
+  auto writer = SealedWriter::create(file, room.public_hex());
+  ASSERT_TRUE(writer) << writer.error().message;
+  // Buffers as a muxer gives them, each its own record (flush), as the recorder's sink does.
+  std::vector<std::string> buffers;
+  for (std::size_t n = 0; n < 12; ++n) buffers.push_back(known_plaintext(100 + n * 9000));
+  buffers.push_back(known_plaintext(kSealedRecord + 5000));  // one larger than a record: two records
+  std::string plain;
+  for (const auto& b : buffers) {
+    ASSERT_TRUE((*writer)->write(b));
+    ASSERT_TRUE((*writer)->flush());
+    plain += b;
+  }
+  ASSERT_TRUE((*writer)->finish());
+  const std::string sealed = base::read_bounded(file, 64u << 20).value_or("");
+  EXPECT_EQ(whole_records_end(sealed), sealed.size());
+
+  // Cut at every few hundred bytes: the plaintext opened is always a prefix made of whole buffers
+  // (or whole records of the big one), and the device's cut point is exactly where it stops.
+  std::size_t checked = 0;
+  for (std::size_t cut = 0; cut < sealed.size(); cut += 977) {
+    const std::string_view cut_file(sealed.data(), cut);
+    const std::uint64_t end = whole_records_end(cut_file);
+    auto opened = open_sealed_allowing_cut(cut_file, room, 64u << 20);
+    if (cut < 16 + 80 + 24) {
+      EXPECT_EQ(end, 0u);
+      EXPECT_FALSE(opened);
+      continue;
+    }
+    ASSERT_TRUE(opened) << cut << ": " << opened.error().message;
+    EXPECT_FALSE(opened->complete);
+    EXPECT_EQ(plain.compare(0, opened->plaintext.size(), opened->plaintext), 0) << cut;
+    auto at_end = open_sealed_allowing_cut(std::string_view(sealed.data(), end), room, 64u << 20);
+    ASSERT_TRUE(at_end);
+    EXPECT_EQ(at_end->plaintext, opened->plaintext) << "the device's cut keeps exactly the whole records";
+    EXPECT_FALSE(open_sealed(cut_file, room, 64u << 20)) << "the strict open says it is cut short";
+    if (checked % 50 == 0) {  // the device reads only the lengths from the file on its card
+      const auto on_card = dir.path() / "on-card.part";
+      ASSERT_TRUE(base::write_durably(on_card, std::string(cut_file)));
+      EXPECT_EQ(whole_records_end_of_file(on_card), end) << cut;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100u);
+  auto whole = open_sealed_allowing_cut(sealed, room, 64u << 20);
+  ASSERT_TRUE(whole);
+  EXPECT_TRUE(whole->complete);
+  EXPECT_EQ(whole->plaintext, plain);
+  std::uint64_t records = 1;  // the final one, empty, from finish()
+  for (const auto& b : buffers) records += (b.size() + kSealedRecord - 1) / kSealedRecord;
+  EXPECT_EQ(whole->records, records) << "a record per buffer (or per 64 KiB of a larger one), and the final";
+  // An altered record before the cut is still an error, not a shorter file.
+  std::string altered = sealed.substr(0, sealed.size() / 2);
+  altered[200] ^= 0x01;
+  auto bad = open_sealed_allowing_cut(altered, room, 64u << 20);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("does not authenticate"), std::string::npos) << bad.error().message;
+  EXPECT_EQ(whole_records_end("not sealed"), 0u);
+}
+
+TEST(SealedFile, SealingSinksRefuseABadKeyAndWriteWhatTheyAreGiven) {
+  test::TempDir dir;
+  const SigningKey room = SigningKey::generate();
+  EXPECT_FALSE(sealing_sinks("beef"));
+  EXPECT_FALSE(sealing_sinks(std::string(64, 'z')));
+  auto sinks = sealing_sinks(room.public_hex());
+  ASSERT_TRUE(sinks) << sinks.error().message;
+  const auto file = dir.path() / "clip.mp4.part";
+  auto sink = (*sinks)(file);
+  ASSERT_TRUE(sink) << sink.error().message;
+  const std::string plain = known_plaintext(300000);
+  ASSERT_TRUE((*sink)->write(plain.substr(0, 1000)));
+  ASSERT_TRUE((*sink)->write(plain.substr(1000)));
+  auto done = (*sink)->finish();
+  ASSERT_TRUE(done) << done.error().message;
+  EXPECT_EQ(done->scheme, kSealedScheme);
+  EXPECT_EQ(done->plaintext_bytes, plain.size());
+  EXPECT_EQ(done->plaintext_sha256, sha256_hex(plain));
+  EXPECT_TRUE(file_looks_sealed(file));
+  auto opened = open_sealed(base::read_bounded(file, 1u << 20).value_or(""), room, 1u << 20);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(*opened, plain);
+  // Into a folder that is not there: the sink says so rather than losing the footage quietly.
+  EXPECT_FALSE((*sinks)(dir.path() / "missing" / "clip.mp4.part"));
+}

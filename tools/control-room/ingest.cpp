@@ -51,7 +51,14 @@ Ingest::Ingest(std::string prefix, Store& store, std::filesystem::path evidence_
       evidence_dir_(std::move(evidence_dir)),
       keys_(std::move(keys)),
       command_key_(command_key),
-      desk_(std::make_unique<receiver::EvidenceDesk>(evidence_dir_, keys_)) {}
+      desk_(new_desk()) {}
+
+// The control room's command key also opens the home kits' sealed clips (one key pair).
+std::unique_ptr<receiver::EvidenceDesk> Ingest::new_desk() const {
+  auto desk = std::make_unique<receiver::EvidenceDesk>(evidence_dir_, keys_);
+  if (command_key_ != nullptr) desk->open_sealed_with(*command_key_);
+  return desk;
+}
 
 Result<void> Ingest::message(const std::string& topic, const std::string& payload, Outcome& out) {
   const auto parsed = uplink::parse_topic(prefix_, topic);
@@ -249,7 +256,7 @@ Result<void> Ingest::adopt_events(Outcome& out) {
 
 Result<void> Ingest::replay(Outcome& out) {
   store_.forget_devices();
-  desk_ = std::make_unique<receiver::EvidenceDesk>(evidence_dir_, keys_);
+  desk_ = new_desk();
   adopted_ = 0;
   if (auto ok = adopt_events(out); !ok) return ok;
   auto parts = store_.parts();

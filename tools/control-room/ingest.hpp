@@ -75,6 +75,7 @@ class Ingest {
   std::filesystem::path evidence_dir_;
   std::map<std::string, std::string> keys_;
   const evidence::SigningKey* command_key_;
+  std::unique_ptr<receiver::EvidenceDesk> new_desk() const;
   std::unique_ptr<receiver::EvidenceDesk> desk_;
   std::int64_t adopted_ = 0;
   bool events_shared_ = false;  // the last event row given to the desk by adopt_events

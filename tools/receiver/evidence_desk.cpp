@@ -429,6 +429,13 @@ std::vector<DeskNotice> EvidenceDesk::try_finish(const std::string& site, const 
   bytes.reserve(m.size);
   for (const auto& [n, copies] : p.chunks) bytes += copies.front();
   if (auto checked = evidence::verify_clip_whole(bytes, m); !checked) return {reject(site, device, clip, checked.error().message, true)};
+  // A home kit's clip, sealed to the control room: what it opens to is checked against the manifest too.
+  std::optional<OpenedClip> opened;
+  if (!m.sealed_scheme.empty() && opener_) {
+    auto open = open_sealed_clip(bytes, m, *opener_);
+    if (!open) return {reject(site, device, clip, open.error().message, true)};
+    opened = std::move(*open);
+  }
 
   std::vector<DeskNotice> notices;
   auto& chain = chains_[key_of(site, device)];
@@ -454,16 +461,30 @@ std::vector<DeskNotice> EvidenceDesk::try_finish(const std::string& site, const 
   }
   if (m.index > chain.index) chain = {m.index, verified->hash};
 
+  std::string sealed_note;
+  if (opened) sealed_note = "; " + opened->note;
+  else if (!m.sealed_scheme.empty()) sealed_note = "; sealed: kept unopened (the receiver has no control-room key: --command-key)";
   DeskNotice done{DeskNotice::Kind::verified, site, device, clip,
-                  fmt::format("{} bytes, {} chunks, {} to {}, {}", m.size, m.chunks.size(), m.start_utc, m.end_utc,
-                              chain_note),
+                  fmt::format("{} bytes, {} chunks, {} to {}, {}{}", m.size, m.chunks.size(), m.start_utc, m.end_utc,
+                              chain_note, sealed_note),
                   {}};
   if (!dir_.empty()) {
     const fs::path where = dir_ / site / device;
-    write_file(where / (clip + ".mp4"), bytes);
+    if (m.sealed_scheme.empty()) {
+      write_file(where / (clip + ".mp4"), bytes);
+    } else {
+      write_file(where / (clip + ".mp4.sealed"), bytes);  // the signed original, as the device made it
+      if (opened && opened->cut_short) {
+        fs::create_directories(where);
+        auto cut = write_opened_cut_clip(where / (clip + ".mp4"), opened->mp4);
+        done.message += cut ? "; " + *cut : "; " + cut.error().message;
+      } else if (opened) {
+        write_file(where / (clip + ".mp4"), opened->mp4);
+      }
+    }
     write_file(where / (clip + ".manifest.json"), *p.manifest);
     write_file(where / "chain.json", nlohmann::json{{"index", chain.index}, {"hash", chain.hash}}.dump());
-    done.file = where / (clip + ".mp4");
+    done.file = where / (clip + (m.sealed_scheme.empty() || opened ? ".mp4" : ".mp4.sealed"));
   }
   auto& state = devices_[key_of(site, device)];
   state.finished_clips.insert(clip, limits_.remembered_ids);

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "assure/firmware/evidence/signing.hpp"
+#include "sealed_clips.hpp"
 
 namespace assure::receiver {
 
@@ -77,6 +78,9 @@ class EvidenceDesk {
                      std::vector<DeskNotice>& notices);
 
   std::uint64_t pending_bytes() const { return total_pending_; }
+  // The control room's key (its command key: one key pair), to open sealed clips with. Without
+  // it a sealed clip is verified and kept as it came (<clip>.mp4.sealed), unopened.
+  void open_sealed_with(evidence::SigningKey key) { opener_ = std::move(key); }
 
  private:
   struct Pending {
@@ -132,6 +136,7 @@ class EvidenceDesk {
   };
   std::map<std::string, ChainEnd> chains_;  // by site/device
   std::uint64_t total_pending_ = 0;
+  std::optional<evidence::SigningKey> opener_;
 };
 
 }  // namespace assure::receiver

@@ -42,7 +42,9 @@ constexpr std::string_view kUsage = R"(usage: assure-receiver [options]
   --keys DIR         enrolled device keys: DIR/<device id>.pub holds the device's public key (hex,
                      as assure-key device prints it); clips are verified against them
   --command-key FILE the control room's command key (assure-key control-room): answers each
-                     device's link_test event (an engineer's "mqtt test") with a signed echo
+                     device's link_test event (an engineer's "mqtt test") with a signed echo,
+                     and opens sealed clips (a home kit's, sealed to this key) to check and keep
+                     the MP4 beside the sealed original
   --evidence DIR     write verified clips and manifests to DIR/<site>/<device>/, snapshots to
                      DIR/<site>/<device>/snapshots/, and clips that fail to DIR/quarantine/
 )";
@@ -198,6 +200,7 @@ int main(int argc, char** argv) try {
     auto loaded = assure::evidence::SigningKey::load(command_key_file);
     if (!loaded) return usage_error("--command-key: " + loaded.error().message);
     command_key = std::move(*loaded);
+    desk.open_sealed_with(*command_key);
     spdlog::info("answering link tests with the command key {}", command_key->public_hex());
   }
 

@@ -8,15 +8,21 @@
 #include "assure/base/files.hpp"
 #include "assure/firmware/evidence/audit_log.hpp"
 #include "assure/firmware/evidence/signing.hpp"
+#include "sealed_clips.hpp"
 
 namespace {
 
 constexpr std::string_view kUsage = R"(usage: assure-verify CLIP MANIFEST --key PUBLIC_KEY_HEX_OR_FILE [--previous MANIFEST]
+                     [--decrypt-key CONTROL_ROOM_KEY_FILE --out MP4]
        assure-verify --audit AUDIT_LOG
 
 Checks that CLIP is exactly the file the device signed in MANIFEST: the manifest's Ed25519
 signature against the device's public key, then the size, every chunk and the whole file's SHA-256.
 With --previous, also that MANIFEST follows that one in the device's chain.
+A home kit's clip is sealed to the control room (its manifest says so): with --decrypt-key (the
+control room's key file, as assure-key control-room wrote it) it is opened, what it opens to is
+checked against the plaintext SHA-256 the manifest signs, and the MP4 is written to --out. A clip
+sealed and then cut short by a power loss opens to its whole records, cut to whole fragments.
 With --audit, that a copy of a device's audit log (<state>/audit.log) is whole: every record's hash
 and its link to the one before, so a record changed, removed or reordered is found and named.
 )";
@@ -41,11 +47,13 @@ int main(int argc, char** argv) try {
     return 0;
   }
   std::vector<std::string> files;
-  std::string key, previous;
+  std::string key, previous, decrypt_key, out;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--key" && i + 1 < argc) key = argv[++i];
     else if (arg == "--previous" && i + 1 < argc) previous = argv[++i];
+    else if (arg == "--decrypt-key" && i + 1 < argc) decrypt_key = argv[++i];
+    else if (arg == "--out" && i + 1 < argc) out = argv[++i];
     else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;
@@ -57,6 +65,10 @@ int main(int argc, char** argv) try {
   }
   if (files.size() != 2 || key.empty()) {
     std::cerr << "assure-verify: needs CLIP, MANIFEST and --key\n" << kUsage;
+    return 2;
+  }
+  if (decrypt_key.empty() != out.empty()) {
+    std::cerr << "assure-verify: --decrypt-key and --out go together\n" << kUsage;
     return 2;
   }
   if (key.size() != 64) {  // a file holding the key
@@ -101,6 +113,38 @@ int main(int argc, char** argv) try {
   std::cout << "VERIFIED: " << files[0] << " is clip " << m.clip << " of " << m.site << "/" << m.device << " camera "
             << m.camera << ", " << m.start_utc << " to " << m.end_utc << ", " << m.frames << " frames, " << m.size
             << " bytes, SHA-256 " << m.sha256 << ", chain #" << m.index << ", firmware " << m.firmware << "\n";
+  if (m.sealed_scheme.empty()) {
+    if (!decrypt_key.empty()) std::cout << "(not sealed: it is the MP4 itself; nothing written to " << out << ")\n";
+    return 0;
+  }
+  if (decrypt_key.empty()) {
+    std::cout << "SEALED (" << m.sealed_scheme << ") to the control room: open it with --decrypt-key and --out\n";
+    return 0;
+  }
+  auto room = evidence::SigningKey::load(decrypt_key);
+  if (!room) {
+    std::cerr << "assure-verify: --decrypt-key: " << room.error().message << "\n";
+    return 2;
+  }
+  auto opened = receiver::open_sealed_clip(*clip, m, *room);
+  if (!opened) {
+    std::cout << "NOT OPENED: " << files[0] << ": " << opened.error().message << "\n";
+    return 1;
+  }
+  if (opened->cut_short) {
+    auto cut = receiver::write_opened_cut_clip(out, opened->mp4);
+    if (!cut) {
+      std::cout << "NOT OPENED: " << files[0] << ": " << cut.error().message << "\n";
+      return 1;
+    }
+    std::cout << "OPENED: " << out << ": " << opened->note << "; " << *cut << "\n";
+    return 0;
+  }
+  if (auto written = base::write_durably(out, opened->mp4); !written) {
+    std::cerr << "assure-verify: " << written.error().message << "\n";
+    return 2;
+  }
+  std::cout << "OPENED: " << out << ": " << opened->note << "\n";
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "assure-verify: " << e.what() << "\n";

@@ -20,6 +20,7 @@ struct BoardFile {
   std::string encoder;  // GStreamer element: x264enc on a PC host, v4l2h264enc on a Pi
   int encoder_bitrate_kbps = 2048;
   std::string recording_profile = "events";  // "events" or "continuous": the device file may choose
+  bool recording_encrypt = false;             // footage sealed for the control room: the device file may choose
 };
 
 const Schema& board_schema();

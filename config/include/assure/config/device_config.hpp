@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,7 @@ struct EvidenceConfig {
   std::filesystem::path segments_dir;
   std::chrono::hours retention{744};
   std::uint64_t quota_bytes = 0;  // 0: none
+  std::optional<bool> encrypt;    // sealed for the control room; unset: the board's profile
 };
 
 struct DeviceConfig {

@@ -23,7 +23,11 @@ std::optional<pipelines::MotionSettings> motion_settings(const config::MotionCon
 // The capture: source, masks, motion and clips.
 // How far below the alarm path the daemon's video threads run (nice, added to the service's).
 inline constexpr int kVideoNice = 10;
-Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board);
+// Footage the profile seals for the control room but cannot (no uplink.control_room_key) is an
+// error; with `refused` given, it is said there instead and the capture records nothing (the
+// daemon keeps the alarms running and tells the control room: never footage in clear instead).
+Result<pipelines::CaptureOptions> capture_options(const config::DeviceConfig& config, const config::BoardFile& board,
+                                                  std::string* refused = nullptr);
 // The alarm zones, each checked against the board's inputs.
 Result<alarm::PanelSettings> panel_settings(const config::DeviceConfig& config, const config::BoardFile& board);
 // The panel and the devices around it: shock sensors, keyfobs, lights, the sounder.
@@ -34,10 +38,14 @@ uplink::LinkOptions link_options(const config::DeviceConfig& config, const uplin
 struct Settings {
   pipelines::CaptureOptions capture;
   alarm::SiteSettings site;
+  std::string recording_refused;  // why nothing is recorded although the file asks for it
 };
 // All of them, or the first thing wrong.
 // "events" or "continuous": the device file's evidence.recording, else the board's profile.
 std::string recording_profile(const config::DeviceConfig& config, const config::BoardFile& board);
+// Whether footage is sealed for the control room: the device file's evidence.encrypt, else the
+// board's recording.encrypt.
+bool footage_sealed(const config::DeviceConfig& config, const config::BoardFile& board);
 Result<Settings> settings(const config::DeviceConfig& config, const config::BoardFile& board);
 
 }  // namespace assure::app

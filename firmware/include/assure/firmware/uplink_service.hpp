@@ -23,6 +23,7 @@
 #include "assure/firmware/state_lock.hpp"
 #include "assure/hal/clock.hpp"
 #include "assure/config/device_config.hpp"
+#include "assure/pipelines/clip_salvage.hpp"
 #include "assure/pipelines/recording.hpp"
 #include "assure/firmware/evidence/signing.hpp"
 #include "assure/firmware/uplink/commands.hpp"
@@ -105,6 +106,7 @@ class UplinkService {
   void written();     // wakes the courier and the syncer after an add
   void sign_clips();  // the evidence thread
   void sign_left_over();  // on it first: what recover() found
+  static Result<pipelines::Salvage> salvage_sealed(const std::filesystem::path& part);
   // send_clip, logged; clip_failed raised when it cannot be done. whence: "" or why it is late.
   void sign_and_queue(const pipelines::ClipClosed& clip, std::vector<std::string> event_ids, std::string_view whence);
   void clip_failed(const std::string& clip, nlohmann::json details);

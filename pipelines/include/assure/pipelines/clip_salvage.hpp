@@ -31,6 +31,17 @@ std::vector<std::filesystem::path> unfinished_clips(const std::filesystem::path&
 // failure (nothing whole in it: cut before its first fragment) the .part is left as it is.
 Result<Salvage> salvage_clip(const std::filesystem::path& part);
 
+// A sealed clip cut short (footage_sink.hpp): the device cannot read it, so the caller, which
+// knows the sealed format, says where its whole records end (`keep`). The rest is dropped and it
+// is finished as a clip whose frames are unknown (0), ending at the file's last write; its
+// sealed plaintext unknown (empty hash) until the control room opens it.
+Result<Salvage> salvage_sealed_clip(const std::filesystem::path& part, std::uint64_t keep, const std::string& scheme);
+
+// Cuts an MP4 that was cut short to its whole fragments (salvage_clip's first step, and the
+// control room's once it has opened a sealed clip cut short). Returns the fragments kept; an
+// error when there is no whole one (the file is left as it is).
+Result<std::uint64_t> cut_to_whole_fragments(const std::filesystem::path& file);
+
 // A finished clip (<id>.mp4) as its closing said, from its sidecar (bounded, checked): for a clip
 // the last run finished but never signed. With only the sidecar written when it opened, its frames
 // and length come from demuxing it; with none, its start too, from the file's modification time.

@@ -20,7 +20,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "assure/base/error.hpp"
+#include "assure/pipelines/footage_sink.hpp"
 #include "assure/pipelines/motion.hpp"
 
 namespace assure::pipelines {
@@ -84,6 +87,8 @@ struct RecordingOptions {
   // Replaying a file: the UTC of stream time 0, so clip times are origin + stream time. Unset
   // (live): each picture is stamped with the wall clock when it is encoded.
   std::optional<UtcTime> utc_origin;
+  // Where each clip's bytes go instead of a plain file (a home kit seals them); empty: plain MP4.
+  FootageSinkFactory sink;
 };
 
 struct ClipEvent {  // one motion event inside a clip
@@ -115,7 +120,13 @@ struct ClipClosed {
   std::string continues;  // id of the clip this one carries on from after a split
   std::string error;   // empty when the clip and sidecar are written; otherwise what failed
   std::vector<std::string> from_segments;  // an export: the continuous segments it was cut from
+  std::optional<SealedFootage> sealed;     // a sealed clip: what it opens to
 };
+
+// A sidecar's "sealed" member for a sealed file, null for a plain one; and back (nullopt when
+// absent, null or malformed).
+nlohmann::json sealed_json(const std::optional<SealedFootage>& sealed);
+std::optional<SealedFootage> sealed_from_json(const nlohmann::json& sidecar);
 
 // Decides when clips open and close, and writes them. Fed from two threads: encoded pictures from
 // the recording branch and motion events from the analysis; both calls are cheap except where a

@@ -28,6 +28,7 @@ struct SegmentOptions {
   std::chrono::milliseconds length{60000};
   // As RecordingOptions::utc_origin: replaying a file, the UTC of stream time 0.
   std::optional<UtcTime> utc_origin;
+  FootageSinkFactory sink;  // as RecordingOptions::sink
 };
 
 struct SegmentClosed {
@@ -43,6 +44,7 @@ struct SegmentClosed {
   std::string follows;  // the segment just before it, back to back; empty after a gap
   std::string reason;   // "length reached", "video lost: ...", "stopped", "paused: ..."
   std::string error;    // empty when the segment and its sidecar are written
+  std::optional<SealedFootage> sealed;  // a sealed segment: what it opens to
 };
 
 class SegmentRecorder {

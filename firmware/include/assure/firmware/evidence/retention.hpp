@@ -25,6 +25,7 @@ struct Footage {
   UtcTime end;
   std::uint64_t bytes = 0;
   bool unsent = false;  // a clip not yet received by the control room
+  bool sealed = false;  // written for the control room's key only (evidence.encrypt)
 };
 
 struct Hold {

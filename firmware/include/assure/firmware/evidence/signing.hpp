@@ -19,6 +19,7 @@
 
 #include "assure/base/error.hpp"
 #include "assure/base/input_bounds.hpp"
+#include "assure/pipelines/footage_sink.hpp"
 
 namespace assure::evidence {
 
@@ -68,7 +69,24 @@ struct Manifest {
   std::vector<std::string> events;  // ids of the events inside
   std::uint64_t index = 0;  // place in the device's chain, from 1
   std::string previous;     // hash of manifest index-1; empty for the first
+  // A sealed file (sealed_file.hpp): size and sha256 above are of what is on storage and travels,
+  // these of the MP4 it opens to. Empty scheme: a plain MP4. plaintext_sha256 is empty for a
+  // sealed file cut short (the device cannot read it to hash it); each record authenticates.
+  std::string sealed_scheme;
+  std::uint64_t plaintext_size = 0;
+  std::string plaintext_sha256;
 };
+
+// Who made a piece of footage, for its manifest.
+struct Maker {
+  std::string device, site, camera, firmware;
+};
+// A manifest for a file of footage: its maker, times, frames and hashes, and the place after
+// `chain_count` links whose last is `previous`. Kind-specific members are the caller's.
+Manifest footage_manifest(const Maker& maker, const std::string& id, const std::filesystem::path& file,
+                          const std::string& start_utc, const std::string& end_utc, std::uint64_t frames,
+                          const FileHashes& hashes, std::uint32_t chunk_size, std::uint64_t chain_count,
+                          std::string previous, const std::optional<pipelines::SealedFootage>& sealed);
 
 nlohmann::json manifest_body(const Manifest& manifest);
 std::string manifest_hash(const nlohmann::json& body);  // the chain link: SHA-256 of the signed bytes
