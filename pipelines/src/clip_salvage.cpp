@@ -138,14 +138,22 @@ Result<ClipProbe> probe_clip(const fs::path& file) {
 
 namespace {
 
-// The clip id of an unfinished clip's file, or an error naming it.
-Result<std::string> part_id(const fs::path& part) {
+// An unfinished clip's file: its clip id (checked: a plain name), folder and length.
+struct PartFile {
+  std::string id;
+  fs::path dir;
+  std::uint64_t length = 0;
+};
+Result<PartFile> part_file(const fs::path& part) {
   const std::string name = part.filename().string();
   const std::string id = name.size() > kPartSuffix.size() ? name.substr(0, name.size() - kPartSuffix.size()) : "";
   if (!name.ends_with(kPartSuffix) || !plain_name(id)) {
     return fail(Errc::invalid_argument, fmt::format("\"{}\" is not an unfinished clip's name", excerpt(name)));
   }
-  return id;
+  std::error_code ec;
+  const std::uint64_t length = fs::file_size(part, ec);
+  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", part.string(), ec.message()));
+  return PartFile{id, part.parent_path(), length};
 }
 
 // The end of salvage, the same for a plain clip and a sealed one: the closing sidecar (what the
@@ -217,13 +225,10 @@ Result<std::uint64_t> cut_to_whole_fragments(const fs::path& file) {
 }
 
 Result<Salvage> salvage_clip(const fs::path& part) {
-  auto named = part_id(part);
+  auto named = part_file(part);
   if (!named) return std::unexpected(named.error());
-  const std::string& id = *named;
-  const fs::path dir = part.parent_path();
+  const auto& [id, dir, length] = *named;
   std::error_code ec;
-  const std::uint64_t length = fs::file_size(part, ec);
-  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", part.string(), ec.message()));
   Salvage out;
   auto fragments = cut_to_whole_fragments(part);
   if (!fragments) return std::unexpected(fragments.error());
@@ -262,13 +267,10 @@ Result<Salvage> salvage_clip(const fs::path& part) {
 }
 
 Result<Salvage> salvage_sealed_clip(const fs::path& part, std::uint64_t keep, const std::string& scheme) {
-  auto named = part_id(part);
+  auto named = part_file(part);
   if (!named) return std::unexpected(named.error());
-  const std::string& id = *named;
-  const fs::path dir = part.parent_path();
+  const auto& [id, dir, length] = *named;
   std::error_code ec;
-  const std::uint64_t length = fs::file_size(part, ec);
-  if (ec) return fail(Errc::io, fmt::format("cannot read {}: {}", part.string(), ec.message()));
   if (keep == 0 || keep > length) {
     return fail(Errc::parse, fmt::format("{} ({} bytes) holds no whole sealed record: kept as it is", part.string(), length));
   }
