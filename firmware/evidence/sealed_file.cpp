@@ -62,7 +62,10 @@ struct SealedWriter::State {
 SealedWriter::SealedWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
 SealedWriter::~SealedWriter() = default;
 
-Result<std::unique_ptr<SealedWriter>> SealedWriter::create(const fs::path& file, std::string_view recipient_hex) {
+namespace {
+
+// The control room's X25519 key, from the Ed25519 public key (hex) that signs its commands.
+Result<std::array<unsigned char, crypto_box_PUBLICKEYBYTES>> recipient_key(std::string_view recipient_hex) {
   if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
   const auto ed = from_hex(recipient_hex);
   if (!ed || ed->size() != crypto_sign_PUBLICKEYBYTES) {
@@ -72,6 +75,28 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::create(const fs::path& file,
   if (crypto_sign_ed25519_pk_to_curve25519(recipient.data(), reinterpret_cast<const unsigned char*>(ed->data())) != 0) {
     return fail(Errc::invalid_argument, "the control room's key is not a usable Ed25519 public key");
   }
+  return recipient;
+}
+
+// Where the whole records end in a sealed file of `size` bytes, given how to read the 4 length
+// bytes at an offset (nullopt: unreadable). Lengths only: no key is needed, nothing authenticated.
+template <typename LengthAt>
+std::uint64_t records_end(std::uint64_t size, LengthAt length_at) {
+  std::uint64_t at = kPreamble;
+  while (at + 4 <= size) {
+    const std::optional<std::uint32_t> length = length_at(at);
+    if (!length || *length < kOverhead || *length > kSealedRecord + kOverhead || at + 4 + *length > size) break;
+    at += 4 + *length;
+  }
+  return at;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SealedWriter>> SealedWriter::create(const fs::path& file, std::string_view recipient_hex) {
+  auto found = recipient_key(recipient_hex);
+  if (!found) return std::unexpected(found.error());
+  const auto& recipient = *found;
   auto state = std::make_unique<State>();
   state->file = file;
   std::array<unsigned char, kKey> key{};
@@ -174,12 +199,8 @@ class SealingSink final : public pipelines::FootageSink {
 }  // namespace
 
 Result<pipelines::FootageSinkFactory> sealing_sinks(std::string_view recipient_hex) {
-  const auto ed = from_hex(recipient_hex);
-  std::array<unsigned char, crypto_box_PUBLICKEYBYTES> x{};
-  if (sodium_init() < 0) return fail(Errc::unavailable, "libsodium could not be initialised");
-  if (!ed || ed->size() != crypto_sign_PUBLICKEYBYTES ||
-      crypto_sign_ed25519_pk_to_curve25519(x.data(), reinterpret_cast<const unsigned char*>(ed->data())) != 0) {
-    return fail(Errc::invalid_argument, "footage cannot be sealed: uplink.control_room_key is not a usable Ed25519 public key");
+  if (auto checked = recipient_key(recipient_hex); !checked) {
+    return fail(checked.error().code, "footage cannot be sealed: uplink.control_room_key: " + checked.error().message);
   }
   return pipelines::FootageSinkFactory(
       [recipient = std::string(recipient_hex)](const fs::path& part) -> Result<std::unique_ptr<pipelines::FootageSink>> {
@@ -192,13 +213,7 @@ Result<pipelines::FootageSinkFactory> sealing_sinks(std::string_view recipient_h
 std::uint64_t whole_records_end(std::string_view sealed) {
   if (!looks_sealed(sealed) || sealed.size() < kPreamble) return 0;
   const auto* bytes = reinterpret_cast<const unsigned char*>(sealed.data());
-  std::size_t at = kPreamble;
-  while (at + 4 <= sealed.size()) {
-    const std::uint32_t length = get_le32(bytes + at);
-    if (length < kOverhead || length > kSealedRecord + kOverhead || at + 4 + length > sealed.size()) break;
-    at += 4 + length;
-  }
-  return at;
+  return records_end(sealed.size(), [&](std::uint64_t at) { return std::optional<std::uint32_t>(get_le32(bytes + at)); });
 }
 
 std::uint64_t whole_records_end_of_file(const fs::path& file) {
@@ -208,17 +223,13 @@ std::uint64_t whole_records_end_of_file(const fs::path& file) {
   std::string preamble(kPreamble, '\0');
   in.read(preamble.data(), static_cast<std::streamsize>(preamble.size()));
   if (ec || !in || !looks_sealed(preamble)) return 0;
-  std::uint64_t at = kPreamble;
-  std::array<unsigned char, 4> length_bytes{};
-  while (at + 4 <= size) {
+  return records_end(size, [&](std::uint64_t at) -> std::optional<std::uint32_t> {
+    std::array<unsigned char, 4> length_bytes{};
     in.seekg(static_cast<std::streamoff>(at));
     in.read(reinterpret_cast<char*>(length_bytes.data()), 4);
-    if (!in) break;
-    const std::uint32_t length = get_le32(length_bytes.data());
-    if (length < kOverhead || length > kSealedRecord + kOverhead || at + 4 + length > size) break;
-    at += 4 + length;
-  }
-  return at;
+    if (!in) return std::nullopt;
+    return get_le32(length_bytes.data());
+  });
 }
 
 Result<std::string> open_sealed(std::string_view sealed, const SigningKey& control_room, std::uint64_t max_bytes) {
