@@ -249,8 +249,7 @@ GstFlowReturn Mp4Writer::deliver(const std::uint8_t* bytes, std::size_t size) {
     out = std::string_view(reinterpret_cast<const char*>(head_.data()), head_.size());
   }
   auto written = sink_->write(out);
-  head_.clear();
-  head_.shrink_to_fit();
+  if (!head_.empty()) std::vector<std::uint8_t>().swap(head_);  // the header went with this buffer
   if (!written) {
     sink_error_ = written.error().message;
     return GST_FLOW_ERROR;
