@@ -1,0 +1,203 @@
+// A home kit's footage end to end: assure-edged with evidence.encrypt seals every clip to the
+// control room's key as it records; a real mosquitto carries the sealed bytes; the receiver that
+// holds the control room's key opens and checks them, one with another key refuses them, and
+// assure-verify opens them offline. The bytes on the device say nothing of what was filmed, and a
+// power cut mid-clip still ends in a clip the control room can open and play.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "assure/firmware/evidence/sealed_file.hpp"
+#include "assure/firmware/evidence/signing.hpp"
+#include "assure/pipelines/clip_salvage.hpp"
+#include "fleet.hpp"
+#include "support.hpp"
+
+using namespace assure;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::device_file;
+using test::Fleet;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A home kit: clips sealed to `room` (uplink.control_room_key), `clip_settings` in [evidence].
+std::string home_kit_file(const std::string& broker_uri, const evidence::SigningKey& room,
+                          const std::string& clip_settings = "max_clip = 10") {
+  std::string config = device_file(broker_uri, "control_room_key = \"" + room.public_hex() + "\"\n");
+  config.replace(config.find("max_clip = 10"), 13, clip_settings + "\nencrypt = true");
+  return config;
+}
+
+std::vector<json> evidence_lines(const test::Process& receiver, const std::string& status) {
+  std::vector<json> out;
+  std::istringstream in(receiver.log());
+  for (std::string line; std::getline(in, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("type", "") == "evidence" && j.value("status", "") == status) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+int run_verify(const std::vector<std::string>& args, const fs::path& log, std::string& output) {
+  std::vector<std::string> argv{test::binary("assure-verify").string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  test::Process verify(argv, log);
+  auto status = verify.wait(30s);
+  output = verify.log();
+  return status ? WEXITSTATUS(*status) : -1;
+}
+
+}  // namespace
+
+TEST(Sealed, AHomeKitsClipsAreSealedOnTheDeviceAndOnlyTheControlRoomsKeyOpensThem) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto room = evidence::SigningKey::generate();
+  const auto room_key = fleet.dir.path() / "control-room.key";
+  ASSERT_TRUE(room.save(room_key));
+  const auto other_key = fleet.dir.path() / "someone-else.key";
+  ASSERT_TRUE(evidence::SigningKey::generate().save(other_key));
+  fleet.start_receiver(broker.uri(), {"--command-key", room_key.string()});
+  // A second receiver that holds a key, but not the one the device seals to.
+  test::Process stranger({test::binary("assure-receiver").string(), "--broker", broker.uri(), "--json", "--keys",
+                          (fleet.dir.path() / "keys").string(), "--evidence", (fleet.dir.path() / "stranger").string(),
+                          "--client-id", "stranger", "--command-key", other_key.string()},
+                         fleet.dir.path() / "stranger.log");
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on") && stranger.log_contains("listening on"); }, 10s));
+  fleet.start_daemon(home_kit_file(broker.uri(), room));
+  ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= 2; }, 90s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  ASSERT_TRUE(test::eventually([&] { return evidence_lines(stranger, "rejected").size() >= 2; }, 30s)) << stranger.log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+
+  const auto verified = fleet.evidence("verified")[0];
+  const std::string id = verified["clip"];
+  EXPECT_NE(verified["message"].get<std::string>().find("plaintext SHA-256 matches"), std::string::npos) << verified.dump();
+  // On the device: the sealed file, and nothing an MP4 reader, or a thief, could use.
+  const std::string on_device = test::read_file(fleet.dir.path() / "clips" / (id + ".mp4"));
+  EXPECT_TRUE(evidence::looks_sealed(on_device));
+  for (const char* box : {"ftyp", "moov", "moof", "avc1", "mdat"}) {
+    EXPECT_EQ(on_device.find(box), std::string::npos) << box << " in the bytes on the device";
+  }
+  // The control room keeps the signed original as it travelled and the MP4 it opens to, which plays.
+  const fs::path opened = verified["file"].get<std::string>();
+  EXPECT_EQ(opened.extension(), ".mp4");
+  const fs::path original = opened.string() + ".sealed";
+  EXPECT_EQ(test::read_file(original), on_device);
+  const auto played = pipelines::probe_clip(opened);
+  ASSERT_TRUE(played) << played.error().message;
+  EXPECT_GE(played->frames, 25u);
+  const auto manifest = json::parse(test::read_file(opened.parent_path() / (id + ".manifest.json")));
+  EXPECT_EQ(manifest["manifest"]["sealed"]["scheme"], std::string(evidence::kSealedScheme)) << manifest.dump();
+  EXPECT_EQ(manifest["manifest"]["sealed"]["plaintext_sha256"], evidence::sha256_hex(test::read_file(opened)));
+
+  // The receiver with another key refuses each clip, naming why: it quarantines what it was sent,
+  // still sealed, and has nothing in clear.
+  const auto refused = evidence_lines(stranger, "rejected");
+  EXPECT_NE(refused[0]["message"].get<std::string>().find("does not open"), std::string::npos) << refused[0].dump();
+  EXPECT_TRUE(evidence_lines(stranger, "verified").empty()) << stranger.log();
+  std::error_code ec;
+  std::size_t quarantined = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(fleet.dir.path() / "stranger", ec)) {
+    if (entry.path().extension() != ".mp4") continue;
+    ++quarantined;
+    EXPECT_TRUE(evidence::file_looks_sealed(entry.path())) << entry.path();
+  }
+  EXPECT_GE(quarantined, 2u);
+
+  // Offline, for the police: the right key opens and checks it; another says NOT OPENED.
+  const auto device_key = fleet.dir.path() / "keys" / "cam-01.pub";
+  const auto manifest_file = opened.parent_path() / (id + ".manifest.json");
+  const auto out = fleet.dir.path() / "offline.mp4";
+  std::string said;
+  EXPECT_EQ(run_verify({original.string(), manifest_file.string(), "--key", device_key.string(), "--decrypt-key",
+                        room_key.string(), "--out", out.string()},
+                       fleet.dir.path() / "v1.log", said),
+            0)
+      << said;
+  EXPECT_NE(said.find("VERIFIED"), std::string::npos) << said;
+  EXPECT_EQ(test::read_file(out), test::read_file(opened));
+  const auto not_out = fleet.dir.path() / "not.mp4";
+  EXPECT_EQ(run_verify({original.string(), manifest_file.string(), "--key", device_key.string(), "--decrypt-key",
+                        other_key.string(), "--out", not_out.string()},
+                       fleet.dir.path() / "v2.log", said),
+            1)
+      << said;
+  EXPECT_NE(said.find("NOT OPENED"), std::string::npos) << said;
+  EXPECT_FALSE(fs::exists(not_out));
+}
+
+// The power goes three seconds into a home kit's clip: at restart the sealed file keeps its whole
+// records, is signed and sent, and the control room opens it to a clip that plays.
+TEST(Sealed, AHomeKitsClipCutShortBySigkillArrivesSealedAndOpensToWhatWasKept) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto room = evidence::SigningKey::generate();
+  const auto room_key = fleet.dir.path() / "control-room.key";
+  ASSERT_TRUE(room.save(room_key));
+  fleet.start_receiver(broker.uri(), {"--command-key", room_key.string()});
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  std::string config = home_kit_file(broker.uri(), room, "max_clip = 60");
+  config.replace(config.find("post_event = 2"), 14, "post_event = 30");
+  fleet.start_daemon(config);
+  const auto clips = fleet.dir.path() / "clips";
+  fs::path part;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(clips, ec)) {
+          if (entry.path().string().ends_with(".mp4.part")) part = entry.path();
+        }
+        return !part.empty();
+      },
+      60s))
+      << fleet.daemon->log();
+  std::this_thread::sleep_for(3s);
+  fleet.daemon->signal(SIGKILL);
+  fleet.daemon->wait(10s);
+  ASSERT_TRUE(fs::exists(part));
+  EXPECT_TRUE(evidence::file_looks_sealed(part));
+  const std::string id = part.filename().string().substr(0, part.filename().string().size() - 9);
+  fleet.start_daemon(config);
+  json arrived;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        for (const auto& v : fleet.evidence("verified")) {
+          if (v["clip"] == id) arrived = v;
+        }
+        return !arrived.is_null();
+      },
+      60s))
+      << fleet.daemon->log() << fleet.receiver->log();
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  const auto recovered = fleet.events("clip_recovered");
+  ASSERT_EQ(recovered.size(), 1u) << fleet.receiver->log();
+  EXPECT_EQ(recovered[0]["clip"], id);
+  EXPECT_EQ(recovered[0]["details"]["reason"].get<std::string>().rfind("cut short: power loss or crash", 0), 0u)
+      << recovered[0].dump();
+  EXPECT_NE(arrived["message"].get<std::string>().find("cut short on the device, opened"), std::string::npos)
+      << arrived.dump();
+  const auto played = pipelines::probe_clip(arrived["file"].get<std::string>());
+  ASSERT_TRUE(played) << played.error().message << "\n" << arrived.dump();
+  EXPECT_GE(played->frames, 10u);
+  EXPECT_TRUE(fleet.evidence("rejected").empty()) << fleet.receiver->log();
+  EXPECT_TRUE(fleet.evidence("gap").empty()) << fleet.receiver->log();
+  // Nothing in clear was left on the device by the cut or the salvage.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(clips, ec)) {
+    if (entry.path().extension() == ".json") continue;
+    EXPECT_TRUE(evidence::file_looks_sealed(entry.path())) << entry.path();
+  }
+}
