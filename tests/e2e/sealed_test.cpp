@@ -1,8 +1,9 @@
 // A home kit's footage end to end: assure-edged with evidence.encrypt seals every clip to the
 // control room's key as it records; a real mosquitto carries the sealed bytes; the receiver that
 // holds the control room's key opens and checks them, one with another key refuses them, and
-// assure-verify opens them offline. The bytes on the device say nothing of what was filmed, and a
-// power cut mid-clip still ends in a clip the control room can open and play.
+// assure-verify opens them offline. The bytes on the device say nothing of what was filmed, a
+// power cut mid-clip still ends in a clip the control room can open and play, and an export,
+// which the device would have to read its footage to cut, is refused.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -14,7 +15,9 @@
 #include <thread>
 
 #include "assure/firmware/evidence/sealed_file.hpp"
+#include "assure/base/utc.hpp"
 #include "assure/firmware/evidence/signing.hpp"
+#include "assure/firmware/uplink/commands.hpp"
 #include "assure/pipelines/clip_salvage.hpp"
 #include "fleet.hpp"
 #include "support.hpp"
@@ -200,4 +203,55 @@ TEST(Sealed, AHomeKitsClipCutShortBySigkillArrivesSealedAndOpensToWhatWasKept) {
     if (entry.path().extension() == ".json") continue;
     EXPECT_TRUE(evidence::file_looks_sealed(entry.path())) << entry.path();
   }
+}
+
+// A home kit recording around the clock seals its segments too: the device cannot read them, so an
+// export by time is refused, saying so, rather than cut from footage it would have to open.
+TEST(Sealed, AnExportFromSealedSegmentsIsRefusedSayingTheDeviceCannotReadThem) {
+  test::Broker broker;
+  Fleet fleet;
+  const auto room = evidence::SigningKey::generate();
+  fleet.start_receiver(broker.uri());
+  ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
+  test::Probe probe(broker.uri(), std::string(test::kBase) + "/#");
+  std::string config = home_kit_file(broker.uri(), room);
+  config.replace(config.find("[evidence]\n"), 11,
+                 "[evidence]\nrecording = \"continuous\"\nsegment = 10\nsegments_dir = \"segments\"\n");
+  fleet.start_daemon(config);
+  const auto segments = fleet.dir.path() / "segments" / "cam0";
+  fs::path first;
+  ASSERT_TRUE(test::eventually(
+      [&] {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(segments, ec)) {
+          const std::string name = entry.path().filename().string();
+          if (name.ends_with(".manifest.json")) first = segments / (name.substr(0, name.size() - 14) + ".mp4");
+        }
+        return !first.empty();
+      },
+      90s))
+      << fleet.daemon->log();
+  EXPECT_TRUE(evidence::file_looks_sealed(first)) << first;
+  const json side = json::parse(test::read_file(fs::path(first).replace_extension(".json")));
+  const auto from = *parse_utc_iso8601(side.at("utc_start").get<std::string>()) + 1s;
+  const auto now = std::chrono::system_clock::now();
+  probe.publish(std::string(test::kBase) + "/cmd/export",
+                uplink::sign_command(room, "export", "estate-a", "cam-01", now, "nonce-export-sealed1",
+                                     {{"from", utc_iso8601(from)}, {"to", utc_iso8601(from + 5s)},
+                                      {"requester", "PC 4471 Evans"}, {"reason", "CAD-0212-0042"}}));
+  auto reply = probe.wait_for(
+      [&](auto& m) {
+        return m.topic == std::string(test::kBase) + "/reply" &&
+               json::parse(m.payload).value("nonce", "") == "nonce-export-sealed1";
+      },
+      30s);
+  ASSERT_TRUE(reply) << fleet.daemon->log();
+  const json answer = json::parse(reply->payload);
+  EXPECT_FALSE(answer["ok"].get<bool>()) << reply->payload;
+  EXPECT_NE(answer.value("error", "").find("sealed for the control room"), std::string::npos) << reply->payload;
+  fleet.daemon->signal(SIGTERM);
+  ASSERT_TRUE(fleet.daemon->wait(20s));
+  EXPECT_TRUE(fleet.events("footage_exported").empty());
+  const std::string audit = test::read_file(fleet.dir.path() / "state" / "evidence-audit.log");
+  EXPECT_EQ(audit.find("\"action\":\"export\""), std::string::npos) << audit;
 }

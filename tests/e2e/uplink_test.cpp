@@ -521,7 +521,8 @@ TEST(Uplink, ContinuousRecordingIsSealedRetainedByQuotaAndStopsLoudlyWhenOnlyHel
 
 // The police ask by time: a signed export of about 20 s across three segments arrives at the control
 // room as a verified clip whose manifest names the segments, and plays; a signed hold and its
-// release are answered and audited; the store's audit log (the disclosure log) verifies offline.
+// release are answered and audited; exports asked for badly are refused, naming why; the store's
+// audit log (the disclosure log) verifies offline.
 TEST(Uplink, ASignedExportByTimeArrivesVerifiedAndPlaysAndHoldsAreAnsweredAndAudited) {
   test::Broker broker;
   Fleet fleet;
@@ -606,6 +607,25 @@ TEST(Uplink, ASignedExportByTimeArrivesVerifiedAndPlaysAndHoldsAreAnsweredAndAud
   EXPECT_EQ(fleet.events("footage_exported")[0]["details"]["requester"], "PC 4471 Evans, West Yorkshire Police");
   ASSERT_FALSE(fleet.events("evidence_held").empty());
 
+  // Exports asked for badly are refused, each naming what is wrong, and disclose nothing.
+  const struct {
+    const char* nonce;
+    std::string from, to;
+    const char* said;
+  } bad[] = {{"nonce-export-bad01", utc_iso8601(to), utc_iso8601(from), "must end after it starts"},
+             {"nonce-export-bad02", "Tuesday 22:10", utc_iso8601(to), "from must be a UTC time"},
+             {"nonce-export-bad03", utc_iso8601(from), utc_iso8601(from + 3h), "at most 2 hours"}};
+  for (const auto& b : bad) {
+    probe.publish(cmd + "export", uplink::sign_command(control_room, "export", "estate-a", "cam-01", now, b.nonce,
+                                                       {{"from", b.from}, {"to", b.to}, {"requester", "PC 4471 Evans"},
+                                                        {"reason", "CAD-0212-0042"}}));
+    auto refused = reply_to(b.nonce);
+    ASSERT_TRUE(refused) << fleet.daemon->log();
+    const json answer = json::parse(refused->payload);
+    EXPECT_FALSE(answer["ok"].get<bool>()) << refused->payload;
+    EXPECT_NE(answer.value("error", "").find(b.said), std::string::npos) << refused->payload;
+  }
+
   probe.publish(cmd + "release", uplink::sign_command(control_room, "release", "estate-a", "cam-01", now, "nonce-release-0001",
                                                       {{"reference", "CAD-0212-0042"}, {"by", "PC 4471 Evans"}}));
   auto released = reply_to("nonce-release-0001");
@@ -624,6 +644,10 @@ TEST(Uplink, ASignedExportByTimeArrivesVerifiedAndPlaysAndHoldsAreAnsweredAndAud
     EXPECT_NE(log.find(action), std::string::npos) << action << " is not in the audit log:\n" << log;
   }
   EXPECT_NE(log.find("CAD-0212-0042: assault outside the shop"), std::string::npos) << "the reason of the disclosure";
+  std::size_t exports = 0;
+  for (auto at = log.find("\"action\":\"export\""); at != std::string::npos; at = log.find("\"action\":\"export\"", at + 1)) ++exports;
+  EXPECT_EQ(exports, 1u) << "only the export made is disclosed:\n" << log;
+  EXPECT_EQ(fleet.events("footage_exported").size(), 1u);
   test::Process verify({test::binary("assure-verify").string(), "--audit", audit.string()}, fleet.dir.path() / "verify.log");
   const auto verified = verify.wait(20s);
   ASSERT_TRUE(verified);
