@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-600}"
 cd "$ROOT"
 cmake --preset fuzz >/dev/null
-targets=(fuzz_config fuzz_command fuzz_receiver fuzz_outbox fuzz_shell fuzz_mqtt)
+targets=(fuzz_config fuzz_command fuzz_receiver fuzz_outbox fuzz_shell fuzz_mqtt fuzz_sealed)
 cmake --build build/fuzz -j "$(nproc)" --target "${targets[@]}"
 mkdir -p build/fuzz/crashes
 # One target a core at a time (CI's short runs take half the wall time; each target's figures are
