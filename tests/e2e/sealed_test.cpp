@@ -26,7 +26,9 @@ using namespace assure;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using test::device_file;
+using test::evidence_lines;
 using test::Fleet;
+using test::run_verify;
 namespace fs = std::filesystem;
 
 namespace {
@@ -39,43 +41,27 @@ std::string home_kit_file(const std::string& broker_uri, const evidence::Signing
   return config;
 }
 
-std::vector<json> evidence_lines(const test::Process& receiver, const std::string& status) {
-  std::vector<json> out;
-  std::istringstream in(receiver.log());
-  for (std::string line; std::getline(in, line);) {
-    auto j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("type", "") == "evidence" && j.value("status", "") == status) out.push_back(std::move(j));
-  }
-  return out;
-}
-
-int run_verify(const std::vector<std::string>& args, const fs::path& log, std::string& output) {
-  std::vector<std::string> argv{test::binary("assure-verify").string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  test::Process verify(argv, log);
-  auto status = verify.wait(30s);
-  output = verify.log();
-  return status ? WEXITSTATUS(*status) : -1;
-}
+// The control room's key pair, saved where a receiver's --command-key can read it.
+struct RoomKey {
+  evidence::SigningKey key = evidence::SigningKey::generate();
+  fs::path file;
+  explicit RoomKey(const fs::path& where) : file(where) { EXPECT_TRUE(key.save(file)); }
+};
 
 }  // namespace
 
 TEST(Sealed, AHomeKitsClipsAreSealedOnTheDeviceAndOnlyTheControlRoomsKeyOpensThem) {
   test::Broker broker;
   Fleet fleet;
-  const auto room = evidence::SigningKey::generate();
-  const auto room_key = fleet.dir.path() / "control-room.key";
-  ASSERT_TRUE(room.save(room_key));
-  const auto other_key = fleet.dir.path() / "someone-else.key";
-  ASSERT_TRUE(evidence::SigningKey::generate().save(other_key));
-  fleet.start_receiver(broker.uri(), {"--command-key", room_key.string()});
+  const RoomKey room(fleet.dir.path() / "control-room.key"), other(fleet.dir.path() / "someone-else.key");
+  fleet.start_receiver(broker.uri(), {"--command-key", room.file.string()});
   // A second receiver that holds a key, but not the one the device seals to.
   test::Process stranger({test::binary("assure-receiver").string(), "--broker", broker.uri(), "--json", "--keys",
                           (fleet.dir.path() / "keys").string(), "--evidence", (fleet.dir.path() / "stranger").string(),
-                          "--client-id", "stranger", "--command-key", other_key.string()},
+                          "--client-id", "stranger", "--command-key", other.file.string()},
                          fleet.dir.path() / "stranger.log");
   ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on") && stranger.log_contains("listening on"); }, 10s));
-  fleet.start_daemon(home_kit_file(broker.uri(), room));
+  fleet.start_daemon(home_kit_file(broker.uri(), room.key));
   ASSERT_TRUE(test::eventually([&] { return fleet.evidence("verified").size() >= 2; }, 90s))
       << fleet.daemon->log() << fleet.receiver->log();
   ASSERT_TRUE(test::eventually([&] { return evidence_lines(stranger, "rejected").size() >= 2; }, 30s)) << stranger.log();
@@ -125,7 +111,7 @@ TEST(Sealed, AHomeKitsClipsAreSealedOnTheDeviceAndOnlyTheControlRoomsKeyOpensThe
   const auto out = fleet.dir.path() / "offline.mp4";
   std::string said;
   EXPECT_EQ(run_verify({original.string(), manifest_file.string(), "--key", device_key.string(), "--decrypt-key",
-                        room_key.string(), "--out", out.string()},
+                        room.file.string(), "--out", out.string()},
                        fleet.dir.path() / "v1.log", said),
             0)
       << said;
@@ -133,7 +119,7 @@ TEST(Sealed, AHomeKitsClipsAreSealedOnTheDeviceAndOnlyTheControlRoomsKeyOpensThe
   EXPECT_EQ(test::read_file(out), test::read_file(opened));
   const auto not_out = fleet.dir.path() / "not.mp4";
   EXPECT_EQ(run_verify({original.string(), manifest_file.string(), "--key", device_key.string(), "--decrypt-key",
-                        other_key.string(), "--out", not_out.string()},
+                        other.file.string(), "--out", not_out.string()},
                        fleet.dir.path() / "v2.log", said),
             1)
       << said;
@@ -146,25 +132,15 @@ TEST(Sealed, AHomeKitsClipsAreSealedOnTheDeviceAndOnlyTheControlRoomsKeyOpensThe
 TEST(Sealed, AHomeKitsClipCutShortBySigkillArrivesSealedAndOpensToWhatWasKept) {
   test::Broker broker;
   Fleet fleet;
-  const auto room = evidence::SigningKey::generate();
-  const auto room_key = fleet.dir.path() / "control-room.key";
-  ASSERT_TRUE(room.save(room_key));
-  fleet.start_receiver(broker.uri(), {"--command-key", room_key.string()});
+  const RoomKey room(fleet.dir.path() / "control-room.key");
+  fleet.start_receiver(broker.uri(), {"--command-key", room.file.string()});
   ASSERT_TRUE(test::eventually([&] { return fleet.receiver->log_contains("listening on"); }, 10s));
-  std::string config = home_kit_file(broker.uri(), room, "max_clip = 60");
+  std::string config = home_kit_file(broker.uri(), room.key, "max_clip = 60");
   config.replace(config.find("post_event = 2"), 14, "post_event = 30");
   fleet.start_daemon(config);
   const auto clips = fleet.dir.path() / "clips";
   fs::path part;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(clips, ec)) {
-          if (entry.path().string().ends_with(".mp4.part")) part = entry.path();
-        }
-        return !part.empty();
-      },
-      60s))
+  ASSERT_TRUE(test::eventually([&] { return !(part = test::clip_being_written(clips)).empty(); }, 60s))
       << fleet.daemon->log();
   std::this_thread::sleep_for(3s);
   fleet.daemon->signal(SIGKILL);

@@ -27,6 +27,7 @@ using nlohmann::json;
 using test::device_file;
 using test::Fleet;
 using test::kBase;
+using test::run_verify;
 
 namespace {
 
@@ -41,15 +42,6 @@ void expect_whole_sequence(const std::vector<json>& events) {
     EXPECT_TRUE(ids.insert(e["id"].get<std::string>()).second) << "shown twice: " << e.dump();
     expected = e["seq"].get<std::uint64_t>() + 1;
   }
-}
-
-int run_verify(const std::vector<std::string>& args, const std::filesystem::path& log, std::string& output) {
-  std::vector<std::string> argv{test::binary("assure-verify").string()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  test::Process verify(argv, log);
-  auto status = verify.wait(30s);
-  output = verify.log();
-  return status ? WEXITSTATUS(*status) : -1;
 }
 
 }  // namespace
@@ -230,15 +222,7 @@ TEST(Uplink, AClipCutShortBySigkillArrivesSignedMarkedCutShortAndPlays) {
   fleet.start_daemon(config);
   const auto clips = fleet.dir.path() / "clips";
   std::filesystem::path part;
-  ASSERT_TRUE(test::eventually(
-      [&] {
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator(clips, ec)) {
-          if (entry.path().string().ends_with(".mp4.part")) part = entry.path();
-        }
-        return !part.empty();
-      },
-      60s))
+  ASSERT_TRUE(test::eventually([&] { return !(part = test::clip_being_written(clips)).empty(); }, 60s))
       << fleet.daemon->log();
   // Three seconds in: whole one-second fragments, and one being written.
   std::this_thread::sleep_for(3s);
