@@ -208,7 +208,8 @@ Result<nlohmann::json> EvidenceKeeper::export_footage(const nlohmann::json& args
   std::erase_if(footage, [](const auto& f) { return f.kind != evidence::Footage::Kind::segment; });
   std::sort(footage.begin(), footage.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
   // Sealed footage opens only with the control room's key: the device cannot cut what it cannot
-  // read. Such a device is asked for its segments whole instead (assure-verify opens them).
+  // read. (No command yet sends such segments whole, for the control room to open and cut: a home
+  // kit records event clips by default, and those are sent as they are made.)
   if (const auto sealed = std::find_if(footage.begin(), footage.end(),
                                        [&](const auto& f) { return f.sealed && f.end > *from && f.start < *to; });
       sealed != footage.end()) {
