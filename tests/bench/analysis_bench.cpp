@@ -20,9 +20,11 @@
 
 namespace {
 
-// Frames 60-159 of one of the project's scenes: "rain-walk" (a person walking in rain: change all
-// over the view) unless named.
-std::vector<cv::Mat> scene_frames(const std::string& name = "rain-walk") {
+// The scene measured unless another is named: a person walking in rain (change all over the view).
+constexpr const char* kRainWalk = "rain-walk";
+
+// Frames 60-159 of one of the project's scenes.
+std::vector<cv::Mat> scene_frames(const std::string& name = kRainWalk) {
   static std::map<std::string, std::vector<cv::Mat>> made;
   auto& frames = made[name];
   if (frames.empty()) {
@@ -59,7 +61,7 @@ BENCHMARK(NaiveDifference)->Unit(benchmark::kMicrosecond);
 
 // One detector over the scene's frames, in order, with their stream times.
 template <typename Detector>
-void run_over_scene(benchmark::State& state, Detector& detector, const std::string& scene = "rain-walk") {
+void run_over_scene(benchmark::State& state, Detector& detector, const std::string& scene = kRainWalk) {
   const auto frames = scene_frames(scene);
   std::int64_t i = 0;
   for (auto _ : state) {
