@@ -7,9 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
+
+#include "assure/pipelines/guarded_mapping.hpp"
 
 // GObject boilerplate in C style, as the privacy mask's: the instance struct is zeroed by GLib and
 // holds only a pointer to the C++ state, made in init and deleted in finalize.
@@ -24,10 +28,26 @@ struct RawState {
   int fd = -1;
   off_t frame_size = 0;
   off_t last_size = 0;  // the file's size when last looked at
-  std::int64_t next = 0;  // the frame fill() reads next
+  std::int64_t next = 0;  // the frame handed out next
   GstClockTime duration = 0;
   bool torn_warned = false;
+  // Frames handed downstream mapped that were cut from the file while mapped (counted as each is
+  // freed), and how many of them have been reported.
+  std::shared_ptr<std::atomic<int>> cut = std::make_shared<std::atomic<int>>(0);
+  int cut_reported = 0;
 };
+
+// A frame mapped from the file, kept alive by the buffer that wraps it.
+struct MappedFrame {
+  assure::pipelines::GuardedMapping mapping;
+  std::shared_ptr<std::atomic<int>> cut;
+};
+
+void free_mapped_frame(gpointer data) {
+  auto* frame = static_cast<MappedFrame*>(data);
+  if (frame->mapping.torn()) frame->cut->fetch_add(1);
+  delete frame;
+}
 
 }  // namespace
 
@@ -157,11 +177,9 @@ gboolean do_seek(GstBaseSrc* base, GstSegment* segment) {
   return TRUE;
 }
 
-// Each frame read straight into a buffer of the source's pool (one copy, by the kernel; the pool's
-// buffers come back, so their pages stay mapped and warm). The buffer arrives at the frame's size
-// (the block size set at start).
-GstFlowReturn fill(GstPushSrc* push, GstBuffer* buffer) {
-  auto* self = ASSURE_RAW_SRC(push);
+// The checks before each frame: the file has not shrunk (nor been cut under a mapped frame), and
+// holds frame `next` whole. GST_FLOW_OK to go on.
+GstFlowReturn check_next(AssureRawSrc* self) {
   RawState& s = *self->state;
   struct stat st {};
   if (s.fd < 0 || fstat(s.fd, &st) != 0) {
@@ -187,6 +205,31 @@ GstFlowReturn fill(GstPushSrc* push, GstBuffer* buffer) {
     }
     return GST_FLOW_EOS;
   }
+  if (const int cut = s.cut->load(); cut > s.cut_reported) {
+    s.cut_reported = cut;
+    GST_ELEMENT_ERROR(self, RESOURCE, READ,
+                      ("'%s' was cut short while playing: a frame read from it was gone (%d so far)",
+                       s.location.c_str(), cut),
+                      (nullptr));
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+void stamp(RawState& s, GstBuffer* buffer) {
+  GST_BUFFER_PTS(buffer) = static_cast<GstClockTime>(s.next) * s.duration;
+  GST_BUFFER_DTS(buffer) = GST_BUFFER_PTS(buffer);
+  GST_BUFFER_DURATION(buffer) = s.duration;
+  GST_BUFFER_OFFSET(buffer) = static_cast<guint64>(s.next);
+  GST_BUFFER_OFFSET_END(buffer) = static_cast<guint64>(s.next + 1);
+  ++s.next;
+}
+
+// The slow way, when a frame cannot be mapped: read with pread() into a buffer of the pool.
+GstFlowReturn fill(GstPushSrc* push, GstBuffer* buffer) {
+  auto* self = ASSURE_RAW_SRC(push);
+  RawState& s = *self->state;
+  if (const GstFlowReturn checked = check_next(self); checked != GST_FLOW_OK) return checked;
   GstMapInfo map;
   if (gst_buffer_get_size(buffer) < static_cast<gsize>(s.frame_size) || !gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
     GST_ELEMENT_ERROR(self, RESOURCE, READ, ("no buffer of %lld bytes for a frame", static_cast<long long>(s.frame_size)),
@@ -212,12 +255,37 @@ GstFlowReturn fill(GstPushSrc* push, GstBuffer* buffer) {
     return GST_FLOW_ERROR;
   }
   gst_buffer_set_size(buffer, static_cast<gssize>(s.frame_size));
-  GST_BUFFER_PTS(buffer) = static_cast<GstClockTime>(s.next) * s.duration;
-  GST_BUFFER_DTS(buffer) = GST_BUFFER_PTS(buffer);
-  GST_BUFFER_DURATION(buffer) = s.duration;
-  GST_BUFFER_OFFSET(buffer) = static_cast<guint64>(s.next);
-  GST_BUFFER_OFFSET_END(buffer) = static_cast<guint64>(s.next + 1);
-  ++s.next;
+  stamp(s, buffer);
+  return GST_FLOW_OK;
+}
+
+// Each frame mapped from the file, no copy (guarded_mapping.hpp), else read into a pooled buffer.
+GstFlowReturn create(GstPushSrc* push, GstBuffer** out) {
+  auto* self = ASSURE_RAW_SRC(push);
+  RawState& s = *self->state;
+  if (const GstFlowReturn checked = check_next(self); checked != GST_FLOW_OK) return checked;
+  auto mapping = assure::pipelines::GuardedMapping::map(s.fd, static_cast<off_t>(s.next) * s.frame_size,
+                                                        static_cast<std::size_t>(s.frame_size));
+  if (!mapping) {
+    GstBaseSrc* base = GST_BASE_SRC(push);
+    GstBuffer* buffer = nullptr;
+    const GstFlowReturn got = GST_BASE_SRC_CLASS(assure_raw_src_parent_class)
+                                  ->alloc(base, GST_BUFFER_OFFSET_NONE, static_cast<guint>(s.frame_size), &buffer);
+    if (got != GST_FLOW_OK) return got;
+    const GstFlowReturn filled = fill(push, buffer);
+    if (filled != GST_FLOW_OK) {
+      gst_buffer_unref(buffer);
+      return filled;
+    }
+    *out = buffer;
+    return GST_FLOW_OK;
+  }
+  auto* frame = new MappedFrame{std::move(*mapping), s.cut};
+  GstBuffer* buffer = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), frame->mapping.data(),
+                                                  frame->mapping.size(), 0, frame->mapping.size(), frame,
+                                                  free_mapped_frame);
+  stamp(s, buffer);
+  *out = buffer;
   return GST_FLOW_OK;
 }
 
@@ -254,6 +322,7 @@ static void assure_raw_src_class_init(AssureRawSrcClass* klass) {
   base_class->get_caps = get_caps;
   base_class->is_seekable = is_seekable;
   base_class->do_seek = do_seek;
+  GST_PUSH_SRC_CLASS(klass)->create = create;
   GST_PUSH_SRC_CLASS(klass)->fill = fill;
 }
 

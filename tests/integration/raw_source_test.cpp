@@ -1,16 +1,21 @@
 // The raw-frame file source (assurerawsrc) in real GStreamer pipelines, on real files: every whole
 // frame once, in order, untouched and timed; hostile files (empty, torn, shrinking while playing,
-// odd sizes) end in a named error or warning, never a crash; a frame written to downstream (a
-// privacy mask) never writes the file; and looped in a capture it plays on.
+// cut under mapped frames still downstream, odd sizes) end in a named error or warning, never a
+// crash; a frame written to downstream (a privacy mask) never writes the file; and looped in a
+// capture it plays on.
 
+#include <fcntl.h>
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "assure/pipelines/capture.hpp"
+#include "assure/pipelines/guarded_mapping.hpp"
 #include "support.hpp"
 
 using namespace assure;
@@ -113,6 +118,26 @@ TEST(RawSource, EveryWholeFrameOnceInOrderUntouchedAndTimed) {
   }
 }
 
+TEST(RawSource, WithNoMappingLeftFramesAreReadIntoPooledBuffersAlike) {
+  test::TempDir dir;
+  const auto file = dir.write("frames.yuv", frames(30));
+  // Every slot of the mapping guard taken: the source reads each frame the slow way.
+  const int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::vector<pipelines::GuardedMapping> taken;
+  while (auto m = pipelines::GuardedMapping::map(fd, 0, 16)) taken.push_back(std::move(*m));
+  ASSERT_EQ(taken.size(), static_cast<std::size_t>(pipelines::GuardedMapping::kMaxMappings));
+  const Played p = play(source(file) + kSink);
+  taken.clear();
+  close(fd);
+  EXPECT_EQ(p.error, "");
+  ASSERT_EQ(p.luma.size(), 30u);
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(p.luma[i], i);
+    EXPECT_EQ(p.pts[i], static_cast<GstClockTime>(i) * 40 * GST_MSECOND);
+  }
+}
+
 TEST(RawSource, ATornLastFrameIsLeftOutWithAWarning) {
   test::TempDir dir;
   const auto file = dir.write("torn.yuv", frames(5) + std::string(1000, 'x'));
@@ -151,6 +176,22 @@ TEST(RawSource, AFileThatShrinksWhilePlayingEndsInAnErrorNotACrash) {
   // Seen at the size check ("shrank from 184320 to 9216 bytes") or, cut between it and the read, by
   // the read itself ("could be read only in part").
   EXPECT_NE(p.error.find("shrank"), std::string::npos) << p.error;
+  EXPECT_NE(p.error.find("while playing"), std::string::npos) << p.error;
+}
+
+TEST(RawSource, FramesCutFromTheFileWhileDownstreamReadAsZeroesAndEndInAnErrorNotSigbus) {
+  test::TempDir dir;
+  const auto file = dir.write("frames.yuv", frames(40));
+  // Frames are mapped from the file, not copied: the queue holds several mapped ahead when the
+  // file is cut to two frames. Reading those past the new end would be SIGBUS unguarded.
+  const Played p = play(source(file) + " ! queue max-size-buffers=8 max-size-bytes=0 max-size-time=0" + kSink,
+                        [&](int n) {
+                          if (n == 2) std::filesystem::resize_file(file, 2 * kFrame);
+                          if (n == 0) std::this_thread::sleep_for(200ms);  // the queue fills
+                        });
+  ASSERT_GT(p.luma.size(), 4u) << p.error;
+  EXPECT_LT(p.luma.size(), 40u);
+  for (std::size_t i = 4; i < p.luma.size(); ++i) EXPECT_EQ(p.luma[i], 0) << "frame " << i;  // wholly past the cut
   EXPECT_NE(p.error.find("while playing"), std::string::npos) << p.error;
 }
 

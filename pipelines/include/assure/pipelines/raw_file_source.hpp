@@ -1,11 +1,12 @@
 #pragma once
 // The raw-frame file source, "assurerawsrc": uncompressed I420 frames back to back in a file (what
-// a camera gives, for tests, benchmarks and a bench rig), each frame read with one pread() into a
-// buffer of the source's pool (the buffers come back, so their pages stay mapped and warm, as a
-// camera's buffers do). `filesrc ! rawvideoparse` copied every frame twice, into a new buffer
-// each time: once in the kernel's read, once in the parser (pipeline_bench). Frames are not
-// mapped from the file: a file cut short while a mapped frame was still downstream would kill
-// the daemon with SIGBUS.
+// a camera gives, for tests, benchmarks and a bench rig). Each frame is mapped from the file and
+// handed downstream with no copy, as a camera hands over its mapped buffers; a file cut short
+// while a mapped frame is still downstream reads as zeroes there (guarded_mapping.hpp) and ends
+// the stream with an error, never SIGBUS. A frame that cannot be mapped is read with one pread()
+// into a buffer of the source's pool. (`filesrc ! rawvideoparse` copied every frame twice, into
+// a new buffer each time; one read a frame cost about three times what mapping costs:
+// pipeline_bench.)
 //
 // Properties: location, width (a multiple of 8), height (even), framerate (frames a second).
 // A file shorter than one frame is an error at start; a torn last frame (a size that is not a
