@@ -6,6 +6,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <numbers>
 #include <random>
 
 #include "assure/firmware/field_tests.hpp"
@@ -155,6 +156,42 @@ TEST(Aim, BrightnessContrastNoiseAndFocusAreMeasuredNotGuessed) {
   const auto capped = pipelines::measure_view(view(cap));
   EXPECT_LT(capped.brightness, 5.0);
   EXPECT_LT(capped.contrast, 0.5);
+}
+
+// The one-pass integer measure is OpenCV's float filters summed: the same noise and focus to the
+// last few bits, on pictures of every kind (edges, noise, flat, odd sizes, a stride wider than
+// the picture).
+TEST(Aim, NoiseAndFocusAreWhatOpenCvsFiltersGive) {
+  auto by_opencv = [](const cv::Mat& image) {
+    static const cv::Mat kernel = (cv::Mat_<float>(3, 3) << 1, -2, 1, -2, 4, -2, 1, -2, 1);
+    cv::Mat response, laplacian;
+    cv::filter2D(image, response, CV_32F, kernel, {-1, -1}, 0, cv::BORDER_REPLICATE);
+    const cv::Rect inner(1, 1, image.cols - 2, image.rows - 2);
+    const double noise = std::sqrt(std::numbers::pi / 2.0) * cv::norm(response(inner), cv::NORM_L1) /
+                         (6.0 * inner.width * inner.height);
+    cv::Laplacian(image, laplacian, CV_32F);
+    cv::Scalar mean, deviation;
+    cv::meanStdDev(laplacian(inner), mean, deviation);
+    return std::pair{noise, deviation[0] * deviation[0]};
+  };
+  std::vector<cv::Mat> pictures{scene(), cv::Mat(120, 160, CV_8U, cv::Scalar(0)), cv::Mat(90, 160, CV_8U, cv::Scalar(255))};
+  for (const cv::Size size : {cv::Size(160, 120), cv::Size(160, 90), cv::Size(33, 7), cv::Size(3, 3)}) {
+    cv::Mat noise(size, CV_8U);
+    cv::randu(noise, 0, 256);
+    pictures.push_back(noise);
+  }
+  cv::Mat wide(100, 200, CV_8U);
+  cv::randu(wide, 0, 256);
+  pictures.push_back(wide(cv::Rect(13, 5, 150, 80)));  // a stride of 200
+  cv::Mat edges = scene();
+  cv::GaussianBlur(edges, edges, {0, 0}, 1.2);
+  pictures.push_back(edges);
+  for (const cv::Mat& picture : pictures) {
+    const auto [noise, focus] = by_opencv(picture);
+    const auto measured = pipelines::measure_view(view(picture));
+    EXPECT_NEAR(measured.noise, noise, 1e-9 * std::max(1.0, noise)) << picture.size();
+    EXPECT_NEAR(measured.focus, focus, 1e-6 * std::max(1.0, focus)) << picture.size();
+  }
 }
 
 TEST(Aim, AReadingASecondOfStreamTimeWithEachZonesPeak) {
