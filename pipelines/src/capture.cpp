@@ -107,7 +107,14 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
     frame.u_offset = y_bytes;
     frame.v_offset = y_bytes + uv_bytes;
   }
-  frame.pixels.resize(y_bytes + 2 * uv_bytes);
+  {
+    std::lock_guard lock(analysis_mutex_);
+    if (!spare_pixels_.empty()) {
+      frame.pixels = std::move(spare_pixels_.back());
+      spare_pixels_.pop_back();
+    }
+  }
+  frame.pixels.resize(y_bytes + 2 * uv_bytes);  // a spare is of the same size: nothing to zero
   auto scale_plane = [&](int plane, int width, int height, std::size_t offset, int out_width, int out_height) {
     const cv::Mat in(height, width, CV_8U, GST_VIDEO_FRAME_PLANE_DATA(&video, plane),
                      static_cast<std::size_t>(GST_VIDEO_FRAME_PLANE_STRIDE(&video, plane)));
@@ -132,6 +139,7 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   if (options_.realtime) {
     // Live: never hold up the pipeline; the newest frames matter most.
     while (analysis_queue_.size() >= 2) {
+      keep_pixels(std::move(analysis_queue_.front().pixels));
       analysis_queue_.pop_front();
       ++stats_.dropped;
     }
@@ -142,6 +150,10 @@ void VideoCapture::queue_for_analysis(GstSample* sample, std::int64_t index) {
   analysis_queue_.push_back(std::move(frame));
   lock.unlock();
   analysis_ready_.notify_all();
+}
+
+void VideoCapture::keep_pixels(std::vector<std::uint8_t> pixels) {
+  if (spare_pixels_.size() < 4) spare_pixels_.push_back(std::move(pixels));
 }
 
 struct VideoCapture::Run {

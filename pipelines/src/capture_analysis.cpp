@@ -65,6 +65,7 @@ void VideoCapture::analyse() {
       std::lock_guard lock(analysis_mutex_);
       ++stats_.frames;
       stats_.busy_seconds += spent;
+      keep_pixels(std::move(frame.pixels));
     }
     for (auto& event : events) deliver(event);
   }

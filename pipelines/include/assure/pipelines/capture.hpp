@@ -142,6 +142,7 @@ class VideoCapture {
   std::string run_once();
   void on_frame(Run& run, ::_GstSample* sample);
   void queue_for_analysis(::_GstSample* sample, std::int64_t index);
+  void keep_pixels(std::vector<std::uint8_t> pixels);  // under analysis_mutex_: a spare, up to four
   void on_encoded(::_GstSample* sample);
   bool sleep_unless_stopped(std::chrono::milliseconds delay);
   void analyse();
@@ -173,6 +174,9 @@ class VideoCapture {
   mutable std::mutex analysis_mutex_;
   std::condition_variable analysis_ready_;
   std::deque<Frame> analysis_queue_;
+  // Pixel buffers of analysed or dropped frames, for the next frames to fill: a new one each
+  // frame cost an allocation, its pages faulted in and zeroed (pipeline_bench).
+  std::vector<std::vector<std::uint8_t>> spare_pixels_;
   bool analysis_closing_ = false;
   AnalysisStats stats_;
   std::atomic<std::int64_t> light_until_ns_{-1};
