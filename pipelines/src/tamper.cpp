@@ -28,7 +28,8 @@ constexpr auto kLookEvery = std::chrono::milliseconds{190};
 
 // The best normalised correlation coefficient (OpenCV's TM_CCOEFF_NORMED) of `templ` at any
 // place in `image` (a few pixels larger each way), computed directly: for so few places it costs
-// a third of what matchTemplate's Fourier transform does. The window's sums come from integral
+// less than matchTemplate's Fourier transform (with the changes beside it, the tamper bench went
+// from 143 to 97.5 us a frame). The window's sums come from integral
 // images; the products in eight lanes, which the compiler turns into vector instructions. A place
 // with no variation scores 0.
 double best_match(const cv::Mat& image, const cv::Mat& templ, cv::Mat& sums, cv::Mat& squares, cv::Mat& centred) {

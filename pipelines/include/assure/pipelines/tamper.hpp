@@ -4,11 +4,12 @@
 // The detector keeps a reference of the scene that it learns slowly (a minute by default) while the
 // view looks normal, and compares the frame with it five times a second (frames in between are
 // not looked at) on three measures, each blind to a change of brightness or gain:
-//   spread     the standard deviation of a coarse (80x60) copy of the frame: a hand, tape, a bag
-//              or a torch in the lens leaves the picture nearly uniform, dark or bright
-//   sharpness  edge energy of a 160x120 copy (the Laplacian's, less the share of the sensor's noise
-//              measured in the same frame) over its brightness: paint, a smeared lens or a focus ring
-//              turned loses the edges while the coarse scene stays
+//   spread     the standard deviation of a coarse copy of the frame (a quarter of its size: 80x60
+//              of a 320x240 frame): a hand, tape, a bag or a torch in the lens leaves the picture
+//              nearly uniform, dark or bright
+//   sharpness  edge energy of a copy at half the size (the Laplacian's, less the share of the
+//              sensor's noise measured in the same frame) over its brightness: paint, a smeared
+//              lens or a focus ring turned loses the edges while the coarse scene stays
 //   match      normalised correlation of the coarse frame's fine structure (its difference from
 //              a blurred copy) with the reference's, searched over a few pixels of shake: a camera
 //              pushed round to face a wall or the sky no longer matches its reference
