@@ -19,7 +19,8 @@ ViewMeasure measure_view(const GrayFrame& frame) {
   m.brightness = mean[0];
   m.contrast = deviation[0];
   // Over the inner pixels, in one pass and in integers (exact: what filter2D and Laplacian give in
-  // float for 8-bit input, at a fifth of their cost, pipeline_bench):
+  // float for 8-bit input, for under half their cost: 63-70 us against 109-160 for the whole
+  // measure at 160x120, three runs each):
   //   noise  J. Immerkaer, "Fast noise variance estimation" (1996): sigma = sqrt(pi/2) / (6 (W-2)(H-2))
   //          * sum |I * N|, N = [1 -2 1; -2 4 -2; 1 -2 1]
   //   focus  the variance of I * [0 1 0; 1 -4 1; 0 1 0], the Laplacian
