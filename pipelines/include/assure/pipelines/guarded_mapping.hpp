@@ -1,9 +1,9 @@
 #pragma once
 // A part of a file mapped into memory, safe against the file being cut short while it is mapped.
 //
-// Reading a frame straight from the page cache saves the copy a read() makes into a buffer
-// (pipeline_bench: the raw-frame source's CPU a frame fell by about two thirds), as a camera's
-// mapped buffers save it. Then, if another process cuts the file while a frame is still
+// Reading a frame straight from the page cache saves the copy a read() makes into a buffer, as a
+// camera's mapped buffers save it (the raw-frame source's thread, 720p, three interleaved pairs:
+// 0.56-0.77 ms a frame copying, 0.21-0.24 mapped). Then, if another process cuts the file while a frame is still
 // downstream, touching a page past the file's new end raises SIGBUS, and that would kill the
 // daemon. The guard's SIGBUS handler catches faults inside a live mapping: it maps zeroed pages
 // over the whole mapping, so the read that faulted goes on, and marks the mapping torn for its

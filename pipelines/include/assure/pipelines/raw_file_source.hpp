@@ -5,8 +5,8 @@
 // while a mapped frame is still downstream reads as zeroes there (guarded_mapping.hpp) and ends
 // the stream with an error, never SIGBUS. A frame that cannot be mapped is read with one pread()
 // into a buffer of the source's pool. (`filesrc ! rawvideoparse` copied every frame twice, into
-// a new buffer each time; one read a frame cost about three times what mapping costs:
-// pipeline_bench.)
+// a new buffer each time; one read a frame cost about three times what mapping costs: see
+// guarded_mapping.hpp.)
 //
 // Properties: location, width (a multiple of 8), height (even), framerate (frames a second).
 // A file shorter than one frame is an error at start; a torn last frame (a size that is not a
