@@ -225,11 +225,10 @@ void stamp(RawState& s, GstBuffer* buffer) {
   ++s.next;
 }
 
-// The slow way, when a frame cannot be mapped: read with pread() into a buffer of the pool.
-GstFlowReturn fill(GstPushSrc* push, GstBuffer* buffer) {
-  auto* self = ASSURE_RAW_SRC(push);
+// The slow way, when a frame cannot be mapped: frame `next` (checked) read with pread() into a
+// buffer of the pool.
+GstFlowReturn read_frame(AssureRawSrc* self, GstBuffer* buffer) {
   RawState& s = *self->state;
-  if (const GstFlowReturn checked = check_next(self); checked != GST_FLOW_OK) return checked;
   GstMapInfo map;
   if (gst_buffer_get_size(buffer) < static_cast<gsize>(s.frame_size) || !gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
     GST_ELEMENT_ERROR(self, RESOURCE, READ, ("no buffer of %lld bytes for a frame", static_cast<long long>(s.frame_size)),
@@ -272,7 +271,7 @@ GstFlowReturn create(GstPushSrc* push, GstBuffer** out) {
     const GstFlowReturn got = GST_BASE_SRC_CLASS(assure_raw_src_parent_class)
                                   ->alloc(base, GST_BUFFER_OFFSET_NONE, static_cast<guint>(s.frame_size), &buffer);
     if (got != GST_FLOW_OK) return got;
-    const GstFlowReturn filled = fill(push, buffer);
+    const GstFlowReturn filled = read_frame(self, buffer);
     if (filled != GST_FLOW_OK) {
       gst_buffer_unref(buffer);
       return filled;
@@ -323,7 +322,6 @@ static void assure_raw_src_class_init(AssureRawSrcClass* klass) {
   base_class->is_seekable = is_seekable;
   base_class->do_seek = do_seek;
   GST_PUSH_SRC_CLASS(klass)->create = create;
-  GST_PUSH_SRC_CLASS(klass)->fill = fill;
 }
 
 static void assure_raw_src_init(AssureRawSrc* self) {

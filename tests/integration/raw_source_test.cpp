@@ -104,18 +104,23 @@ std::string source(const std::filesystem::path& file, int width = kWidth, int he
 
 const std::string kSink = " ! appsink name=out sync=false max-buffers=1";
 
+// Frames 0..count-1 of frames(), each once, in order, at 25 fps, and no error.
+void expect_every_frame_in_order(const Played& p, int count) {
+  EXPECT_EQ(p.error, "");
+  ASSERT_EQ(p.luma.size(), static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    EXPECT_EQ(p.luma[i], i);
+    EXPECT_EQ(p.pts[i], static_cast<GstClockTime>(i) * 40 * GST_MSECOND);
+  }
+}
+
 }  // namespace
 
 TEST(RawSource, EveryWholeFrameOnceInOrderUntouchedAndTimed) {
   test::TempDir dir;
   const auto file = dir.write("frames.yuv", frames(30));
   const Played p = play(source(file) + kSink);
-  EXPECT_EQ(p.error, "");
-  ASSERT_EQ(p.luma.size(), 30u);
-  for (int i = 0; i < 30; ++i) {
-    EXPECT_EQ(p.luma[i], i);
-    EXPECT_EQ(p.pts[i], static_cast<GstClockTime>(i) * 40 * GST_MSECOND);
-  }
+  expect_every_frame_in_order(p, 30);
 }
 
 TEST(RawSource, WithNoMappingLeftFramesAreReadIntoPooledBuffersAlike) {
@@ -130,12 +135,7 @@ TEST(RawSource, WithNoMappingLeftFramesAreReadIntoPooledBuffersAlike) {
   const Played p = play(source(file) + kSink);
   taken.clear();
   close(fd);
-  EXPECT_EQ(p.error, "");
-  ASSERT_EQ(p.luma.size(), 30u);
-  for (int i = 0; i < 30; ++i) {
-    EXPECT_EQ(p.luma[i], i);
-    EXPECT_EQ(p.pts[i], static_cast<GstClockTime>(i) * 40 * GST_MSECOND);
-  }
+  expect_every_frame_in_order(p, 30);
 }
 
 TEST(RawSource, ATornLastFrameIsLeftOutWithAWarning) {
