@@ -120,7 +120,8 @@ TEST(Faults, OnAReadOnlyStateDiskThePanicStillReachesTheControlRoomAndTheDeviceS
   fleet.start_daemon(config);
   ASSERT_TRUE(test::eventually([&] { return !fleet.events("panic").empty(); }, 30s))
       << fleet.daemon->log() << fleet.receiver->log();
-  ASSERT_TRUE(test::eventually([&] { return !fleet.events("storage_failed").empty(); }, 5s)) << fleet.receiver->log();
+  ASSERT_TRUE(test::eventually([&] { return !fleet.events("storage_failed").empty(); }, 5s))
+      << fleet.daemon->log() << fleet.receiver->log();
   EXPECT_NE(fleet.events("storage_failed")[0]["details"]["error"].get<std::string>().find("Read-only"), std::string::npos);
   // Heartbeats say it too.
   ASSERT_TRUE(test::eventually(
